@@ -1,0 +1,39 @@
+# One build, four service images: docker build --target ingest-service (or preprocess-service, inference-service,
+# similarity-service). docker-compose.yml builds each target.
+FROM maven:3.9-eclipse-temurin-17 AS build
+WORKDIR /src
+COPY . .
+RUN mvn -B -q -DskipTests install \
+ && for m in ingest-service preprocess-service inference-service similarity-service; do \
+      mvn -B -q -pl "$m" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="/out/$m/lib" \
+      && cp "$m/target/$m-0.1.0-SNAPSHOT.jar" "/out/$m/lib/"; \
+    done
+
+FROM eclipse-temurin:17-jre AS runtime
+WORKDIR /app
+ENV JAVA_OPTS="-XX:MaxRAMPercentage=75 -Dai.djl.offline=true -Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage" \
+    OPT_OUT_TRACKING=true HTTP_HOST=0.0.0.0
+RUN useradd --system --uid 10001 cxr
+USER cxr
+
+FROM runtime AS ingest-service
+COPY --from=build /out/ingest-service/lib /app/lib
+EXPOSE 8090
+ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.ingest.IngestMain"]
+
+FROM runtime AS preprocess-service
+COPY --from=build /out/preprocess-service/lib /app/lib
+EXPOSE 8091
+ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.preprocess.PreprocessMain"]
+
+FROM runtime AS inference-service
+COPY --from=build /out/inference-service/lib /app/lib
+COPY --from=build /src/models /app/models
+ENV MODEL_DIR=/app/models/default MODEL_INIT_IF_MISSING=false
+EXPOSE 8092
+ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.inference.InferenceMain"]
+
+FROM runtime AS similarity-service
+COPY --from=build /out/similarity-service/lib /app/lib
+EXPOSE 8093
+ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.similarity.SimilarityMain"]

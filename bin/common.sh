@@ -1,0 +1,28 @@
+# Shared by bin/*.sh: building the launcher and starting/stopping the local stack.
+
+# Builds the modules when the launcher's jars are missing or any source is newer than them.
+build_if_needed() {
+  local stamp=launcher/target/lib/.built
+  if [[ ! -f $stamp ]] || [[ -n $(find pom.xml ./*/pom.xml ./*/src -newer "$stamp" -type f -print -quit 2>/dev/null) ]]; then
+    echo "building (mvn -DskipTests install)..." >&2
+    mvn -B -q -DskipTests install
+    touch "$stamp"
+  fi
+}
+
+# Starts the stack and stops it on exit if this script started it (a stack that was already up is left running).
+stack_up() {
+  if scripts/stack.sh status >/dev/null 2>&1; then
+    echo "local stack already running; leaving it up afterwards" >&2
+  else
+    trap 'scripts/stack.sh stop >&2 || true' EXIT
+    scripts/stack.sh start
+  fi
+}
+
+# Runs a class from the launcher's classpath with the JVM settings the services need.
+run_java() {
+  OPT_OUT_TRACKING=true java ${JAVA_OPTS:--Xmx3g} -Dai.djl.offline=true \
+    -Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage \
+    -cp "launcher/target/launcher-0.1.0-SNAPSHOT.jar:launcher/target/lib/*" "$@"
+}

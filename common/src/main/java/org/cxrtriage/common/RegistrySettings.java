@@ -1,0 +1,37 @@
+package org.cxrtriage.common;
+
+import org.cxrtriage.schemas.AvroSerdes;
+import org.cxrtriage.schemas.SchemaRegistrar;
+
+/** Builds the serdes and the schema registrar from the environment, so every service configures them alike. */
+public final class RegistrySettings {
+
+    /** Value serializer class name (swap for another registry's serde without code changes). */
+    public static final String VALUE_SERIALIZER = "VALUE_SERIALIZER_CLASS";
+    public static final String VALUE_DESERIALIZER = "VALUE_DESERIALIZER_CLASS";
+    /** Extra serde properties: SERDE_apicurio.registry.auth.username=... is passed as apicurio.registry.auth.username. */
+    public static final String SERDE_PREFIX = "SERDE_";
+
+    private RegistrySettings() {
+    }
+
+    public static String apicurioUrl(Settings settings) {
+        return settings.string(CommonKeys.APICURIO_REGISTRY_URL, CommonKeys.DEFAULT_APICURIO_URL);
+    }
+
+    public static String ccompatUrl(Settings settings) {
+        return settings.string(CommonKeys.SCHEMA_REGISTRY_URL,
+                apicurioUrl(settings).replace("/apis/registry/v3", "/apis/ccompat/v7"));
+    }
+
+    public static AvroSerdes serdes(Settings settings) {
+        return new AvroSerdes(apicurioUrl(settings),
+                settings.string(VALUE_SERIALIZER, AvroSerdes.DEFAULT_SERIALIZER),
+                settings.string(VALUE_DESERIALIZER, AvroSerdes.DEFAULT_DESERIALIZER),
+                settings.withPrefix(SERDE_PREFIX));
+    }
+
+    public static SchemaRegistrar registrar(Settings settings) {
+        return new SchemaRegistrar(ccompatUrl(settings));
+    }
+}

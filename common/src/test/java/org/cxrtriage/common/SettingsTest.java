@@ -1,0 +1,38 @@
+package org.cxrtriage.common;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+class SettingsTest {
+
+    @Test
+    void readsTypedValuesWithDefaults() {
+        Settings s = Settings.of(Map.of("N", "7", "F", "yes", "D", "PT2M", "S", "90", "BLANK", " "));
+        assertThat(s.integer("N", 1)).isEqualTo(7);
+        assertThat(s.integer("MISSING", 1)).isEqualTo(1);
+        assertThat(s.flag("F", false)).isTrue();
+        assertThat(s.duration("D", Duration.ZERO)).isEqualTo(Duration.ofMinutes(2));
+        assertThat(s.duration("S", Duration.ZERO)).isEqualTo(Duration.ofSeconds(90));
+        assertThat(s.string("BLANK", "default")).isEqualTo("default");
+    }
+
+    @Test
+    void namesTheKeyWhenAValueIsInvalid() {
+        Settings s = Settings.of(Map.of("N", "seven"));
+        assertThatThrownBy(() -> s.integer("N", 1)).hasMessageContaining("N").hasMessageContaining("seven");
+    }
+
+    @Test
+    void passesPrefixedKafkaClientSettingsThrough() {
+        Settings s = Settings.of(Map.of("KAFKA_CLIENT_SECURITY_PROTOCOL", "SASL_SSL",
+                "KAFKA_CLIENT_SASL_MECHANISM", "SCRAM-SHA-512", CommonKeys.KAFKA_BOOTSTRAP_SERVERS, "broker:9093"));
+        Properties p = KafkaSettings.producer(s, "x");
+        assertThat(p).containsEntry("security.protocol", "SASL_SSL").containsEntry("sasl.mechanism", "SCRAM-SHA-512")
+                .containsEntry("bootstrap.servers", "broker:9093").containsEntry("enable.idempotence", "true");
+    }
+}

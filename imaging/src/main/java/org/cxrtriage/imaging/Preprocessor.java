@@ -1,0 +1,112 @@
+package org.cxrtriage.imaging;
+
+import java.util.Objects;
+import org.opencv.core.CvType;
+import org.opencv.core.Mat;
+import org.opencv.core.Rect;
+
+/**
+ * Turns an encoded chest X-ray into the model's CXR plane, following Goldstein et al. 2020:
+ * decode → crop borders and text → pad to square → CLAHE → standardise brightness → resize.
+ *
+ * <p>Concretely, for a configured output {@code size}:
+ * <ol>
+ *   <li>{@link ImageDecoder decode} to [0, 1] floats; reject near-constant images ({@link RejectReason#BLANK}).</li>
+ *   <li>{@link BorderCrop} finds the radiograph.</li>
+ *   <li>The crop is downscaled (area averaging) so that its longer side is {@code size × workingScale}, then
+ *       windowed to its 0.5–99.5 % levels and quantised to 8 bits. Downscaling early is what keeps large inputs
+ *       fast; padding and resizing commute, so it changes nothing but rounding at the pad edge.</li>
+ *   <li>{@link SquarePad}, {@link Clahe}, {@link BrightnessStandardiser} (statistics over the unpadded part;
+ *       padding reset to 0), then a bilinear {@link Resize} to {@code size × size}.</li>
+ * </ol>
+ *
+ * <p>Immutable and thread-safe; every call allocates its own buffers and releases its native memory.
+ * Lateral views are not detected here (the ingest metadata carries the view position).
+ */
+public final class Preprocessor {
+    /**
+     * An image whose 0.5–99.5 % levels are closer than this (about one 8-bit level) carries no picture.
+     * Deliberately not larger: 10-bit data stored unscaled in 16 bits spans only 0.016 of the range.
+     */
+    static final float BLANK_SPREAD = 0.004f;
+
+    private final PreprocessConfig config;
+
+    public Preprocessor(PreprocessConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+    }
+
+    public PreprocessConfig config() {
+        return config;
+    }
+
+    /**
+     * Decodes and normalises one image.
+     *
+     * @throws InvalidImageException any decode rejection, or BLANK
+     */
+    public PreprocessedImage process(byte[] encoded) throws InvalidImageException {
+        long start = System.nanoTime();
+        GrayImage image = ImageDecoder.decode(encoded, config.limits());
+        double decodeMs = (System.nanoTime() - start) / 1e6;
+        return normalise(image, decodeMs);
+    }
+
+    /**
+     * Normalises an already decoded image (e.g. an augmented one in training); {@code decodeMs} is 0.
+     *
+     * @throws InvalidImageException BLANK
+     */
+    public PreprocessedImage process(GrayImage image) throws InvalidImageException {
+        return normalise(Objects.requireNonNull(image, "image"), 0.0);
+    }
+
+    private PreprocessedImage normalise(GrayImage image, double decodeMs) {
+        long start = System.nanoTime();
+        int size = config.size();
+        Thumbnail thumb = Thumbnail.of(image);
+        requireNotBlank(thumb, thumb.full(), "image");
+        CropBox crop = BorderCrop.find(thumb);
+        float[] window = requireNotBlank(thumb, thumb.toThumbnail(crop), "cropped region");
+
+        // Size of the crop at working resolution. When we downscale anyway, make the square a multiple of the
+        // CLAHE grid, which spares OpenCV an internal padded copy.
+        int side = Math.max(crop.width(), crop.height());
+        int working = (int) Math.min(side, Math.max(size, Math.round(size * config.workingScale())));
+        if (working < side && working > config.claheTiles()) {
+            working -= working % config.claheTiles();
+        }
+        double f = working / (double) side;
+        int ww = Math.min(working, Math.max(1, (int) Math.round(crop.width() * f)));
+        int wh = Math.min(working, Math.max(1, (int) Math.round(crop.height() * f)));
+        CropBox placement = SquarePad.placement(ww, wh);
+        // Box-average by the largest integer factor that stays at or above the working size (in Java, see
+        // BoxDownscale); windowing to the content's own levels there makes every source use all 256 levels.
+        int factor = Math.max(1, side / working);
+        byte[] reduced = BoxDownscale.mean8(image.pixels(), image.width(), crop, factor, window[0], window[1]);
+
+        try (OpenCv.Scope s = new OpenCv.Scope()) {
+            Mat boxed = s.add(OpenCv.toMat8(reduced, BoxDownscale.outputSize(crop.width(), factor),
+                    BoxDownscale.outputSize(crop.height(), factor)));
+            // Pad by resizing straight into the centred region of a black square.
+            Mat square = s.add(Mat.zeros(working, working, CvType.CV_8UC1));
+            Resize.resizeInto(boxed, s.add(square.submat(new Rect(placement.x(), placement.y(), ww, wh))));
+            Clahe.apply(square, square, config.claheClipLimit(), config.claheTiles());
+            BrightnessStandardiser.applyInPlace(square, placement);
+            Mat out = s.add(Resize.resize(square, size, size));
+            byte[] cxr = OpenCv.bytes(out);
+
+            double normaliseMs = (System.nanoTime() - start) / 1e6;
+            return new PreprocessedImage(size, cxr, crop, image.width(), image.height(), decodeMs, normaliseMs);
+        }
+    }
+
+    private static float[] requireNotBlank(Thumbnail thumb, CropBox box, String what) {
+        float[] levels = Levels.percentiles(thumb.pixels(), thumb.width(), box, 0.005, 0.995);
+        if (levels[1] - levels[0] < BLANK_SPREAD) {
+            throw new InvalidImageException(RejectReason.BLANK, String.format(java.util.Locale.ROOT,
+                    "%s is nearly constant (0.5-99.5%% levels %.4f..%.4f)", what, levels[0], levels[1]));
+        }
+        return levels;
+    }
+}

@@ -1,0 +1,154 @@
+package org.cxrtriage.inference;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.cxrtriage.model.CxrPredictor;
+import org.cxrtriage.model.ModelInput;
+import org.cxrtriage.model.Prediction;
+import org.cxrtriage.schemas.ImageTensor;
+import org.cxrtriage.schemas.Topic;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One consumer + one predictor on one thread: gathers tensors into a batch (up to batchSize, or whatever arrived
+ * within maxWait), runs the forward pass, publishes scores, and commits offsets only after the broker acknowledged
+ * every result, so a crash re-scores rather than loses an image.
+ */
+final class InferenceWorker implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(InferenceWorker.class);
+
+    private final KafkaConsumer<String, ImageTensor> consumer;
+    private final KafkaProducer<String, SpecificRecord> producer;
+    private final CxrPredictor predictor;
+    private final Duration maxWait;
+    private final Timer batchTimer;
+    private final MeterRegistry metrics;
+    private volatile boolean running = true;
+
+    InferenceWorker(KafkaConsumer<String, ImageTensor> consumer, KafkaProducer<String, SpecificRecord> producer,
+                    CxrPredictor predictor, Duration maxWait, MeterRegistry metrics) {
+        this.consumer = consumer;
+        this.producer = producer;
+        this.predictor = predictor;
+        this.maxWait = maxWait;
+        this.metrics = metrics;
+        this.batchTimer = metrics.timer("cxr.inference.batch");
+    }
+
+    @Override
+    public void run() {
+        try {
+            consumer.subscribe(List.of(Topic.TENSORS.name()));
+            while (running) {
+                List<ConsumerRecord<String, ImageTensor>> batch = gather();
+                if (!batch.isEmpty()) {
+                    process(batch);
+                }
+            }
+        } catch (WakeupException e) {
+            if (running) {
+                throw e;
+            }
+        } catch (RuntimeException e) {
+            LOG.error("inference worker stopped: {}", e.toString(), e);
+            throw e;
+        } finally {
+            consumer.close(Duration.ofSeconds(10));
+            predictor.close();
+        }
+    }
+
+    private List<ConsumerRecord<String, ImageTensor>> gather() {
+        List<ConsumerRecord<String, ImageTensor>> batch = new ArrayList<>();
+        long deadline = 0;
+        while (running && batch.size() < predictor.batchSize()) {
+            long waitMs = batch.isEmpty() ? 500 : deadline - System.currentTimeMillis();
+            if (waitMs <= 0) {
+                break;
+            }
+            ConsumerRecords<String, ImageTensor> records = consumer.poll(Duration.ofMillis(waitMs));
+            for (ConsumerRecord<String, ImageTensor> r : records) {
+                if (batch.isEmpty()) {
+                    deadline = System.currentTimeMillis() + maxWait.toMillis();
+                }
+                batch.add(r);
+            }
+        }
+        return batch;
+    }
+
+    private void process(List<ConsumerRecord<String, ImageTensor>> batch) {
+        Instant now = Instant.now();
+        List<Future<RecordMetadata>> sends = new ArrayList<>();
+        List<ImageTensor> valid = new ArrayList<>();
+        List<ModelInput> inputs = new ArrayList<>();
+        for (ConsumerRecord<String, ImageTensor> r : batch) {
+            ImageTensor t = r.value();
+            ModelInput input = t == null ? null : ScoreMapper.toInput(t);
+            if (input == null) {
+                if (t != null) {
+                    sends.add(producer.send(new ProducerRecord<>(Topic.REJECTED.name(), t.getImageId(),
+                            ScoreMapper.badTensor(t, now))));
+                }
+                metrics.counter("cxr.inference.rejected").increment();
+                continue;
+            }
+            valid.add(t);
+            inputs.add(input);
+        }
+        if (!inputs.isEmpty()) {
+            long start = System.nanoTime();
+            List<Prediction> predictions = predictor.predict(inputs);
+            long nanos = System.nanoTime() - start;
+            batchTimer.record(nanos, TimeUnit.NANOSECONDS);
+            Instant scoredAt = Instant.now();
+            for (int i = 0; i < valid.size(); i++) {
+                ImageTensor t = valid.get(i);
+                sends.add(producer.send(new ProducerRecord<>(Topic.SCORES.name(), t.getImageId(),
+                        ScoreMapper.toScore(t, predictions.get(i), predictor.metadata(), scoredAt, nanos / 1e6f,
+                                inputs.size()))));
+            }
+            metrics.counter("cxr.inference.scored").increment(valid.size());
+        }
+        producer.flush();
+        for (Future<RecordMetadata> f : sends) {
+            try {
+                f.get();
+            } catch (Exception e) {
+                // Not committing means the batch is consumed again after a restart: nothing is lost.
+                throw new IllegalStateException("could not publish results; not committing offsets", e);
+            }
+        }
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (ConsumerRecord<String, ImageTensor> r : batch) {
+            offsets.merge(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1),
+                    (a, b) -> a.offset() >= b.offset() ? a : b);
+        }
+        consumer.commitSync(offsets);
+    }
+
+    void stop() {
+        running = false;
+        consumer.wakeup();
+    }
+}

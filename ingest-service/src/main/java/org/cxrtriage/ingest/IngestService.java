@@ -1,0 +1,225 @@
+package org.cxrtriage.ingest;
+
+import io.javalin.http.Context;
+import io.javalin.http.UploadedFile;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.cxrtriage.common.HttpEndpoints;
+import org.cxrtriage.common.KafkaSettings;
+import org.cxrtriage.common.Pseudonymiser;
+import org.cxrtriage.common.RegistrySettings;
+import org.cxrtriage.common.Service;
+import org.cxrtriage.common.Settings;
+import org.cxrtriage.common.TopicSetup;
+import org.cxrtriage.imaging.ImageLimits;
+import org.cxrtriage.schemas.AvroSerdes;
+import org.cxrtriage.schemas.CxrRejected;
+import org.cxrtriage.schemas.ImageReceived;
+import org.cxrtriage.schemas.Stage;
+import org.cxrtriage.schemas.Topic;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Accepts X-rays over HTTP ({@code POST /images}) or from a folder, validates them with {@link ImageAdmission} and
+ * publishes them to {@link Topic#IMAGES}. A {@code 202} is only returned once the broker has acknowledged the event,
+ * so an accepted image is never lost. Refused inputs get a 4xx and a {@link CxrRejected} event.
+ */
+public final class IngestService implements Service {
+
+    public static final int DEFAULT_HTTP_PORT = 8090;
+    /** Largest accepted image in bytes (must stay below the Kafka record limit). */
+    public static final String MAX_IMAGE_BYTES = "INGEST_MAX_IMAGE_BYTES";
+
+    private static final Logger LOG = LoggerFactory.getLogger(IngestService.class);
+
+    private final Settings settings;
+    private final ImageAdmission admission;
+    private final PrometheusMeterRegistry metrics = HttpEndpoints.newMeterRegistry("ingest");
+    private final Timer admitTimer = metrics.timer("cxr.ingest.admit");
+    private KafkaProducer<String, SpecificRecord> producer;
+    private HttpEndpoints http;
+    private volatile boolean running;
+
+    public IngestService(Settings settings) {
+        this.settings = settings;
+        ImageLimits defaults = ImageLimits.defaults();
+        long maxBytes = settings.longValue(MAX_IMAGE_BYTES,
+                Math.min(defaults.maxBytes(), KafkaSettings.MAX_RECORD_BYTES - 1024 * 1024));
+        this.admission = new ImageAdmission(Pseudonymiser.fromSettings(settings),
+                new ImageLimits(maxBytes, defaults.maxPixels(), defaults.minSide()), Clock.systemUTC());
+        if (settings.optional(Pseudonymiser.KEY_SETTING).isEmpty()) {
+            LOG.warn("{} is not set: using the local development key (not for production)", Pseudonymiser.KEY_SETTING);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "ingest";
+    }
+
+    @Override
+    public void start() {
+        // Idempotent: whichever service starts first creates the topics and registers the schemas.
+        TopicSetup.ensureAll(settings);
+        AvroSerdes serdes = RegistrySettings.serdes(settings);
+        producer = new KafkaProducer<>(KafkaSettings.producer(settings, "ingest"), new StringSerializer(),
+                serdes.anySerializer());
+        new KafkaClientMetrics(producer).bindTo(metrics);
+        running = true;
+        http = HttpEndpoints.start(settings, DEFAULT_HTTP_PORT, name(), this::healthy, metrics, config -> {
+            long maxBody = admission.limits().maxBytes() + 64 * 1024L;
+            config.http.maxRequestSize = maxBody;
+            config.jetty.multipartConfig.maxFileSize(maxBody, io.javalin.config.SizeUnit.BYTES);
+            config.jetty.multipartConfig.maxTotalRequestSize(maxBody, io.javalin.config.SizeUnit.BYTES);
+            config.routes.post("/images", this::handleUpload);
+        });
+        LOG.info("ingest listening on port {}", http.port());
+    }
+
+    public int httpPort() {
+        return http.port();
+    }
+
+    @Override
+    public boolean healthy() {
+        return running;
+    }
+
+    /** Validates and publishes one image; returns its event once the broker has acknowledged it. */
+    public ImageReceived submit(IngestMetadata meta, String contentType, byte[] bytes) {
+        return submitAsync(meta, contentType, bytes).join();
+    }
+
+    /**
+     * Validates synchronously (throws {@link IngestRejection}) and publishes asynchronously, for folder mode where
+     * many images are in flight at once.
+     */
+    public CompletableFuture<ImageReceived> submitAsync(IngestMetadata meta, String contentType, byte[] bytes) {
+        ImageReceived event;
+        try {
+            event = admitTimer.record(() -> admission.admit(meta, contentType, bytes));
+        } catch (IngestRejection r) {
+            publishRejection(r, meta, contentType);
+            throw r;
+        }
+        CompletableFuture<ImageReceived> done = new CompletableFuture<>();
+        producer.send(new ProducerRecord<>(Topic.IMAGES.name(), event.getImageId(), event), (md, e) -> {
+            if (e == null) {
+                metrics.counter("cxr.ingest.accepted", "site", event.getSiteId()).increment();
+                done.complete(event);
+            } else {
+                done.completeExceptionally(e);
+            }
+        });
+        return done;
+    }
+
+    private void publishRejection(IngestRejection r, IngestMetadata meta, String contentType) {
+        metrics.counter("cxr.ingest.rejected", "reason", r.reasonCode()).increment();
+        CxrRejected rejected = CxrRejected.newBuilder()
+                .setImageId(UUID.randomUUID().toString())
+                .setStage(Stage.INGEST)
+                .setReasonCode(r.reasonCode())
+                .setMessage(r.getMessage())
+                .setStudyId(meta.studyId())
+                .setSiteId(meta.siteId())
+                .setViewPosition(meta.viewPosition())
+                .setContentType(contentType)
+                .setRejectedAt(Instant.now())
+                .build();
+        try {
+            producer.send(new ProducerRecord<>(Topic.REJECTED.name(), rejected.getImageId(), rejected), (md, e) -> {
+                if (e != null) {
+                    LOG.warn("could not publish an ingest rejection: {}", e.toString());
+                }
+            });
+        } catch (RuntimeException e) {
+            // The sender already gets the 4xx with the reason; the audit event is best effort.
+            LOG.warn("could not publish an ingest rejection: {}", e.toString());
+        }
+        LOG.info("rejected upload for study {}: {} ({})", meta.studyId(), r.reasonCode(), r.getMessage());
+    }
+
+    private void handleUpload(Context ctx) throws IOException {
+        String contentType = ctx.contentType() == null ? "" : ctx.contentType();
+        byte[] bytes;
+        String partType;
+        if (contentType.startsWith("multipart/form-data")) {
+            UploadedFile file = ctx.uploadedFile("image");
+            if (file == null) {
+                reject(ctx, new IngestRejection(400, "MISSING_FIELD", "multipart field 'image' (the file) is required"));
+                return;
+            }
+            try (InputStream in = file.content()) {
+                bytes = in.readAllBytes();
+            }
+            partType = file.contentType();
+        } else {
+            bytes = ctx.bodyAsBytes();
+            partType = contentType;
+        }
+        IngestMetadata meta = new IngestMetadata(param(ctx, "patientId"), param(ctx, "studyId"), param(ctx, "siteId"),
+                param(ctx, "deviceId"), param(ctx, "viewPosition"), param(ctx, "acquisitionTime"));
+        try {
+            ImageReceived event = submitAsync(meta, partType, bytes).get(30, TimeUnit.SECONDS);
+            ctx.status(202).json(Map.of("imageId", event.getImageId(), "studyId", event.getStudyId(),
+                    "patientRef", event.getPatientRef(), "sha256", event.getSha256()));
+        } catch (IngestRejection r) {
+            reject(ctx, r);
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.error("broker did not acknowledge an image: {}", e.toString());
+            ctx.status(503).json(Map.of("error", "BROKER_UNAVAILABLE", "message",
+                    "the image could not be stored; retry later"));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ctx.status(503);
+        }
+    }
+
+    private static String param(Context ctx, String name) {
+        String v = ctx.formParam(name);
+        if (v == null) {
+            v = ctx.queryParam(name);
+        }
+        if (v == null) {
+            v = ctx.header("X-" + name);
+        }
+        return v;
+    }
+
+    private static void reject(Context ctx, IngestRejection r) {
+        ctx.status(r.httpStatus()).json(Map.of("error", r.reasonCode(), "message", r.getMessage()));
+    }
+
+    public void flush() {
+        producer.flush();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        if (http != null) {
+            http.close();
+        }
+        if (producer != null) {
+            producer.close();
+        }
+    }
+}

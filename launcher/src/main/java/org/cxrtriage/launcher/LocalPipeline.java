@@ -1,0 +1,71 @@
+package org.cxrtriage.launcher;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.cxrtriage.common.CommonKeys;
+import org.cxrtriage.common.Service;
+import org.cxrtriage.common.Settings;
+import org.cxrtriage.inference.InferenceService;
+import org.cxrtriage.ingest.IngestService;
+import org.cxrtriage.preprocess.PreprocessService;
+import org.cxrtriage.similarity.SimilarityService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * All four services in one process against a real broker, registry and Redis — what the main job and the end-to-end
+ * test run. In production each service is its own process (docker-compose.yml); the code is the same.
+ */
+public final class LocalPipeline implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LocalPipeline.class);
+
+    private final Settings settings;
+    private final List<Service> started = new ArrayList<>();
+    private IngestService ingest;
+
+    public LocalPipeline(Settings settings) {
+        // Every service picks a free HTTP port unless told otherwise: they share this process.
+        this.settings = settings.optional(CommonKeys.HTTP_PORT).isPresent() ? settings
+                : settings.with(CommonKeys.HTTP_PORT, "0");
+    }
+
+    /** Starts the services from the back of the pipeline to the front (each ensures topics and schemas). */
+    public void start() throws Exception {
+        startService(new SimilarityService(settings));
+        startService(new InferenceService(settings));
+        startService(new PreprocessService(settings));
+        ingest = new IngestService(settings);
+        startService(ingest);
+    }
+
+    private void startService(Service s) throws Exception {
+        s.start();
+        started.add(s);
+    }
+
+    public IngestService ingest() {
+        return ingest;
+    }
+
+    public boolean healthy() {
+        return started.stream().allMatch(Service::healthy);
+    }
+
+    public List<Service> services() {
+        return List.copyOf(started);
+    }
+
+    @Override
+    public void close() {
+        // Front first, so nothing new enters while the back drains.
+        for (int i = started.size() - 1; i >= 0; i--) {
+            try {
+                started.get(i).close();
+            } catch (RuntimeException e) {
+                LOG.warn("error stopping {}: {}", started.get(i).name(), e.toString());
+            }
+        }
+        started.clear();
+    }
+}

@@ -1,0 +1,242 @@
+package org.cxrtriage.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.cxrtriage.common.Service;
+import org.cxrtriage.common.Settings;
+import org.cxrtriage.ingest.FolderIngest;
+import org.cxrtriage.ingest.FolderSource;
+import org.cxrtriage.ingest.IngestMetadata;
+import org.cxrtriage.schemas.CxrAlert;
+import org.cxrtriage.schemas.CxrNeighbours;
+import org.cxrtriage.schemas.Neighbour;
+import org.cxrtriage.similarity.SimilarityService;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Real X-rays through the real broker, registry and Redis (the stack bin/test.sh starts): every accepted image ends
+ * up scored or rejected, neighbours come back, and positive patients alert exactly once.
+ */
+@Tag("e2e")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class PipelineEndToEndTest {
+
+    private static final int IMAGES = 36;
+
+    private Path tempDir;
+
+    private LocalPipeline pipeline;
+    private ResultCollector results;
+    private final Map<String, FolderSource.Item> sentById = new LinkedHashMap<>();
+    private final List<FolderIngest.Outcome> outcomes = new ArrayList<>();
+    private Set<String> missing;
+
+    @BeforeAll
+    void runPipeline(@TempDir Path dir) throws Exception {
+        tempDir = dir;
+        Path data = TestStack.dataDir();
+        Assumptions.assumeTrue(Files.isRegularFile(data.resolve("manifest.csv")), "shared data set not found at " + data);
+        // Every scored image is alert-eligible, so the once-per-patient rule is exercised on every patient.
+        Settings settings = TestStack.isolatedSettings(tempDir).with(SimilarityService.ALERT_THRESHOLD, "0.0");
+        List<FolderSource.Item> all = FolderSource.list(data.resolve("images"),
+                FolderSource.findManifest(data.resolve("images")));
+        List<FolderSource.Item> chosen = pickWithRepeatPatients(all, IMAGES);
+
+        // Broken inputs beside the real ones: a truncated X-ray and a lateral view.
+        byte[] real = Files.readAllBytes(chosen.get(0).file());
+        Path truncated = tempDir.resolve("truncated.png");
+        Files.write(truncated, Arrays.copyOf(real, real.length / 3));
+        List<FolderSource.Item> items = new ArrayList<>(chosen);
+        items.add(new FolderSource.Item(truncated, new IngestMetadata("bad-1", "bad-study-1", "test-site", null,
+                "PA", null), Map.of()));
+        Path lateral = tempDir.resolve("lateral.png");
+        Files.write(lateral, real);
+        items.add(new FolderSource.Item(lateral, new IngestMetadata("bad-2", "bad-study-2", "test-site", null,
+                "LL", null), Map.of()));
+
+        pipeline = new LocalPipeline(settings);
+        pipeline.start();
+        results = new ResultCollector(settings);
+        outcomes.addAll(new FolderIngest(pipeline.ingest()).send(items, o -> { }));
+        for (FolderIngest.Outcome o : outcomes) {
+            if (o.isAccepted()) {
+                sentById.put(o.accepted().getImageId(), o.item());
+            }
+        }
+        missing = results.await(sentById.keySet(), Duration.ofMinutes(3), n -> { });
+        results.awaitQuiet(Duration.ofSeconds(3), Duration.ofSeconds(30));
+    }
+
+    @AfterAll
+    void stop() {
+        if (results != null) {
+            results.close();
+        }
+        if (pipeline != null) {
+            pipeline.close();
+        }
+    }
+
+    @Test
+    void everyAcceptedImageIsScoredOrRejectedAndNothingIsLost() {
+        assertThat(sentById).hasSize(IMAGES);
+        assertThat(missing).as("images accepted but never scored nor rejected").isEmpty();
+        long scored = sentById.keySet().stream().filter(results.scores::containsKey).count();
+        assertThat(scored).as("real frontal X-rays are scored; rejected: %s", sentById.keySet().stream()
+                .map(results.rejected::get).filter(r -> r != null).map(r -> r.getReasonCode() + ": " + r.getMessage())
+                .toList()).isEqualTo(IMAGES);
+        sentById.keySet().stream().filter(results.scores::containsKey).forEach(id -> {
+            assertThat(results.scores.get(id).getEmbedding()).hasSize(128);
+            assertThat(results.scores.get(id).getProbability()).isBetween(0f, 1f);
+        });
+    }
+
+    @Test
+    void brokenInputsAreRefusedAtTheDoorWithAReason() {
+        Map<String, String> refused = outcomes.stream().filter(o -> !o.isAccepted())
+                .collect(Collectors.toMap(o -> o.item().file().getFileName().toString(),
+                        o -> o.rejection().reasonCode()));
+        assertThat(refused).containsEntry("truncated.png", "TRUNCATED_OR_CORRUPT")
+                .containsEntry("lateral.png", "LATERAL_VIEW");
+    }
+
+    @Test
+    void neighboursAreOtherPatientsPriorCases() {
+        List<CxrNeighbours> all = sentById.keySet().stream().map(results.neighbours::get)
+                .filter(n -> n != null).toList();
+        long full = all.stream().filter(n -> n.getNeighbours().size() == 4).count();
+        // Only the first few images of a fresh case store can have fewer than 4 prior cases of other patients.
+        assertThat(full).isGreaterThanOrEqualTo(all.size() - 6L);
+        for (CxrNeighbours n : all) {
+            for (Neighbour x : n.getNeighbours()) {
+                assertThat(x.getPatientRef()).isNotEqualTo(n.getPatientRef());
+                assertThat(x.getImageId()).isNotEqualTo(n.getImageId());
+            }
+            List<Float> d = n.getNeighbours().stream().map(Neighbour::getDistance).toList();
+            assertThat(d).isSorted();
+            if (!n.getNeighbours().isEmpty()) {
+                assertThat(n.getKnnVote()).isBetween(0f, 1f);
+            }
+        }
+    }
+
+    @Test
+    void positivePatientsAlertExactlyOnce() {
+        List<CxrAlert> alerts = results.alertsFor(sentById.keySet());
+        Map<String, Long> perPatient = alerts.stream()
+                .collect(Collectors.groupingBy(CxrAlert::getPatientRef, Collectors.counting()));
+        assertThat(perPatient.values()).allMatch(c -> c == 1L);
+        Set<String> positivePatients = sentById.keySet().stream().map(results.scores::get).filter(s -> s != null)
+                .map(s -> s.getPatientRef()).collect(Collectors.toSet());
+        assertThat(perPatient.keySet()).isEqualTo(positivePatients);
+        // The sample holds patients with several images, so dedup was really exercised.
+        assertThat(alerts.size()).isLessThan((int) sentById.keySet().stream().filter(results.scores::containsKey).count());
+        for (CxrAlert a : alerts) {
+            assertThat(a.getPatientRef()).startsWith("p-");
+            assertThat(a.getSiteId()).isNotBlank();
+        }
+    }
+
+    @Test
+    void patientIdentifiersNeverLeaveIngest() {
+        Set<String> rawIds = sentById.values().stream().map(i -> i.metadata().patientId()).collect(Collectors.toSet());
+        results.scores.values().forEach(s -> assertThat(rawIds).doesNotContain(s.getPatientRef()));
+        results.alerts.forEach(a -> assertThat(rawIds).doesNotContain(a.getPatientRef()));
+    }
+
+    @Test
+    void httpIngestAcceptsAnXrayAndEveryServiceReportsHealthAndMetrics() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        int port = pipeline.ingest().httpPort();
+        FolderSource.Item item = sentById.values().iterator().next();
+        byte[] png = Files.readAllBytes(item.file());
+        HttpRequest upload = multipart(port, png, Map.of("patientId", "http-patient-" + UUID.randomUUID(),
+                "studyId", "http-study", "siteId", "http-site", "viewPosition", "AP"));
+        HttpResponse<String> accepted = http.send(upload, HttpResponse.BodyHandlers.ofString());
+        assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+        String imageId = accepted.body().replaceAll(".*\"imageId\"\\s*:\\s*\"([^\"]+)\".*", "$1");
+        assertThat(results.await(Set.of(imageId), Duration.ofMinutes(1), n -> { })).isEmpty();
+
+        HttpResponse<String> lateral = http.send(multipart(port, png, Map.of("patientId", "x", "studyId", "s",
+                "siteId", "site", "viewPosition", "LATERAL")), HttpResponse.BodyHandlers.ofString());
+        assertThat(lateral.statusCode()).isEqualTo(422);
+        assertThat(lateral.body()).contains("LATERAL_VIEW");
+        HttpResponse<String> notImage = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                + "/images?patientId=x&studyId=s&siteId=site&viewPosition=PA"))
+                .header("Content-Type", "image/png").POST(HttpRequest.BodyPublishers.ofString("hello")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(notImage.statusCode()).isEqualTo(415);
+        assertThat(notImage.body()).contains("NOT_AN_IMAGE");
+
+        for (Service s : pipeline.services()) {
+            assertThat(s.healthy()).as(s.name()).isTrue();
+        }
+        HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(metrics.body()).contains("cxr_ingest_accepted_total");
+        HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(health.statusCode()).isEqualTo(200);
+    }
+
+    private static HttpRequest multipart(int port, byte[] file, Map<String, String> fields) {
+        String boundary = "b" + UUID.randomUUID();
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        fields.forEach((k, v) -> body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\""
+                + k + "\"\r\n\r\n" + v + "\r\n").getBytes()));
+        body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\""
+                + "\r\nContent-Type: image/png\r\n\r\n").getBytes());
+        body.writeBytes(file);
+        body.writeBytes(("\r\n--" + boundary + "--\r\n").getBytes());
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/images"))
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build();
+    }
+
+    /** Patients with 2-3 images first (to test once-per-patient alerts), then single images, across sources. */
+    private static List<FolderSource.Item> pickWithRepeatPatients(List<FolderSource.Item> all, int n) {
+        Map<String, List<FolderSource.Item>> byPatient = new HashMap<>();
+        for (FolderSource.Item i : all) {
+            byPatient.computeIfAbsent(i.metadata().patientId(), k -> new ArrayList<>()).add(i);
+        }
+        List<FolderSource.Item> out = new ArrayList<>();
+        Set<String> used = new HashSet<>();
+        byPatient.entrySet().stream().filter(e -> e.getValue().size() >= 2).sorted(Map.Entry.comparingByKey())
+                .limit(6).forEach(e -> {
+                    out.addAll(e.getValue().subList(0, Math.min(3, e.getValue().size())));
+                    used.add(e.getKey());
+                });
+        double step = all.size() / (double) n;
+        for (int i = 0; out.size() < n && i < n * 4; i++) {
+            FolderSource.Item item = all.get((int) ((i * step) % all.size()));
+            if (used.add(item.metadata().patientId())) {
+                out.add(item);
+            }
+        }
+        return out.subList(0, Math.min(n, out.size()));
+    }
+}

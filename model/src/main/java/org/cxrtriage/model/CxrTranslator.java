@@ -1,0 +1,64 @@
+package org.cxrtriage.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.translate.NoBatchifyTranslator;
+import ai.djl.translate.TranslatorContext;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One fixed-shape batch in, one {@link Prediction} per real input out. Inputs are padded with zero rows up
+ * to {@code batchSize} so every forward pass has the same shape (re-planning on shape changes is slow on
+ * GPU); padding rows are dropped from the output. Not thread-safe: it reuses one staging buffer.
+ */
+final class CxrTranslator implements NoBatchifyTranslator<List<ModelInput>, List<Prediction>> {
+    private static final String COUNT = "count";
+
+    private final int batchSize;
+    private final int size;
+    private final float[] staging;
+
+    CxrTranslator(int batchSize, int size) {
+        this.batchSize = batchSize;
+        this.size = size;
+        this.staging = new float[batchSize * InputEncoder.CHANNELS * size * size];
+    }
+
+    @Override
+    public NDList processInput(TranslatorContext ctx, List<ModelInput> inputs) {
+        if (inputs.isEmpty() || inputs.size() > batchSize) {
+            throw new IllegalArgumentException("batch needs 1.." + batchSize + " inputs, got " + inputs.size());
+        }
+        int sample = InputEncoder.CHANNELS * size * size;
+        for (int i = 0; i < inputs.size(); i++) {
+            InputEncoder.encode(inputs.get(i), size, staging, i * sample);
+        }
+        Arrays.fill(staging, inputs.size() * sample, staging.length, 0f);
+        ctx.setAttachment(COUNT, inputs.size());
+        // ctx's manager is a per-call sub-manager that the Predictor closes: native memory stays flat.
+        return new NDList(ctx.getNDManager().create(FloatBuffer.wrap(staging),
+                ModelDirectory.inputShape(batchSize, size)));
+    }
+
+    @Override
+    public List<Prediction> processOutput(TranslatorContext ctx, NDList output) {
+        int count = (Integer) ctx.getAttachment(COUNT);
+        NDArray logits = output.get(CxrNetworkFactory.LOGITS);
+        float[] logitValues = logits.toFloatArray();
+        float[] probabilities = logits.softmax(1).toFloatArray();
+        float[] embeddings = output.get(CxrNetworkFactory.EMBEDDING).toFloatArray();
+        int classes = CxrNetworkFactory.NUM_CLASSES;
+        int embeddingSize = embeddings.length / batchSize;
+        List<Prediction> predictions = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            predictions.add(new Prediction(
+                    probabilities[i * classes + CxrNetworkFactory.POSITIVE_CLASS],
+                    Arrays.copyOfRange(embeddings, i * embeddingSize, (i + 1) * embeddingSize),
+                    Arrays.copyOfRange(logitValues, i * classes, (i + 1) * classes)));
+        }
+        return predictions;
+    }
+}

@@ -1,0 +1,58 @@
+package org.cxrtriage.model;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+
+/**
+ * The one place that picks the DJL engine and its CPU threads.
+ *
+ * <p>PyTorch reads {@code ai.djl.pytorch.num_threads} (intra-op: threads one forward pass may use) and
+ * {@code ai.djl.pytorch.num_interop_threads} once, when the engine starts, and they apply process-wide.
+ * With W inference workers on C cores, {@code intraOp = max(1, C / W)} avoids oversubscription; inter-op
+ * threads only serve TorchScript forks, so 1 is enough. Call {@link #configureThreads} before anything
+ * touches DJL; if neither it nor the system properties are set, PyTorch uses all cores per forward pass.
+ */
+public final class TorchRuntime {
+    public static final String ENGINE = "PyTorch";
+    static final String INTRA_OP_PROPERTY = "ai.djl.pytorch.num_threads";
+    static final String INTER_OP_PROPERTY = "ai.djl.pytorch.num_interop_threads";
+
+    private static volatile boolean started;
+
+    private TorchRuntime() {}
+
+    /**
+     * Sets the thread counts for the engine start. Calling again with the same values is a no-op; with other
+     * values after the engine started it fails, because PyTorch would silently ignore them.
+     */
+    public static synchronized void configureThreads(int intraOp, int interOp) {
+        if (intraOp <= 0 || interOp <= 0) {
+            throw new IllegalArgumentException("thread counts must be > 0, got " + intraOp + "/" + interOp);
+        }
+        String intra = Integer.toString(intraOp);
+        String inter = Integer.toString(interOp);
+        if (started) {
+            if (!intra.equals(System.getProperty(INTRA_OP_PROPERTY))
+                    || !inter.equals(System.getProperty(INTER_OP_PROPERTY))) {
+                throw new IllegalStateException("PyTorch already started with intra-op="
+                        + System.getProperty(INTRA_OP_PROPERTY) + ", inter-op="
+                        + System.getProperty(INTER_OP_PROPERTY) + "; configure threads before first use");
+            }
+            return;
+        }
+        System.setProperty(INTRA_OP_PROPERTY, intra);
+        System.setProperty(INTER_OP_PROPERTY, inter);
+    }
+
+    /** The PyTorch engine (loads the native library on first call: seconds, once per process). */
+    public static Engine engine() {
+        Engine engine = Engine.getEngine(ENGINE);
+        started = true;
+        return engine;
+    }
+
+    /** GPU 0 if the engine sees one, else CPU. */
+    public static Device defaultDevice() {
+        return engine().defaultDevice();
+    }
+}

@@ -1,0 +1,44 @@
+package org.cxrtriage.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+
+class ModelMetadataTest {
+    static final ModelMetadata SAMPLE = new ModelMetadata("cxr-resnet50", "2024.1", Backbone.RESNET50, 224, 128,
+            0.42, 1234L, true, Instant.parse("2024-05-01T10:15:30.123Z"), "trained 32 epochs");
+
+    @Test
+    void jsonRoundTrip() throws IOException {
+        String json = SAMPLE.toJson();
+        assertThat(json).contains("\"backbone\" : \"RESNET50\"", "\"createdAt\" : \"2024-05-01T10:15:30.123Z\"");
+        assertThat(ModelMetadata.fromJson(json)).isEqualTo(SAMPLE);
+    }
+
+    @Test
+    void unknownFieldsAreIgnoredAndNullNotesBecomeEmpty() throws IOException {
+        String json = SAMPLE.toJson().replace("\"notes\" : \"trained 32 epochs\"", "\"future\" : 1");
+        assertThat(ModelMetadata.fromJson(json).notes()).isEmpty();
+    }
+
+    @Test
+    void rejectsInvalidValues() {
+        assertThatThrownBy(() -> SAMPLE.withThreshold(1.5)).hasMessageContaining("threshold");
+        assertThatThrownBy(() -> new ModelMetadata(" ", "1", Backbone.RESNET18, 224, 128, 0.5, 0, false,
+                Instant.now(), "")).hasMessageContaining("name");
+        assertThatThrownBy(() -> new ModelMetadata("n", "1", Backbone.RESNET18, 224, 0, 0.5, 0, false,
+                Instant.now(), "")).hasMessageContaining("embeddingSize");
+    }
+
+    @Test
+    void withersKeepOtherFields() {
+        ModelMetadata trained = SAMPLE.withTrained(false, "x").withThreshold(0.6);
+        assertThat(trained.trained()).isFalse();
+        assertThat(trained.notes()).isEqualTo("x");
+        assertThat(trained.threshold()).isEqualTo(0.6);
+        assertThat(trained.seed()).isEqualTo(SAMPLE.seed());
+    }
+}

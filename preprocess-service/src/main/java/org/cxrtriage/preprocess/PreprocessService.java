@@ -1,0 +1,119 @@
+package org.cxrtriage.preprocess;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Clock;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.LogAndContinueExceptionHandler;
+import org.cxrtriage.common.HttpEndpoints;
+import org.cxrtriage.common.KafkaSettings;
+import org.cxrtriage.common.RegistrySettings;
+import org.cxrtriage.common.Service;
+import org.cxrtriage.common.Settings;
+import org.cxrtriage.common.TopicSetup;
+import org.cxrtriage.imaging.HeuristicLungSegmenter;
+import org.cxrtriage.imaging.PreprocessConfig;
+import org.cxrtriage.imaging.Preprocessor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Runs {@link PreprocessTopology} with exactly-once processing. */
+public final class PreprocessService implements Service {
+
+    public static final int DEFAULT_HTTP_PORT = 8091;
+    /** Side of the square tensor planes (the paper uses 1024; the default model takes 256). */
+    public static final String TENSOR_SIZE = "PREPROCESS_TENSOR_SIZE";
+    public static final int DEFAULT_TENSOR_SIZE = 256;
+    /**
+     * Below this lung-area fraction an image is rejected as "no lungs found". Off (0) by default while the lung
+     * channel comes from the heuristic segmenter, which misses the lungs on some real X-rays; the U-Net makes it
+     * trustworthy.
+     */
+    public static final String MIN_LUNG_FRACTION = "PREPROCESS_MIN_LUNG_FRACTION";
+    public static final String STREAM_THREADS = "PREPROCESS_STREAM_THREADS";
+    public static final String APPLICATION_ID = "PREPROCESS_APPLICATION_ID";
+    public static final String STATE_DIR = "PREPROCESS_STATE_DIR";
+
+    private static final Logger LOG = LoggerFactory.getLogger(PreprocessService.class);
+
+    private final Settings settings;
+    private final PrometheusMeterRegistry metrics = HttpEndpoints.newMeterRegistry("preprocess");
+    private KafkaStreams streams;
+    private HttpEndpoints http;
+
+    public PreprocessService(Settings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public String name() {
+        return "preprocess";
+    }
+
+    public static TensorFactory tensorFactory(Settings settings) {
+        int size = settings.integer(TENSOR_SIZE, DEFAULT_TENSOR_SIZE);
+        return new TensorFactory(new Preprocessor(PreprocessConfig.ofSize(size)), new HeuristicLungSegmenter(),
+                settings.decimal(MIN_LUNG_FRACTION, 0.0), Clock.systemUTC());
+    }
+
+    Properties streamsConfig() {
+        Properties p = KafkaSettings.base(settings, "preprocess");
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, settings.string(APPLICATION_ID, "cxr-preprocess"));
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, settings.integer(STREAM_THREADS, 1));
+        p.put(StreamsConfig.STATE_DIR_CONFIG, settings.string(STATE_DIR,
+                System.getProperty("java.io.tmpdir") + "/cxr-preprocess-state"));
+        // Records that cannot even be deserialized go to the dead-letter topic (KIP-1034) and the stream goes on.
+        p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class);
+        p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, TopicSetup.DEAD_LETTER_TOPIC);
+        // Images and tensors are larger than Kafka's 1 MB defaults.
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), KafkaSettings.MAX_RECORD_BYTES);
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG), KafkaSettings.MAX_RECORD_BYTES);
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.FETCH_MAX_BYTES_CONFIG), KafkaSettings.MAX_RECORD_BYTES);
+        // Preprocessing a batch of large images takes seconds; keep batches small so the EOS transaction stays short.
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 20);
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+        return p;
+    }
+
+    @Override
+    public void start() {
+        // Idempotent: whichever service starts first creates the topics and registers the schemas.
+        TopicSetup.ensureAll(settings);
+        Counter tensors = metrics.counter("cxr.preprocess.tensors");
+        Counter rejected = metrics.counter("cxr.preprocess.rejected");
+        streams = new KafkaStreams(PreprocessTopology.build(RegistrySettings.serdes(settings), tensorFactory(settings),
+                tensors::increment, rejected::increment), streamsConfig());
+        new KafkaStreamsMetrics(streams).bindTo(metrics);
+        streams.setUncaughtExceptionHandler(e -> {
+            LOG.error("stream thread failed; replacing it: {}", e.toString());
+            return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse
+                    .REPLACE_THREAD;
+        });
+        streams.start();
+        http = HttpEndpoints.start(settings, DEFAULT_HTTP_PORT, name(), this::healthy, metrics, config -> { });
+        LOG.info("preprocess stream started (tensor size {})", settings.integer(TENSOR_SIZE, DEFAULT_TENSOR_SIZE));
+    }
+
+    @Override
+    public boolean healthy() {
+        return streams != null && (streams.state().isRunningOrRebalancing()
+                || streams.state() == KafkaStreams.State.CREATED);
+    }
+
+    @Override
+    public void close() {
+        if (http != null) {
+            http.close();
+        }
+        if (streams != null) {
+            streams.close(java.time.Duration.ofSeconds(30));
+        }
+    }
+}

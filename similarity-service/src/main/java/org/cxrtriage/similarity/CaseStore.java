@@ -1,0 +1,129 @@
+package org.cxrtriage.similarity;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.params.SetParams;
+
+/**
+ * Redis holds every case (the in-memory index is rebuilt from it on start) and the open alert of each patient.
+ * Keys use only image ids and pseudonymised patient refs.
+ */
+public final class CaseStore {
+
+    private final UnifiedJedis redis;
+    private final String prefix;
+
+    public CaseStore(UnifiedJedis redis, String prefix) {
+        this.redis = redis;
+        this.prefix = prefix;
+    }
+
+    /** An open alert: created by the first positive image of a patient within the window. */
+    public record OpenAlert(String alertId, String imageId, long firstSeenMillis, boolean created) {
+    }
+
+    private byte[] caseKey(String imageId) {
+        return (prefix + "case:" + imageId).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private String casesKey() {
+        return prefix + "cases";
+    }
+
+    private String patientKey(String patientRef) {
+        return prefix + "patient:" + patientRef;
+    }
+
+    public boolean exists(String imageId) {
+        return redis.exists(caseKey(imageId));
+    }
+
+    public void save(CaseRecord c) {
+        Map<byte[], byte[]> h = new HashMap<>();
+        h.put(b("imageId"), b(c.imageId()));
+        h.put(b("patientRef"), b(c.patientRef()));
+        h.put(b("siteId"), b(c.siteId()));
+        h.put(b("scoredAt"), b(Long.toString(c.scoredAtMillis())));
+        h.put(b("probability"), b(Float.toString(c.probability())));
+        h.put(b("predicted"), b(c.predictedPositive() ? "1" : "0"));
+        h.put(b("embedding"), EmbeddingCodec.encode(c.embedding()));
+        if (c.confirmedPositive() != null) {
+            h.put(b("confirmed"), b(c.confirmedPositive() ? "1" : "0"));
+        }
+        redis.hset(caseKey(c.imageId()), h);
+        redis.zadd(casesKey(), c.scoredAtMillis(), c.imageId());
+        redis.sadd(patientKey(c.patientRef()), c.imageId());
+    }
+
+    public Optional<CaseRecord> load(String imageId) {
+        Map<byte[], byte[]> h = redis.hgetAll(caseKey(imageId));
+        return h.isEmpty() ? Optional.empty() : Optional.of(fromHash(h));
+    }
+
+    /** Every stored case, oldest first. */
+    public List<CaseRecord> loadAll() {
+        List<CaseRecord> out = new ArrayList<>();
+        List<String> ids = redis.zrange(casesKey(), 0, -1);
+        for (String id : ids) {
+            load(id).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    public Set<String> imagesOfPatient(String patientRef) {
+        return redis.smembers(patientKey(patientRef));
+    }
+
+    public void setConfirmed(String imageId, boolean positive) {
+        if (exists(imageId)) {
+            redis.hset(caseKey(imageId), b("confirmed"), b(positive ? "1" : "0"));
+        }
+    }
+
+    /**
+     * Opens the patient's alert unless one is open in the window (atomic SET NX, so several service instances and
+     * replays never raise two). Returns the open alert, {@code created} telling whether this call opened it.
+     */
+    public OpenAlert openAlert(String patientRef, String alertId, String imageId, long nowMillis, Duration window) {
+        String key = prefix + "alert:" + patientRef;
+        String value = alertId + "|" + imageId + "|" + nowMillis;
+        String ok = redis.set(key, value, SetParams.setParams().nx().px(window.toMillis()));
+        if ("OK".equals(ok)) {
+            return new OpenAlert(alertId, imageId, nowMillis, true);
+        }
+        String existing = redis.get(key);
+        if (existing == null) {
+            // Expired between the two calls: try once more.
+            return openAlert(patientRef, alertId, imageId, nowMillis, window);
+        }
+        String[] parts = existing.split("\\|");
+        redis.set(prefix + "alert-last-seen:" + patientRef, Long.toString(nowMillis),
+                SetParams.setParams().px(window.toMillis()));
+        return new OpenAlert(parts[0], parts[1], Long.parseLong(parts[2]), false);
+    }
+
+    private static CaseRecord fromHash(Map<byte[], byte[]> raw) {
+        Map<String, byte[]> h = new HashMap<>();
+        raw.forEach((k, v) -> h.put(new String(k, StandardCharsets.UTF_8), v));
+        byte[] confirmed = h.get("confirmed");
+        return new CaseRecord(s(h.get("imageId")), s(h.get("patientRef")), s(h.get("siteId")),
+                Long.parseLong(s(h.get("scoredAt"))), Float.parseFloat(s(h.get("probability"))),
+                "1".equals(s(h.get("predicted"))), EmbeddingCodec.decode(h.get("embedding")),
+                confirmed == null ? null : "1".equals(s(confirmed)));
+    }
+
+    private static byte[] b(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String s(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,23 @@
+package org.cxrtriage.similarity;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Predicate;
+
+/** Nearest-neighbour search over case embeddings. Implementations are thread-safe. */
+public interface NeighbourIndex {
+
+    /** One search result: the case and its Euclidean distance to the query. */
+    record Hit(CaseRecord record, float distance) {
+    }
+
+    /** Adds or replaces the case with the same image id. */
+    void put(CaseRecord record);
+
+    Optional<CaseRecord> get(String imageId);
+
+    /** The k nearest cases, nearest first, skipping those {@code exclude} accepts. */
+    List<Hit> search(float[] query, int k, Predicate<CaseRecord> exclude);
+
+    int size();
+}

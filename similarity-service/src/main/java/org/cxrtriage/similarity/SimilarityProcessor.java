@@ -1,0 +1,131 @@
+package org.cxrtriage.similarity;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.cxrtriage.schemas.CxrAlert;
+import org.cxrtriage.schemas.CxrLabel;
+import org.cxrtriage.schemas.CxrNeighbours;
+import org.cxrtriage.schemas.CxrScore;
+import org.cxrtriage.schemas.LabelSource;
+import org.cxrtriage.schemas.Neighbour;
+
+/**
+ * For each score: find the k most similar prior cases of other patients, store the case, and decide on an alert.
+ * For each confirmed label: attach it to the stored cases so later votes use it.
+ */
+public final class SimilarityProcessor {
+
+    /** What one score produces: always neighbours; an alert only when a patient's alert is opened. */
+    public record Result(CxrNeighbours neighbours, CxrAlert alert) {
+    }
+
+    private final NeighbourIndex index;
+    private final CaseStore store;
+    private final AlertPolicy policy;
+    private final int k;
+    private final Duration alertWindow;
+
+    public SimilarityProcessor(NeighbourIndex index, CaseStore store, AlertPolicy policy, int k, Duration alertWindow) {
+        this.index = index;
+        this.store = store;
+        this.policy = policy;
+        this.k = k;
+        this.alertWindow = alertWindow;
+    }
+
+    /** Loads every stored case into the index (on start). Returns how many. */
+    public int rebuildIndex() {
+        List<CaseRecord> all = store.loadAll();
+        all.forEach(index::put);
+        return all.size();
+    }
+
+    public Result onScore(CxrScore score, Instant now) {
+        float[] embedding = toArray(score.getEmbedding());
+        CaseRecord current = new CaseRecord(score.getImageId(), score.getPatientRef(), score.getSiteId(),
+                score.getScoredAt().toEpochMilli(), score.getProbability(), score.getPositive(), embedding, null);
+        // Prior cases only, and never the patient's own images: their similarity says nothing new.
+        List<NeighbourIndex.Hit> hits = index.search(embedding, k,
+                c -> c.imageId().equals(current.imageId()) || c.patientRef().equals(current.patientRef()));
+        List<Neighbour> neighbours = new ArrayList<>(hits.size());
+        int positives = 0;
+        for (NeighbourIndex.Hit h : hits) {
+            CaseRecord c = h.record();
+            positives += c.votePositive() ? 1 : 0;
+            neighbours.add(Neighbour.newBuilder()
+                    .setImageId(c.imageId())
+                    .setPatientRef(c.patientRef())
+                    .setSiteId(c.siteId())
+                    .setDistance(h.distance())
+                    .setProbability(c.probability())
+                    .setPositive(c.votePositive())
+                    .setLabelSource(c.confirmedPositive() != null ? LabelSource.CONFIRMED : LabelSource.PREDICTED)
+                    .setScoredAt(Instant.ofEpochMilli(c.scoredAtMillis()))
+                    .build());
+        }
+        float vote = hits.isEmpty() ? Float.NaN : positives / (float) hits.size();
+        CxrNeighbours result = CxrNeighbours.newBuilder()
+                .setImageId(score.getImageId())
+                .setPatientRef(score.getPatientRef())
+                .setSiteId(score.getSiteId())
+                .setProbability(score.getProbability())
+                .setPositive(score.getPositive())
+                .setK(k)
+                .setNeighbours(neighbours)
+                .setKnnVote(vote)
+                .setKnnPositive(!hits.isEmpty() && vote >= 0.5f)
+                .setComputedAt(now)
+                .build();
+        if (index.get(current.imageId()).isEmpty()) {
+            store.save(current);
+            index.put(current);
+        }
+        CxrAlert alert = null;
+        if (policy.shouldAlert(score.getProbability(), score.getThreshold(), vote, hits.size())) {
+            CaseStore.OpenAlert open = store.openAlert(score.getPatientRef(), UUID.randomUUID().toString(),
+                    score.getImageId(), now.toEpochMilli(), alertWindow);
+            if (open.created()) {
+                alert = CxrAlert.newBuilder()
+                        .setAlertId(open.alertId())
+                        .setPatientRef(score.getPatientRef())
+                        .setSiteId(score.getSiteId())
+                        .setImageId(score.getImageId())
+                        .setProbability(score.getProbability())
+                        .setKnnVote(vote)
+                        .setNeighbours(neighbours)
+                        .setFirstSeen(Instant.ofEpochMilli(open.firstSeenMillis()))
+                        .setLastSeen(now)
+                        .setRaisedAt(now)
+                        .setRule(policy.describe())
+                        .build();
+            }
+        }
+        return new Result(result, alert);
+    }
+
+    /** Attaches a confirmed outcome to one image, or to every stored image of a patient. */
+    public int onLabel(CxrLabel label) {
+        List<String> ids = new ArrayList<>();
+        if (label.getImageId() != null) {
+            ids.add(label.getImageId());
+        } else if (label.getPatientRef() != null) {
+            ids.addAll(store.imagesOfPatient(label.getPatientRef()));
+        }
+        for (String id : ids) {
+            store.setConfirmed(id, label.getPositive());
+            index.get(id).ifPresent(c -> index.put(c.withConfirmed(label.getPositive())));
+        }
+        return ids.size();
+    }
+
+    private static float[] toArray(List<Float> values) {
+        float[] out = new float[values.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = values.get(i);
+        }
+        return out;
+    }
+}

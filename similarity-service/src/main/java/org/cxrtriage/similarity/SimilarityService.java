@@ -1,0 +1,190 @@
+package org.cxrtriage.similarity;
+
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Future;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.cxrtriage.common.CommonKeys;
+import org.cxrtriage.common.HttpEndpoints;
+import org.cxrtriage.common.KafkaSettings;
+import org.cxrtriage.common.RegistrySettings;
+import org.cxrtriage.common.Service;
+import org.cxrtriage.common.Settings;
+import org.cxrtriage.common.TopicSetup;
+import org.cxrtriage.schemas.AvroSerdes;
+import org.cxrtriage.schemas.CxrLabel;
+import org.cxrtriage.schemas.CxrScore;
+import org.cxrtriage.schemas.Topic;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.RedisClient;
+
+/**
+ * Consumes scores and confirmed labels, publishes neighbours and alerts. Offsets are committed only after the
+ * outputs are acknowledged; a replayed score finds its case already stored and its patient's alert already open, so
+ * it never raises a second alert.
+ */
+public final class SimilarityService implements Service {
+
+    public static final int DEFAULT_HTTP_PORT = 8093;
+    public static final String K = "SIMILARITY_K";
+    /** One alert per patient within this window (ISO-8601 duration or seconds). */
+    public static final String ALERT_WINDOW = "ALERT_WINDOW";
+    /** Probability needed to alert; default: the model's own threshold. */
+    public static final String ALERT_THRESHOLD = "ALERT_THRESHOLD";
+    public static final String ALERT_REQUIRE_KNN = "ALERT_REQUIRE_KNN_AGREEMENT";
+    public static final String ALERT_MIN_KNN_VOTE = "ALERT_MIN_KNN_VOTE";
+    /** Prefix of every Redis key (lets several deployments or tests share one Redis). */
+    public static final String REDIS_KEY_PREFIX = "REDIS_KEY_PREFIX";
+    public static final String GROUP_ID = "SIMILARITY_GROUP_ID";
+
+    private static final Logger LOG = LoggerFactory.getLogger(SimilarityService.class);
+
+    private final Settings settings;
+    private final PrometheusMeterRegistry metrics = HttpEndpoints.newMeterRegistry("similarity");
+    private RedisClient redis;
+    private SimilarityProcessor processor;
+    private KafkaConsumer<String, SpecificRecord> consumer;
+    private KafkaProducer<String, SpecificRecord> producer;
+    private HttpEndpoints http;
+    private Thread loop;
+    private volatile boolean running;
+
+    public SimilarityService(Settings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public String name() {
+        return "similarity";
+    }
+
+    @Override
+    public void start() {
+        // Idempotent: whichever service starts first creates the topics and registers the schemas.
+        TopicSetup.ensureAll(settings);
+        redis = RedisClient.create(URI.create(settings.string(CommonKeys.REDIS_URL, CommonKeys.DEFAULT_REDIS_URL)));
+        AlertPolicy policy = new AlertPolicy(settings.decimal(ALERT_THRESHOLD, Double.NaN),
+                settings.flag(ALERT_REQUIRE_KNN, false), settings.decimal(ALERT_MIN_KNN_VOTE, 0.5));
+        NeighbourIndex index = new ExactNeighbourIndex();
+        processor = new SimilarityProcessor(index, new CaseStore(redis, settings.string(REDIS_KEY_PREFIX, "cxr:")),
+                policy, settings.integer(K, 4), settings.duration(ALERT_WINDOW, Duration.ofDays(14)));
+        int loaded = processor.rebuildIndex();
+        metrics.gauge("cxr.similarity.index.size", index, NeighbourIndex::size);
+        LOG.info("case index rebuilt from Redis: {} cases; alert rule: {}", loaded, policy.describe());
+
+        AvroSerdes serdes = RegistrySettings.serdes(settings);
+        producer = new KafkaProducer<>(KafkaSettings.producer(settings, "similarity"), new StringSerializer(),
+                serdes.anySerializer());
+        @SuppressWarnings({"unchecked", "rawtypes"})
+        org.apache.kafka.common.serialization.Deserializer<SpecificRecord> any =
+                (org.apache.kafka.common.serialization.Deserializer) serdes.deserializer(Topic.SCORES);
+        consumer = new KafkaConsumer<>(KafkaSettings.consumer(settings, "similarity",
+                settings.string(GROUP_ID, "cxr-similarity")), new StringDeserializer(), any);
+        new KafkaClientMetrics(producer).bindTo(metrics);
+        new KafkaClientMetrics(consumer).bindTo(metrics);
+        running = true;
+        loop = new Thread(this::runLoop, "similarity-loop");
+        loop.start();
+        http = HttpEndpoints.start(settings, DEFAULT_HTTP_PORT, name(), this::healthy, metrics, config -> { });
+    }
+
+    private void runLoop() {
+        try {
+            consumer.subscribe(List.of(Topic.SCORES.name(), Topic.LABELS.name()));
+            while (running) {
+                ConsumerRecords<String, SpecificRecord> records = consumer.poll(Duration.ofMillis(500));
+                if (records.isEmpty()) {
+                    continue;
+                }
+                List<Future<RecordMetadata>> sends = new ArrayList<>();
+                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+                for (ConsumerRecord<String, SpecificRecord> r : records) {
+                    handle(r.value(), sends);
+                    offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+                }
+                producer.flush();
+                for (Future<RecordMetadata> f : sends) {
+                    f.get();
+                }
+                consumer.commitSync(offsets);
+            }
+        } catch (WakeupException e) {
+            if (running) {
+                LOG.error("similarity loop woken unexpectedly", e);
+            }
+        } catch (Exception e) {
+            LOG.error("similarity loop stopped: {}", e.toString(), e);
+        } finally {
+            running = false;
+            consumer.close(Duration.ofSeconds(10));
+        }
+    }
+
+    private void handle(SpecificRecord value, List<Future<RecordMetadata>> sends) {
+        if (value instanceof CxrScore score) {
+            SimilarityProcessor.Result result = processor.onScore(score, Instant.now());
+            sends.add(producer.send(new ProducerRecord<>(Topic.NEIGHBOURS.name(), score.getImageId(),
+                    result.neighbours())));
+            metrics.counter("cxr.similarity.neighbours").increment();
+            if (result.alert() != null) {
+                sends.add(producer.send(new ProducerRecord<>(Topic.ALERTS.name(), result.alert().getPatientRef(),
+                        result.alert())));
+                metrics.counter("cxr.similarity.alerts", "site", result.alert().getSiteId()).increment();
+                LOG.info("alert {} raised for image {} (site {})", result.alert().getAlertId(), score.getImageId(),
+                        score.getSiteId());
+            }
+        } else if (value instanceof CxrLabel label) {
+            int updated = processor.onLabel(label);
+            metrics.counter("cxr.similarity.labels").increment();
+            LOG.info("confirmed outcome attached to {} case(s)", updated);
+        }
+    }
+
+    @Override
+    public boolean healthy() {
+        return running;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        if (consumer != null) {
+            consumer.wakeup();
+        }
+        if (loop != null) {
+            try {
+                loop.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (http != null) {
+            http.close();
+        }
+        if (producer != null) {
+            producer.close();
+        }
+        if (redis != null) {
+            redis.close();
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package org.cxrtriage.similarity;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.cxrtriage.common.CommonKeys;
+import org.cxrtriage.schemas.CxrLabel;
+import org.cxrtriage.schemas.CxrScore;
+import org.cxrtriage.schemas.LabelSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.RedisClient;
+
+/** Against a real Redis ($REDIS_URL, default 127.0.0.1:6379), in a key namespace of its own. */
+class SimilarityProcessorRedisTest {
+
+    private RedisClient redis;
+    private String prefix;
+
+    @BeforeEach
+    void connect() {
+        String url = System.getenv().getOrDefault(CommonKeys.REDIS_URL, CommonKeys.DEFAULT_REDIS_URL);
+        redis = RedisClient.create(URI.create(url));
+        prefix = "cxr:unit-" + UUID.randomUUID() + ":";
+    }
+
+    @AfterEach
+    void cleanUp() {
+        List<String> keys = new ArrayList<>(redis.keys(prefix + "*"));
+        if (!keys.isEmpty()) {
+            redis.del(keys.toArray(String[]::new));
+        }
+        redis.close();
+    }
+
+    private SimilarityProcessor processor(NeighbourIndex index) {
+        return new SimilarityProcessor(index, new CaseStore(redis, prefix), AlertPolicy.modelCall(), 4,
+                Duration.ofHours(1));
+    }
+
+    private static CxrScore score(String image, String patient, float p, float... embedding) {
+        List<Float> e = new ArrayList<>();
+        for (float v : embedding) {
+            e.add(v);
+        }
+        return CxrScore.newBuilder().setImageId(image).setStudyId("s").setPatientRef(patient).setSiteId("site-a")
+                .setProbability(p).setPositive(p >= 0.5f).setThreshold(0.5f).setModelName("m").setModelVersion("1")
+                .setEmbedding(e).setReceivedAt(Instant.EPOCH).setScoredAt(Instant.ofEpochMilli(1000))
+                .setInferenceMs(1f).setBatchSize(1).build();
+    }
+
+    @Test
+    void findsPriorCasesOfOtherPatientsAndVotesWithTheirLabels() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        p.onScore(score("a", "p1", 0.9f, 0, 0), Instant.now());
+        p.onScore(score("b", "p2", 0.1f, 1, 0), Instant.now());
+        p.onScore(score("c", "p3", 0.8f, 5, 5), Instant.now());
+
+        SimilarityProcessor.Result r = p.onScore(score("d", "p1", 0.2f, 0.1f, 0), Instant.now());
+
+        // p1's own earlier image "a" is excluded although it is the closest.
+        assertThat(r.neighbours().getNeighbours()).extracting(n -> n.getImageId()).containsExactly("b", "c");
+        assertThat(r.neighbours().getKnnVote()).isEqualTo(0.5f);
+        assertThat(r.alert()).isNull();
+    }
+
+    @Test
+    void alertsOncePerPatientAcrossImagesReplaysAndInstances() {
+        SimilarityProcessor first = processor(new ExactNeighbourIndex());
+        SimilarityProcessor.Result r1 = first.onScore(score("a", "p1", 0.9f, 0, 0), Instant.now());
+        SimilarityProcessor.Result r2 = first.onScore(score("b", "p1", 0.95f, 1, 1), Instant.now());
+        SimilarityProcessor.Result replay = first.onScore(score("a", "p1", 0.9f, 0, 0), Instant.now());
+        // A second instance sharing the Redis store.
+        SimilarityProcessor second = processor(new ExactNeighbourIndex());
+        SimilarityProcessor.Result r3 = second.onScore(score("c", "p1", 0.9f, 2, 2), Instant.now());
+        SimilarityProcessor.Result other = second.onScore(score("d", "p2", 0.9f, 2, 2), Instant.now());
+
+        assertThat(r1.alert()).isNotNull();
+        assertThat(r1.alert().getPatientRef()).isEqualTo("p1");
+        assertThat(r2.alert()).isNull();
+        assertThat(replay.alert()).isNull();
+        assertThat(r3.alert()).isNull();
+        assertThat(other.alert()).isNotNull();
+    }
+
+    @Test
+    void rebuildsTheIndexFromRedisAndConfirmedLabelsChangeTheVote() {
+        SimilarityProcessor before = processor(new ExactNeighbourIndex());
+        before.onScore(score("a", "p1", 0.1f, 0, 0), Instant.now());
+        before.onScore(score("b", "p2", 0.1f, 1, 0), Instant.now());
+        before.onLabel(CxrLabel.newBuilder().setPatientRef("p1").setPositive(true).setTest("PCR")
+                .setObservedAt(Instant.now()).build());
+
+        ExactNeighbourIndex fresh = new ExactNeighbourIndex();
+        SimilarityProcessor after = processor(fresh);
+        assertThat(after.rebuildIndex()).isEqualTo(2);
+        SimilarityProcessor.Result r = after.onScore(score("q", "p9", 0.1f, 0, 0), Instant.now());
+
+        assertThat(r.neighbours().getNeighbours().get(0).getImageId()).isEqualTo("a");
+        assertThat(r.neighbours().getNeighbours().get(0).getLabelSource()).isEqualTo(LabelSource.CONFIRMED);
+        assertThat(r.neighbours().getNeighbours().get(0).getPositive()).isTrue();
+        assertThat(r.neighbours().getKnnVote()).isEqualTo(0.5f);
+    }
+}

@@ -1,0 +1,122 @@
+package org.cxrtriage.trainer;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.cxrtriage.model.CxrPredictor;
+import org.cxrtriage.model.LoadedModel;
+import org.cxrtriage.model.ModelDirectory;
+import org.cxrtriage.model.ModelInput;
+import org.cxrtriage.model.Prediction;
+import org.cxrtriage.model.TorchRuntime;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "evaluate", mixinStandardHelpOptions = true,
+        description = "Score a split with a model directory (as the inference service does) and write metrics.json "
+                + "(bootstrap 95% CIs, confusion matrix, kNN over embeddings, per-source, within-ieee8023) and an "
+                + "HTML report with plots.")
+final class EvaluateCommand implements Callable<Integer> {
+    @Option(names = "--model-dir", defaultValue = "models/default") Path modelDir;
+    @Option(names = "--manifest", description = "default: $CXR_MANIFEST or ../shared/data/cxr/manifest.csv") Path manifest;
+    @Option(names = "--split", description = "split.csv (default: <model-dir>/split.csv)") Path splitFile;
+    @Option(names = "--part", defaultValue = "test", description = "train | val | test") String part;
+    @Option(names = "--out", description = "output directory (default: trainer/target/evaluation)") Path out;
+    @Option(names = "--tensor-size", defaultValue = "256", description = "preprocessing size, as in training") int tensorSize;
+    @Option(names = "--cache-dir", description = "default: $TMPDIR/cxr-trainer-cache; 'none' to disable") String cacheDir;
+    @Option(names = "--knn", defaultValue = "4", description = "k for kNN over embeddings (train split as reference); 0 = skip") int k;
+    @Option(names = "--bootstrap", defaultValue = "1000") int resamples;
+    @Option(names = "--seed", defaultValue = "42") long seed;
+    @Option(names = "--batch-size", defaultValue = "32") int batchSize;
+    @Option(names = "--threads", defaultValue = "2") int threads;
+    @Option(names = "--no-report", negatable = false, description = "skip the HTML/PNG report") boolean noReport;
+
+    @Override
+    public Integer call() throws Exception {
+        TorchRuntime.configureThreads(threads, 1);
+        Path manifestPath = TrainerCli.manifestPath(manifest);
+        Manifest m = Manifest.read(manifestPath);
+        DataSplit split = DataSplit.read(splitFile != null ? splitFile : modelDir.resolve(DataSplit.FILE_NAME));
+        DataSplit.Part evalPart = DataSplit.Part.of(part);
+        Path outDir = out != null ? out : Path.of("trainer/target/evaluation");
+        Files.createDirectories(outDir);
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        Path cache = "none".equals(cacheDir) ? null : cacheDir != null ? Path.of(cacheDir) : tmp.resolve("cxr-trainer-cache");
+        ImageCache images = ImageCache.build(m, tensorSize, ImageCache.DEFAULT_MIN_LUNG_FRACTION, threads, cache, System.out);
+
+        Map<String, Object> report = new LinkedHashMap<>();
+        try (LoadedModel model = ModelDirectory.load(modelDir, Device.cpu());
+                CxrPredictor predictor = new CxrPredictor(model, batchSize)) {
+            double threshold = model.metadata().threshold();
+            System.out.printf(Locale.ROOT, "model %s:%s (%s @%dpx), threshold %.4f%n", model.metadata().name(),
+                    model.metadata().version(), model.metadata().backbone(), model.metadata().inputSize(), threshold);
+            List<Evaluation.Case> cases = score(predictor, m, split, images, evalPart);
+            List<Evaluation.Case> reference = k > 0 && evalPart != DataSplit.Part.TRAIN
+                    ? score(predictor, m, split, images, DataSplit.Part.TRAIN) : List.of();
+            report.put("model", model.metadata());
+            report.put("manifest", manifestPath.toString());
+            report.put("split", part);
+            report.put("rejectedByPreprocessing", countRejected(m, split, images, evalPart));
+            report.putAll(Evaluation.report(cases, reference, threshold, k, resamples, seed));
+            ObjectMapper json = new ObjectMapper().findAndRegisterModules().enable(SerializationFeature.INDENT_OUTPUT)
+                    .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+            json.writeValue(outDir.resolve("metrics.json").toFile(), report);
+            System.out.println(json.writeValueAsString(summary(report)));
+            if (!noReport) {
+                HtmlReport.write(outDir, report, cases, threshold);
+            }
+            System.out.println("wrote " + outDir.resolve("metrics.json") + (noReport ? "" : " and report.html"));
+        }
+        return 0;
+    }
+
+    private static Map<String, Object> summary(Map<String, Object> report) {
+        Map<String, Object> s = new LinkedHashMap<>(report);
+        s.remove("model");
+        return s;
+    }
+
+    private static int countRejected(Manifest m, DataSplit split, ImageCache images, DataSplit.Part part) {
+        int n = 0;
+        for (int i = 0; i < m.entries().size(); i++) {
+            Manifest.Entry e = m.entries().get(i);
+            if (split.contains(e) && split.partOf(e) == part && images.input(i) == null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    static List<Evaluation.Case> score(CxrPredictor predictor, Manifest m, DataSplit split, ImageCache images,
+            DataSplit.Part part) {
+        List<Integer> idx = ModelTraining.usable(m, split, images, part);
+        List<ModelInput> inputs = new ArrayList<>();
+        for (int i : idx) {
+            inputs.add(images.input(i));
+        }
+        long start = System.nanoTime();
+        List<Prediction> predictions = new ArrayList<>();
+        int chunk = 128;
+        for (int from = 0; from < inputs.size(); from += chunk) {
+            predictions.addAll(predictor.predict(inputs.subList(from, Math.min(from + chunk, inputs.size()))));
+            System.out.printf(Locale.ROOT, "scoring %s: %d/%d (%.0fs)%n", part.id(), predictions.size(), inputs.size(),
+                    (System.nanoTime() - start) / 1e9);
+        }
+        List<Evaluation.Case> cases = new ArrayList<>();
+        for (int j = 0; j < idx.size(); j++) {
+            Manifest.Entry e = m.entries().get(idx.get(j));
+            Prediction p = predictions.get(j);
+            cases.add(new Evaluation.Case(e.file(), e.patientId(), e.source(), e.positive(), p.probability(),
+                    p.embedding()));
+        }
+        return cases;
+    }
+}

@@ -1,0 +1,171 @@
+package org.cxrtriage.trainer;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns scored cases into the evaluation report: overall metrics with bootstrap CIs and the confusion matrix,
+ * kNN over embeddings, per-source metrics and the within-ieee8023 contrast. Pure computation (no model).
+ */
+public final class Evaluation {
+    public static final String HARD_SOURCE = "ieee8023";
+
+    /** One evaluated case. */
+    public record Case(String file, String patientId, String source, boolean positive, double score,
+            float[] embedding) {}
+
+    private Evaluation() {}
+
+    public static Map<String, Object> report(List<Case> cases, List<Case> reference, double threshold, int k,
+            int resamples, long seed) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("cases", cases.size());
+        out.put("positives", cases.stream().filter(Case::positive).count());
+        out.put("threshold", threshold);
+        out.put("overall", block(cases, threshold, resamples, seed));
+        if (reference != null && !reference.isEmpty() && k > 0) {
+            out.put("knn", knn(cases, reference, k));
+        }
+        Map<String, List<Case>> bySource = new TreeMap<>();
+        for (Case c : cases) {
+            bySource.computeIfAbsent(c.source(), s -> new ArrayList<>()).add(c);
+        }
+        Map<String, Object> perSource = new LinkedHashMap<>();
+        bySource.forEach((s, cs) -> perSource.put(s, simple(cs, threshold)));
+        out.put("perSource", perSource);
+        List<Case> hard = bySource.getOrDefault(HARD_SOURCE, List.of());
+        Map<String, Object> within = block(hard, threshold, resamples, seed);
+        within.put("description", HARD_SOURCE + " covid vs " + HARD_SOURCE
+                + " negative (same collection: the contrast least explained by source)");
+        out.put("within_" + HARD_SOURCE, within);
+        return out;
+    }
+
+    static Map<String, Object> block(List<Case> cases, double threshold, int resamples, long seed) {
+        double[] s = scores(cases);
+        boolean[] l = labels(cases);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("n", cases.size());
+        out.put("positives", count(l));
+        out.put("negatives", l.length - count(l));
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        Metrics.withBootstrap(s, l, threshold, resamples, seed).forEach((name, e) -> metrics.put(name,
+                estimate(e)));
+        out.put("metrics", metrics);
+        Metrics.Confusion c = Metrics.confusion(s, l, threshold);
+        out.put("confusion", Map.of("tp", c.tp(), "fp", c.fp(), "tn", c.tn(), "fn", c.fn()));
+        return out;
+    }
+
+    static Map<String, Object> simple(List<Case> cases, double threshold) {
+        double[] s = scores(cases);
+        boolean[] l = labels(cases);
+        Metrics.Confusion c = Metrics.confusion(s, l, threshold);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("n", cases.size());
+        out.put("positives", count(l));
+        out.put("negatives", l.length - count(l));
+        out.put("accuracy", nan(c.accuracy()));
+        out.put("sensitivity", nan(c.sensitivity()));
+        out.put("specificity", nan(c.specificity()));
+        out.put("rocAuc", nan(Metrics.rocAuc(s, l)));
+        out.put("meanScore", cases.stream().mapToDouble(Case::score).average().orElse(Double.NaN));
+        out.put("confusion", Map.of("tp", c.tp(), "fp", c.fp(), "tn", c.tn(), "fn", c.fn()));
+        return out;
+    }
+
+    /**
+     * kNN over embeddings (Euclidean): each case's k nearest reference cases, skipping the same patient; the
+     * vote is the neighbours' positive fraction, positive at >= 0.5 (paper: averaging the neighbours).
+     */
+    static Map<String, Object> knn(List<Case> cases, List<Case> reference, int k) {
+        double[] votes = knnVotes(cases, reference, k);
+        boolean[] l = labels(cases);
+        Metrics.Confusion c = Metrics.confusion(votes, l, 0.5);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("k", k);
+        out.put("referenceCases", reference.size());
+        out.put("accuracy", nan(c.accuracy()));
+        out.put("sensitivity", nan(c.sensitivity()));
+        out.put("specificity", nan(c.specificity()));
+        out.put("rocAuc", nan(Metrics.rocAuc(votes, l)));
+        return out;
+    }
+
+    static double[] knnVotes(List<Case> cases, List<Case> reference, int k) {
+        double[] votes = new double[cases.size()];
+        for (int i = 0; i < cases.size(); i++) {
+            Case q = cases.get(i);
+            double[] bestD = new double[k];
+            boolean[] bestL = new boolean[k];
+            java.util.Arrays.fill(bestD, Double.POSITIVE_INFINITY);
+            int found = 0;
+            for (Case r : reference) {
+                if (r.patientId().equals(q.patientId())) {
+                    continue;
+                }
+                double d = 0;
+                for (int j = 0; j < q.embedding().length; j++) {
+                    double diff = q.embedding()[j] - r.embedding()[j];
+                    d += diff * diff;
+                }
+                if (d < bestD[k - 1]) {
+                    int pos = k - 1;
+                    while (pos > 0 && bestD[pos - 1] > d) {
+                        bestD[pos] = bestD[pos - 1];
+                        bestL[pos] = bestL[pos - 1];
+                        pos--;
+                    }
+                    bestD[pos] = d;
+                    bestL[pos] = r.positive();
+                    found = Math.min(k, found + 1);
+                }
+            }
+            int pos = 0;
+            for (int j = 0; j < found; j++) {
+                if (bestL[j]) {
+                    pos++;
+                }
+            }
+            votes[i] = found == 0 ? 0 : pos / (double) found;
+        }
+        return votes;
+    }
+
+    private static Map<String, Object> estimate(Metrics.Estimate e) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("value", nan(e.value()));
+        m.put("ci95", List.of(nan(e.lower()), nan(e.upper())).contains(null) ? null
+                : List.of(e.lower(), e.upper()));
+        return m;
+    }
+
+    private static Double nan(double v) {
+        return Double.isNaN(v) ? null : v;
+    }
+
+    static double[] scores(List<Case> cases) {
+        return cases.stream().mapToDouble(Case::score).toArray();
+    }
+
+    static boolean[] labels(List<Case> cases) {
+        boolean[] l = new boolean[cases.size()];
+        for (int i = 0; i < l.length; i++) {
+            l[i] = cases.get(i).positive();
+        }
+        return l;
+    }
+
+    private static int count(boolean[] l) {
+        int n = 0;
+        for (boolean b : l) {
+            if (b) {
+                n++;
+            }
+        }
+        return n;
+    }
+}

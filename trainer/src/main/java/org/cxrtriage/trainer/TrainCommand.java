@@ -1,0 +1,87 @@
+package org.cxrtriage.trainer;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.cxrtriage.model.Backbone;
+import org.cxrtriage.model.CxrNetworkFactory;
+import org.cxrtriage.model.TorchRuntime;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Patient-level split, preprocess once, train with early stopping, pick the threshold on "
+                + "validation and save a model directory (model.json + weights + split.csv + training.json).")
+final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--manifest", description = "manifest CSV (default: $CXR_MANIFEST or ../shared/data/cxr/manifest.csv)")
+    Path manifest;
+
+    @Option(names = "--split", description = "use this split.csv instead of creating one")
+    Path splitFile;
+
+    @Option(names = "--out", defaultValue = "models/default", description = "model directory to write (default: ${DEFAULT-VALUE})")
+    Path out;
+
+    @Option(names = "--work-dir", description = "checkpoints (default: $TMPDIR/cxr-trainer)")
+    Path workDir;
+
+    @Option(names = "--cache-dir", description = "preprocessed-image cache (default: $TMPDIR/cxr-trainer-cache; 'none' to disable)")
+    String cacheDir;
+
+    @Option(names = "--backbone", defaultValue = "RESNET18") Backbone backbone;
+    @Option(names = "--embedding-size", defaultValue = "" + CxrNetworkFactory.DEFAULT_EMBEDDING_SIZE) int embeddingSize;
+    @Option(names = "--tensor-size", defaultValue = "256", description = "preprocessing size (the service's PREPROCESS_TENSOR_SIZE)") int tensorSize;
+    @Option(names = "--input-size", defaultValue = "160") int inputSize;
+    @Option(names = "--batch-size", defaultValue = "32") int batchSize;
+    @Option(names = "--epochs", defaultValue = "16") int epochs;
+    @Option(names = "--lr", defaultValue = "1e-3") float learningRate;
+    @Option(names = "--lr-decay", defaultValue = "0.85", description = "LR multiplier per epoch") float lrDecay;
+    @Option(names = "--weight-decay", defaultValue = "1e-4", description = "L2 coefficient") float weightDecay;
+    @Option(names = "--patience", defaultValue = "5") int patience;
+    @Option(names = "--balance", defaultValue = "source", description = "label | source") String balance;
+    @Option(names = "--no-augment", negatable = false) boolean noAugment;
+    @Option(names = "--min-sensitivity", defaultValue = "0.90", description = "threshold rule; <= 0 for Youden") double minSensitivity;
+    @Option(names = "--val-fraction", defaultValue = "0.15") double valFraction;
+    @Option(names = "--test-fraction", defaultValue = "0.15") double testFraction;
+    @Option(names = "--seed", defaultValue = "42") long seed;
+    @Option(names = "--log-every", defaultValue = "10") int logEvery;
+    @Option(names = "--max-steps-per-epoch", defaultValue = "0") int maxStepsPerEpoch;
+    @Option(names = "--threads", defaultValue = "2", description = "PyTorch intra-op threads and preprocessing threads") int threads;
+    @Option(names = "--name", defaultValue = "cxr-resnet18") String name;
+    @Option(names = "--model-version", defaultValue = "1.0.0") String version;
+
+    @Override
+    public Integer call() throws Exception {
+        TorchRuntime.configureThreads(threads, 1);
+        Path manifestPath = TrainerCli.manifestPath(manifest);
+        Manifest m = Manifest.read(manifestPath);
+        DataSplit split = splitFile != null ? DataSplit.read(splitFile)
+                : DataSplit.create(m, valFraction, testFraction, seed);
+        Files.createDirectories(out);
+        split.write(out.resolve(DataSplit.FILE_NAME));
+        System.out.println("manifest " + manifestPath + ": " + m.entries().size() + " images");
+        System.out.println("split (seed " + seed + "): " + split.summary(m));
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        Path cache = "none".equals(cacheDir) ? null : cacheDir != null ? Path.of(cacheDir) : tmp.resolve("cxr-trainer-cache");
+        ImageCache images = ImageCache.build(m, tensorSize, ImageCache.DEFAULT_MIN_LUNG_FRACTION, threads, cache, System.out);
+        TrainOptions options = new TrainOptions(backbone, embeddingSize, tensorSize, inputSize, batchSize, epochs,
+                learningRate, lrDecay, weightDecay, patience, balance, !noAugment, minSensitivity, seed, logEvery,
+                maxStepsPerEpoch, threads, name, version);
+        ModelTraining.Result result = new ModelTraining(options, System.out).run(m, split, images, out,
+                workDir != null ? workDir : tmp.resolve("cxr-trainer"));
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("manifest", manifestPath.toString());
+        report.put("split", split.summary(m));
+        report.put("rejectedByPreprocessing", images.rejectedCount());
+        report.put("options", options);
+        report.put("result", result);
+        new ObjectMapper().findAndRegisterModules().enable(SerializationFeature.INDENT_OUTPUT)
+                .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                .writeValue(out.resolve("training.json").toFile(), report);
+        return 0;
+    }
+}

@@ -1,0 +1,25 @@
+package org.cxrtriage.trainer;
+
+import org.cxrtriage.model.Backbone;
+
+/**
+ * Everything that determines a training run.
+ *
+ * @param tensorSize side of the preprocessed planes (the streaming service's PREPROCESS_TENSOR_SIZE); the
+ *     model input is resized from it by {@link org.cxrtriage.model.InputEncoder}, exactly as at inference
+ * @param inputSize model input side (training and inference)
+ * @param lrDecay learning rate multiplier per epoch (applied smoothly per step)
+ * @param patience epochs without a better validation ROC AUC before stopping
+ * @param balance how training images are sampled: {@code label} (each class half the draws) or
+ *     {@code source} (additionally, within a class each source gets mass ∝ sqrt(its count), which
+ *     up-weights the small sources, e.g. ieee8023 negatives)
+ * @param minSensitivity threshold rule: the highest validation threshold reaching this sensitivity; a
+ *     value <= 0 selects Youden's J instead
+ * @param maxStepsPerEpoch cap for quick runs (0 = one pass worth of draws)
+ */
+public record TrainOptions(
+        Backbone backbone, int embeddingSize, int tensorSize, int inputSize,
+        int batchSize, int epochs, float learningRate, float lrDecay, float weightDecay, int patience,
+        String balance, boolean augment, double minSensitivity, long seed, int logEvery, int maxStepsPerEpoch,
+        int threads, String name, String version) {
+}
