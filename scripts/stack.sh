@@ -3,6 +3,9 @@
 #
 #   scripts/stack.sh start              fetch (first time only) and start everything; no-op if already up
 #   scripts/stack.sh stop [--keep-data] stop what this script started; wipes Kafka data unless --keep-data
+#                                       (the registry is in-memory either way: records kept with
+#                                       --keep-data carry schema ids the fresh registry lacks or
+#                                       maps to other schemas)
 #   scripts/stack.sh status             one line per component; exit 0 if all up, 3 otherwise
 #   scripts/stack.sh env                export lines for clients:  eval "$(scripts/stack.sh env)"
 #
@@ -10,7 +13,8 @@
 #   STACK_DIR (<repo>/.stack)  KAFKA_PORT (9092)  KAFKA_CONTROLLER_PORT (9093)  REGISTRY_PORT (8081)
 #   REGISTRY_MANAGEMENT_PORT (9000)  REDIS_HOST (127.0.0.1)  REDIS_PORT (6379)
 #   JAVA_HOME (java for Kafka, >= 17)  JAVA21_HOME (java for Apicurio, >= 21)
-#   KAFKA_HEAP (-Xmx512m)  REGISTRY_HEAP (-Xmx384m)  STACK_MVN_ARGS (extra mvn args, e.g. -o)
+#   KAFKA_HEAP ("-Xms256m -Xmx512m")  REGISTRY_HEAP ("-Xms64m -Xmx384m")
+#   STACK_MVN_ARGS (extra mvn args, e.g. -o or -Dmaven.repo.local=...)
 # A port given explicitly that is busy is an error; a busy *default* port is replaced by a free one,
 # which is recorded and shown by `status`/`env`.
 # Progress goes to stderr; only `env` and `status` write to stdout.
@@ -198,10 +202,10 @@ kafka_start() {
     log "kafka already running (pid $pid, 127.0.0.1:$(<"$KDIR/port"))"
     return 0
   fi
-  kafka_fetch
-  java=$(kafka_java)
-  pick_port KAFKA_PORT 9092; port=$PORT
+  pick_port KAFKA_PORT 9092; port=$PORT # ports first: fail fast, before any download
   pick_port KAFKA_CONTROLLER_PORT 9093; cport=$PORT
+  java=$(kafka_java)
+  kafka_fetch
   kafka_write_config "$port" "$cport"
   if [[ ! -f $KDIR/data/meta.properties ]]; then
     # Cluster id = 16 random bytes, base64url without padding (what `StorageTool random-uuid` prints).
@@ -220,6 +224,7 @@ kafka_start() {
     -cp "$KDIR/libs/*" kafka.Kafka "$KDIR/server.properties" \
     </dev/null >"$KDIR/kafka.log" 2>&1 9>&- &
   echo $! >"$KDIR/kafka.pid"
+  STARTED+=("$KDIR/kafka.pid|$KAFKA_MARKER|kafka")
 }
 
 kafka_wait() {
@@ -245,7 +250,8 @@ registry_java() { # Apicurio 3.x is built for Java 21+
     [[ -x $c ]] && (($(java_major "$c") >= 21)) && { echo "$c"; return 0; }
   done
   die "Apicurio Registry $APICURIO_VERSION needs Java >= 21 and none was found (tried \$JAVA21_HOME, /usr/lib/jvm/*, java on PATH).
-  Install one, e.g. 'apt-get install openjdk-21-jre-headless' (or Temurin 21/25), or set JAVA21_HOME=/path/to/jdk"
+  Install one (Debian 12: temurin-21-jdk or temurin-25-jdk from the Adoptium apt repo; Debian 13+:
+  apt-get install openjdk-21-jre-headless), or point JAVA21_HOME at an existing JDK 21+."
 }
 
 registry_fetch() {
@@ -267,36 +273,41 @@ registry_start() {
     log "registry already running (pid $pid, 127.0.0.1:$(<"$ADIR/port"))"
     return 0
   fi
-  java=$(registry_java)
-  registry_fetch
   pick_port REGISTRY_PORT 8081; port=$PORT
   pick_port REGISTRY_MANAGEMENT_PORT 9000; mport=$PORT
+  java=$(registry_java)
+  registry_fetch
   echo "$port" >"$ADIR/port"
   echo "$mport" >"$ADIR/management.port"
   log "starting apicurio registry on 127.0.0.1:$port (management $mport, $java)"
   # Loopback only, for both the API and Quarkus' separate management (health/metrics) port.
   # Storage: sql/h2 with a jdbc:h2:mem url = in-memory, gone on stop. The H2 pool defaults
   # (20 connections) are cut down; OpenTelemetry is already disabled by default.
+  # legacy-id-mode=false (the default, pinned here): ccompat schema ids are Apicurio *contentIds*,
+  # which is what the Apicurio serdes write with apicurio.registry.use-id=contentId.
   # cd: Quarkus puts its upload temp dir relative to the working directory.
   # shellcheck disable=SC2086
   (cd "$ADIR" && exec setsid "$java" $REG_MARKER ${REGISTRY_HEAP:--Xms64m -Xmx384m} -XX:+UseSerialGC \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$port" \
     -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$mport" \
     -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
+    -Dapicurio.ccompat.legacy-id-mode.enabled=false \
     -Dapicurio.datasource.jdbc.initial-size=2 -Dapicurio.datasource.jdbc.min-size=2 \
     -Dapicurio.datasource.jdbc.max-size=20 \
     -jar "$ADIR/app/quarkus-run.jar" </dev/null >"$ADIR/registry.log" 2>&1) 9>&- &
   echo $! >"$ADIR/registry.pid"
+  STARTED+=("$ADIR/registry.pid|$REG_MARKER|registry")
 }
 
 http_code() { # <url> -> HTTP status code (000 if no answer)
   if command -v curl >/dev/null; then
     curl -s -o /dev/null -m 5 -w '%{http_code}' "$1" || true
   else # minimal fallback: plain HTTP/1.0 over bash's /dev/tcp
-    local hp=${1#http://} path
+    local hp=${1#http://} path code
     path=/${hp#*/}; hp=${hp%%/*}
-    timeout 5 bash -c "exec 3<>/dev/tcp/${hp%:*}/${hp#*:} && printf 'GET $path HTTP/1.0\r\n\r\n' >&3 && head -n1 <&3" \
-      2>/dev/null | awk '{print $2}' || echo 000
+    code=$(timeout 5 bash -c "exec 3<>/dev/tcp/${hp%:*}/${hp#*:} && printf 'GET $path HTTP/1.0\r\n\r\n' >&3 &&
+      head -n1 <&3" 2>/dev/null | awk '{print $2}') || true
+    echo "${code:-000}"
   fi
 }
 
@@ -344,6 +355,7 @@ redis_start() {
   log "starting redis-server on 127.0.0.1:$port (no persistence)"
   redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --dir "$RDIR" \
     --daemonize yes --pidfile "$RDIR/redis.pid" --logfile "$RDIR/redis.log" 9>&-
+  STARTED+=("$RDIR/redis.pid|$REDIS_MARKER|redis")
   for ((i = 0; i < 50; i++)); do
     redis_ping 127.0.0.1 "$port" && { log "redis ready on 127.0.0.1:$port"; return 0; }
     sleep 0.1
@@ -365,13 +377,29 @@ export REDIS_URL=redis://$REDIS_HOST:$dp
 EOF
 }
 
+take_lock() { # serialise concurrent start/stop calls on one STACK_DIR
+  mkdir -p "$STACK_DIR"
+  exec 9>"$STACK_DIR/.lock"
+  command -v flock >/dev/null || return 0
+  flock -w 300 9 || die "another stack.sh has held $STACK_DIR/.lock for 5 minutes"
+}
+
+STARTED=() # "pidfile|marker|name" of servers launched by this invocation
+rollback() { # a failed start stops what it launched itself, so nothing half-started lingers
+  local rc=$1 e pid f m n
+  ((rc == 0 || ${#STARTED[@]} == 0)) && return 0
+  log "start failed: stopping what this run started"
+  for e in "${STARTED[@]}"; do
+    IFS="|" read -r f m n <<<"$e"
+    if pid=$(pid_of "$f" "$m"); then stop_pid "$pid" "$n" 10; fi
+    rm -f "$f"
+  done
+}
+
 cmd_start() {
   local t0=$SECONDS
-  mkdir -p "$STACK_DIR"
-  # Serialise concurrent start/stop calls. Every launched server gets `9>&-` so it does not
-  # inherit (and keep holding) this lock after the script exits.
-  exec 9>"$STACK_DIR/.lock"
-  flock -w 300 9 || die "another stack.sh holds $STACK_DIR/.lock"
+  trap 'rollback $?' EXIT
+  take_lock # every server launched below gets `9>&-` so it does not inherit (and hold) the lock
   redis_start
   # Kafka and the registry boot in parallel (independent); then wait for both.
   kafka_start
@@ -384,10 +412,8 @@ cmd_start() {
 
 cmd_stop() {
   local keep=false pid
-  [[ ${1:-} == --keep-data ]] && keep=true
-  mkdir -p "$STACK_DIR"
-  exec 9>"$STACK_DIR/.lock"
-  flock -w 300 9 || die "another stack.sh holds $STACK_DIR/.lock"
+  case ${1:-} in --keep-data) keep=true ;; "") ;; *) die "unknown option for stop: $1" ;; esac
+  take_lock
   if pid=$(pid_of "$ADIR/registry.pid" "$REG_MARKER"); then stop_pid "$pid" registry 20; fi
   if pid=$(pid_of "$KDIR/kafka.pid" "$KAFKA_MARKER"); then stop_pid "$pid" kafka 30; fi
   if pid=$(pid_of "$RDIR/redis.pid" "$REDIS_MARKER"); then stop_pid "$pid" redis 10; fi
@@ -426,5 +452,5 @@ case ${1:-} in
   env)
     if [[ -f $STACK_DIR/stack.env ]]; then cat "$STACK_DIR/stack.env"
     else log "stack not started; printing defaults"; env_lines; fi ;;
-  *) sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,/^set -euo/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac

@@ -70,7 +70,7 @@ public final class InferenceService implements Service {
     /** Loads the model directory, creating a seeded untrained model there first if allowed and missing. */
     public static LoadedModel loadModel(Settings settings) throws IOException {
         Path dir = Path.of(settings.string(MODEL_DIR, DEFAULT_MODEL_DIR));
-        if (!Files.exists(dir.resolve(ModelDirectory.METADATA_FILE))) {
+        if (!Files.exists(dir.resolve(ModelDirectory.METADATA_FILE)) || ModelDirectory.weightsFile(dir).isEmpty()) {
             if (!settings.flag(MODEL_INIT_IF_MISSING, true)) {
                 throw new IOException("no model at " + dir.toAbsolutePath() + " (set MODEL_DIR, or "
                         + MODEL_INIT_IF_MISSING + "=true to create an untrained seeded model)");
