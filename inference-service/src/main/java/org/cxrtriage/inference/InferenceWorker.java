@@ -118,7 +118,20 @@ final class InferenceWorker implements Runnable {
         }
         if (!inputs.isEmpty()) {
             long start = System.nanoTime();
-            List<Prediction> predictions = predictor.predict(inputs);
+            List<Prediction> predictions;
+            try {
+                predictions = predictor.predict(inputs);
+            } catch (RuntimeException e) {
+                // A batch the model cannot run is rejected with the reason rather than retried forever.
+                LOG.error("forward pass failed for a batch of {}: {}", inputs.size(), e.toString());
+                for (ImageTensor t : valid) {
+                    sends.add(producer.send(new ProducerRecord<>(Topic.REJECTED.name(), t.getImageId(),
+                            ScoreMapper.inferenceFailed(t, e, now))));
+                }
+                metrics.counter("cxr.inference.rejected").increment(valid.size());
+                valid.clear();
+                predictions = List.of();
+            }
             long nanos = System.nanoTime() - start;
             batchTimer.record(nanos, TimeUnit.NANOSECONDS);
             Instant scoredAt = Instant.now();

@@ -55,11 +55,19 @@ public final class ScoreMapper {
     }
 
     public static CxrRejected badTensor(ImageTensor t, Instant now) {
+        return rejected(t, "BAD_TENSOR", "tensor planes do not match tensorSize " + t.getTensorSize(), now);
+    }
+
+    public static CxrRejected inferenceFailed(ImageTensor t, Exception e, Instant now) {
+        return rejected(t, "INFERENCE_FAILED", "the model could not score this image: " + e.getMessage(), now);
+    }
+
+    private static CxrRejected rejected(ImageTensor t, String code, String message, Instant now) {
         return CxrRejected.newBuilder()
                 .setImageId(t.getImageId())
                 .setStage(Stage.INFERENCE)
-                .setReasonCode("BAD_TENSOR")
-                .setMessage("tensor planes do not match tensorSize " + t.getTensorSize())
+                .setReasonCode(code)
+                .setMessage(message)
                 .setStudyId(t.getStudyId())
                 .setPatientRef(t.getPatientRef())
                 .setSiteId(t.getSiteId())
