@@ -6,13 +6,17 @@ import java.util.Arrays;
  * Finds the radiograph inside an image by removing uniform borders (black, white or gray) and bands of
  * burned-in text near the edges.
  *
- * <p>Heuristic, on an area-averaged thumbnail of at most {@value Thumbnail#MAX_SIDE} px:
+ * <p>Heuristic, on a box-averaged thumbnail of at most {@value Thumbnail#MAX_SIDE} px:
  * <ol>
  *   <li>Intensities are rescaled to the image's own 0.1–99.9 % levels (so 12-bit data stored in 16 bits and
  *       washed-out scans behave like full-range 8-bit ones) and quantised to {@value #BINS} levels.</li>
+ *   <li>The <em>border levels</em> are taken from the outermost rows and columns that are uniform (at least
+ *       {@value #UNIFORM_FRACTION} of their pixels within one level of their most common level). If no edge is
+ *       uniform there is no border and the full image is returned.</li>
  *   <li>A row (column) is <em>background</em> when at least {@value #UNIFORM_FRACTION} of its pixels lie within
- *       one level of its most common level. That covers uniform borders and also sparse bright text on a
- *       uniform band, while a row through anatomy spreads over many levels.</li>
+ *       one level of a border level. That covers uniform borders and sparse bright text on them, while a row
+ *       through anatomy spreads over many levels, and a uniform region of another level (a saturated area, a
+ *       flat test pattern) is not mistaken for border.</li>
  *   <li>Content rows form runs; runs separated by less than 1 % of the side are merged (a dark band inside
  *       the radiograph must not split it), and the longest run is the radiograph. Text separated from the
  *       radiograph by a band of background is thus excluded.</li>
@@ -22,8 +26,8 @@ import java.util.Arrays;
  * If the result is smaller than {@value #MIN_SIDE_FRACTION} of the image on either side the heuristic has
  * probably been fooled (e.g. a small, bright label on a dark radiograph), and the full image is returned.
  *
- * <p>Coordinates found on a thumbnail are mapped back rounding outwards, so on large inputs the box can be
- * a few original pixels generous, never tight.
+ * <p>Coordinates found on the thumbnail are mapped back to whole thumbnail blocks, so on large inputs the box
+ * can be generous by less than one block (e.g. 6 px on a 3000-px image), never tight.
  */
 public final class BorderCrop {
     /** Quantisation levels for the per-line histograms. */
@@ -56,12 +60,18 @@ public final class BorderCrop {
         int h = thumb.height();
         byte[] q = quantise(thumb.pixels(), lo, span);
         byte[] qt = transpose(q, w, h);
+        boolean[] borderLevels = new boolean[BINS];
+        boolean anyBorder = markIfUniform(q, 0, w, borderLevels) | markIfUniform(q, (h - 1) * w, w, borderLevels)
+                | markIfUniform(qt, 0, h, borderLevels) | markIfUniform(qt, (w - 1) * h, h, borderLevels);
+        if (!anyBorder) {
+            return original;
+        }
 
         int[] rows = {0, h};
         int[] cols = {0, w};
         for (int iteration = 0; iteration < 4; iteration++) {
-            int[] newRows = longestContentRun(backgroundLines(q, w, h, cols[0], cols[1]), h);
-            int[] newCols = newRows == null ? null : longestContentRun(backgroundLines(qt, h, w, newRows[0], newRows[1]), w);
+            int[] newRows = longestContentRun(backgroundLines(q, w, h, cols[0], cols[1], borderLevels), h);
+            int[] newCols = newRows == null ? null : longestContentRun(backgroundLines(qt, h, w, newRows[0], newRows[1], borderLevels), w);
             if (newRows == null || newCols == null) {
                 return original; // no content at all
             }
@@ -99,23 +109,47 @@ public final class BorderCrop {
         return t;
     }
 
-    /** For each row of a {@code w × h} level image, whether it is background within columns [from, to). */
-    private static boolean[] backgroundLines(byte[] q, int w, int h, int from, int to) {
-        boolean[] background = new boolean[h];
+    /**
+     * If the {@code length} levels from {@code offset} are uniform, marks their mode ±1 as border levels.
+     *
+     * @return whether the line was uniform
+     */
+    private static boolean markIfUniform(byte[] q, int offset, int length, boolean[] borderLevels) {
         int[] hist = new int[BINS];
-        int n = to - from;
+        for (int i = offset; i < offset + length; i++) {
+            hist[q[i]]++;
+        }
+        int best = 0;
+        int mode = 0;
+        for (int b = 0; b < BINS; b++) {
+            int around = hist[b] + (b > 0 ? hist[b - 1] : 0) + (b < BINS - 1 ? hist[b + 1] : 0);
+            if (around > best) {
+                best = around;
+                mode = b;
+            }
+        }
+        if (best < UNIFORM_FRACTION * length) {
+            return false;
+        }
+        for (int b = Math.max(0, mode - 1); b <= Math.min(BINS - 1, mode + 1); b++) {
+            borderLevels[b] = true;
+        }
+        return true;
+    }
+
+    /** For each row of a {@code w × h} level image, whether it is background within columns [from, to). */
+    private static boolean[] backgroundLines(byte[] q, int w, int h, int from, int to, boolean[] borderLevels) {
+        boolean[] background = new boolean[h];
+        double needed = UNIFORM_FRACTION * (to - from);
         for (int y = 0; y < h; y++) {
-            Arrays.fill(hist, 0);
             int row = y * w;
+            int count = 0;
             for (int x = from; x < to; x++) {
-                hist[q[row + x]]++;
+                if (borderLevels[q[row + x]]) {
+                    count++;
+                }
             }
-            int best = 0;
-            for (int b = 0; b < BINS; b++) {
-                int around = hist[b] + (b > 0 ? hist[b - 1] : 0) + (b < BINS - 1 ? hist[b + 1] : 0);
-                best = Math.max(best, around);
-            }
-            background[y] = best >= UNIFORM_FRACTION * n;
+            background[y] = count >= needed;
         }
         return background;
     }

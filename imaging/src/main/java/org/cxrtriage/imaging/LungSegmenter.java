@@ -11,4 +11,7 @@ public interface LungSegmenter {
      * @return a probability map of the same size
      */
     LungMap segment(byte[] cxr, int size);
+
+    /** Name and version of the segmenter, recorded with every tensor so outputs can be traced to it. */
+    String version();
 }

@@ -1,5 +1,6 @@
 package org.cxrtriage.imaging;
 
+import java.util.Locale;
 import java.util.Objects;
 import org.opencv.core.CvType;
 import org.opencv.core.Mat;
@@ -13,11 +14,13 @@ import org.opencv.core.Rect;
  * <ol>
  *   <li>{@link ImageDecoder decode} to [0, 1] floats; reject near-constant images ({@link RejectReason#BLANK}).</li>
  *   <li>{@link BorderCrop} finds the radiograph.</li>
- *   <li>The crop is downscaled (area averaging) so that its longer side is {@code size × workingScale}, then
- *       windowed to its 0.5–99.5 % levels and quantised to 8 bits. Downscaling early is what keeps large inputs
- *       fast; padding and resizing commute, so it changes nothing but rounding at the pad edge.</li>
- *   <li>{@link SquarePad}, {@link Clahe}, {@link BrightnessStandardiser} (statistics over the unpadded part;
- *       padding reset to 0), then a bilinear {@link Resize} to {@code size × size}.</li>
+ *   <li>The crop is brought to a working size whose longer side is {@code size × workingScale} (never above the
+ *       crop itself): box-averaged by an integer factor in Java (see {@code BoxDownscale} for why not OpenCV),
+ *       windowed to its own 0.5–99.5 % levels and quantised to 8 bits, then resized by OpenCV straight into the
+ *       centred region of a black square. Doing this before CLAHE is what keeps large inputs fast; on real
+ *       radiographs it moves the output by about one gray level on average.</li>
+ *   <li>{@link Clahe} on the square, {@link BrightnessStandardiser} (statistics over the unpadded part; padding
+ *       reset to 0), then a bilinear {@link Resize} to {@code size × size}.</li>
  * </ol>
  *
  * <p>Immutable and thread-safe; every call allocates its own buffers and releases its native memory.
@@ -104,7 +107,7 @@ public final class Preprocessor {
     private static float[] requireNotBlank(Thumbnail thumb, CropBox box, String what) {
         float[] levels = Levels.percentiles(thumb.pixels(), thumb.width(), box, 0.005, 0.995);
         if (levels[1] - levels[0] < BLANK_SPREAD) {
-            throw new InvalidImageException(RejectReason.BLANK, String.format(java.util.Locale.ROOT,
+            throw new InvalidImageException(RejectReason.BLANK, String.format(Locale.ROOT,
                     "%s is nearly constant (0.5-99.5%% levels %.4f..%.4f)", what, levels[0], levels[1]));
         }
         return levels;

@@ -85,6 +85,15 @@ class ImageDecoderTest {
     }
 
     @Test
+    void rejectsTruncatedPngEvenWithItsTrailerPutBack() {
+        // Defeats the cheap IEND check, so the reader itself must notice the missing image data.
+        byte[] png = TestImages.png(IMAGE);
+        byte[] cut = Arrays.copyOf(png, (int) (png.length * 0.7) + 12);
+        System.arraycopy(png, png.length - 12, cut, cut.length - 12, 12);
+        assertReject(cut, RejectReason.TRUNCATED_OR_CORRUPT);
+    }
+
+    @Test
     void rejectsTruncatedTiff() {
         byte[] tiff = TestImages.encode(TestImages.gray8(IMAGE), "tiff");
         byte[] cut = Arrays.copyOf(tiff, tiff.length / 2);

@@ -6,7 +6,6 @@ import org.cxrtriage.imaging.InvalidImageException;
 import org.cxrtriage.imaging.LungMap;
 import org.cxrtriage.imaging.LungSegmenter;
 import org.cxrtriage.imaging.PreprocessedImage;
-import org.cxrtriage.imaging.PreprocessConfig;
 import org.cxrtriage.imaging.Preprocessor;
 import org.cxrtriage.schemas.CropBox;
 import org.cxrtriage.schemas.CxrRejected;
@@ -64,8 +63,8 @@ public final class TensorFactory {
                     .setCropBox(new CropBox(pre.crop().x(), pre.crop().y(), pre.crop().width(), pre.crop().height()))
                     .setOriginalWidth(pre.originalWidth())
                     .setOriginalHeight(pre.originalHeight())
-                    .setPreprocessingVersion(PreprocessConfig.VERSION)
-                    .setLungModel(lungs.getClass().getSimpleName())
+                    .setPreprocessingVersion(preprocessor.config().fingerprint())
+                    .setLungModel(lungs.version())
                     .setReceivedAt(image.getReceivedAt())
                     .setPreprocessedAt(clock.instant())
                     .setDecodeMs((float) pre.decodeMs())
