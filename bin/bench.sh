@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Benchmark: raw model and preprocessing speed (the limit) vs the whole pipeline through the real broker, registry
+# and Redis, in one run; prints the table with the ratios and writes bench-results.md.
+#
+#   bin/bench.sh [--count N] [--images DIR]
+set -euo pipefail
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO_ROOT"
+source bin/common.sh
+build_if_needed
+stack_up
+eval "$(scripts/stack.sh env)"
+run_java org.cxrtriage.launcher.CxrCli bench "$@"
