@@ -23,6 +23,7 @@ public final class LocalPipeline implements AutoCloseable {
     private final Settings settings;
     private final List<Service> started = new ArrayList<>();
     private IngestService ingest;
+    private SimilarityService similarity;
 
     public LocalPipeline(Settings settings) {
         // Every service picks a free HTTP port unless told otherwise: they share this process.
@@ -32,7 +33,8 @@ public final class LocalPipeline implements AutoCloseable {
 
     /** Starts the services from the back of the pipeline to the front (each ensures topics and schemas). */
     public void start() throws Exception {
-        startService(new SimilarityService(settings));
+        similarity = new SimilarityService(settings);
+        startService(similarity);
         startService(new InferenceService(settings));
         startService(new PreprocessService(settings));
         ingest = new IngestService(settings);
@@ -46,6 +48,10 @@ public final class LocalPipeline implements AutoCloseable {
 
     public IngestService ingest() {
         return ingest;
+    }
+
+    public SimilarityService similarity() {
+        return similarity;
     }
 
     public boolean healthy() {

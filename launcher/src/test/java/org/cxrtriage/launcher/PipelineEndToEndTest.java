@@ -145,6 +145,31 @@ class PipelineEndToEndTest {
     }
 
     @Test
+    void similarCasesOfAStoredImageAreServedOverHttpWithPaging() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        String base = "http://127.0.0.1:" + pipeline.similarity().httpPort() + "/cases/";
+        String id = sentById.keySet().stream().filter(results.scores::containsKey).reduce((a, b) -> b).orElseThrow();
+        HttpResponse<String> page1 = http.send(HttpRequest.newBuilder(URI.create(base + id + "/similar?limit=2"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> page2 = http.send(HttpRequest.newBuilder(URI.create(base + id
+                + "/similar?limit=2&offset=2")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(page1.statusCode()).isEqualTo(200);
+        assertThat(page2.statusCode()).isEqualTo(200);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<String> first = new ArrayList<>();
+        json.readTree(page1.body()).get("cases").forEach(c -> first.add(c.get("imageId").asText()));
+        List<String> second = new ArrayList<>();
+        json.readTree(page2.body()).get("cases").forEach(c -> second.add(c.get("imageId").asText()));
+        assertThat(first).hasSize(2).doesNotContainAnyElementsOf(second);
+        assertThat(second).hasSize(2);
+        assertThat(json.readTree(page1.body()).get("cases").get(0).get("distance").asDouble())
+                .isLessThanOrEqualTo(json.readTree(page2.body()).get("cases").get(0).get("distance").asDouble());
+        HttpResponse<String> unknown = http.send(HttpRequest.newBuilder(URI.create(base + "no-such-image/similar"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(unknown.statusCode()).isEqualTo(404);
+    }
+
+    @Test
     void positivePatientsAlertExactlyOnce() {
         List<CxrAlert> alerts = results.alertsFor(sentById.keySet());
         Map<String, Long> perPatient = alerts.stream()

@@ -22,6 +22,8 @@ final class TestStack {
         String modelDir = Files.exists(repoModel.resolve("model.json")) ? repoModel.toString()
                 : tempDir.resolve("seeded-model").toString();
         return Settings.fromEnv().with(Map.of(
+                // A key of its own: patients of this run never collide with records left by earlier runs.
+                org.cxrtriage.common.Pseudonymiser.KEY_SETTING, "test-key-" + UUID.randomUUID(),
                 SimilarityService.REDIS_KEY_PREFIX, "cxr:test-" + run + ":",
                 SimilarityService.GROUP_ID, "cxr-similarity-" + run,
                 InferenceService.GROUP_ID, "cxr-inference-" + run,

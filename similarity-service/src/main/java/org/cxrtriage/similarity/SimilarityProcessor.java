@@ -106,6 +106,18 @@ public final class SimilarityProcessor {
         return new Result(result, alert);
     }
 
+    /**
+     * The similar cases of a stored image (other patients only), nearest first, for the HTTP API; empty when the
+     * image is unknown.
+     */
+    public java.util.Optional<List<NeighbourIndex.Hit>> similarTo(String imageId, int limit, int offset) {
+        return index.get(imageId).map(c -> {
+            List<NeighbourIndex.Hit> hits = index.search(c.embedding(), offset + limit,
+                    x -> x.imageId().equals(imageId) || x.patientRef().equals(c.patientRef()));
+            return hits.subList(Math.min(offset, hits.size()), hits.size());
+        });
+    }
+
     /** Attaches a confirmed outcome to one image, or to every stored image of a patient. */
     public int onLabel(CxrLabel label) {
         List<String> ids = new ArrayList<>();

@@ -104,7 +104,8 @@ public final class SimilarityService implements Service {
         running = true;
         loop = new Thread(this::runLoop, "similarity-loop");
         loop.start();
-        http = HttpEndpoints.start(settings, DEFAULT_HTTP_PORT, name(), this::healthy, metrics, config -> { });
+        http = HttpEndpoints.start(settings, DEFAULT_HTTP_PORT, name(), this::healthy, metrics,
+                config -> config.routes.get("/cases/{imageId}/similar", this::similar));
     }
 
     private void runLoop() {
@@ -157,6 +158,29 @@ public final class SimilarityService implements Service {
             metrics.counter("cxr.similarity.labels").increment();
             LOG.info("confirmed outcome attached to {} case(s)", updated);
         }
+    }
+
+    /** GET /cases/{imageId}/similar?limit=4&offset=0: the stored image's most similar cases of other patients. */
+    private void similar(io.javalin.http.Context ctx) {
+        int limit = Math.max(1, Math.min(100, ctx.queryParamAsClass("limit", Integer.class).getOrDefault(4)));
+        int offset = Math.max(0, ctx.queryParamAsClass("offset", Integer.class).getOrDefault(0));
+        String imageId = ctx.pathParam("imageId");
+        processor.similarTo(imageId, limit, offset).ifPresentOrElse(hits -> ctx.json(Map.of(
+                "imageId", imageId, "offset", offset, "limit", limit,
+                "cases", hits.stream().map(h -> Map.of(
+                        "imageId", h.record().imageId(),
+                        "patientRef", h.record().patientRef(),
+                        "siteId", h.record().siteId(),
+                        "distance", h.distance(),
+                        "probability", h.record().probability(),
+                        "positive", h.record().votePositive(),
+                        "labelSource", h.record().confirmedPositive() != null ? "CONFIRMED" : "PREDICTED",
+                        "scoredAt", Instant.ofEpochMilli(h.record().scoredAtMillis()).toString())).toList())),
+                () -> ctx.status(404).json(Map.of("error", "UNKNOWN_IMAGE", "message", "no scored case " + imageId)));
+    }
+
+    public int httpPort() {
+        return http.port();
     }
 
     @Override
