@@ -5,7 +5,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.Block;
 import ai.djl.nn.Blocks;
-import ai.djl.nn.ParallelBlock;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
@@ -25,6 +24,7 @@ import java.util.List;
  * <p>The ResNet is built here rather than with DJL's {@code ResNetV1}, whose 18-layer variant is not a
  * standard ResNet18. Layout follows torchvision (v1.5: stride on the 3x3 conv of bottlenecks); the
  * parameter counts match (ResNet18 11,176,512, ResNet34 21,284,672, ResNet50 23,508,032 without fc).
+ * Sequential parts free their activations early in inference ({@link LeanSequentialBlock}).
  */
 public final class CxrNetworkFactory {
     public static final int DEFAULT_EMBEDDING_SIZE = 128;
@@ -55,7 +55,7 @@ public final class CxrNetworkFactory {
         if (embeddingSize <= 0) {
             throw new IllegalArgumentException("embeddingSize must be > 0, got " + embeddingSize);
         }
-        return new SequentialBlock()
+        return new LeanSequentialBlock()
                 .add(backbone(backbone))
                 .add(Pool.globalAvgPool2dBlock())
                 .add(Blocks.batchFlattenBlock())
@@ -64,7 +64,7 @@ public final class CxrNetworkFactory {
 
     /** The feature extractor alone: (N,3,H,W) -> (N, featureSize, H/32, W/32). */
     public static SequentialBlock backbone(Backbone backbone) {
-        SequentialBlock net = new SequentialBlock()
+        SequentialBlock net = new LeanSequentialBlock()
                 .add(conv(64, 7, 2))
                 .add(BatchNorm.builder().build())
                 .add(Activation.reluBlock())
@@ -79,7 +79,9 @@ public final class CxrNetworkFactory {
                         ? bottleneckBranch(width, outChannels, stride)
                         : basicBranch(width, stride);
                 Block shortcut = stride != 1 || inChannels != outChannels
-                        ? new SequentialBlock().add(conv(outChannels, 1, stride)).add(BatchNorm.builder().build())
+                        ? new LeanSequentialBlock()
+                                .add(conv(outChannels, 1, stride))
+                                .add(BatchNorm.builder().build())
                         : Blocks.identityBlock();
                 net.add(residual(main, shortcut));
                 inChannels = outChannels;
@@ -90,10 +92,10 @@ public final class CxrNetworkFactory {
 
     private static Block head(int embeddingSize, float dropout) {
         // The last hidden layer is passed through untouched next to the logits so one forward gives both.
-        Block outputs = new ParallelBlock(
+        Block outputs = new LeanParallelBlock(
                 branches -> new NDList(branches.get(0).singletonOrThrow(), branches.get(1).singletonOrThrow()),
                 List.of(Linear.builder().setUnits(NUM_CLASSES).build(), Blocks.identityBlock()));
-        return new SequentialBlock()
+        return new LeanSequentialBlock()
                 .add(Linear.builder().setUnits(HIDDEN_SIZE).build())
                 .add(Activation.reluBlock())
                 .add(Dropout.builder().optRate(dropout).build())
@@ -103,7 +105,7 @@ public final class CxrNetworkFactory {
     }
 
     private static Block basicBranch(int width, int stride) {
-        return new SequentialBlock()
+        return new LeanSequentialBlock()
                 .add(conv(width, 3, stride))
                 .add(BatchNorm.builder().build())
                 .add(Activation.reluBlock())
@@ -112,7 +114,7 @@ public final class CxrNetworkFactory {
     }
 
     private static Block bottleneckBranch(int width, int outChannels, int stride) {
-        return new SequentialBlock()
+        return new LeanSequentialBlock()
                 .add(conv(width, 1, 1))
                 .add(BatchNorm.builder().build())
                 .add(Activation.reluBlock())
@@ -123,9 +125,10 @@ public final class CxrNetworkFactory {
                 .add(BatchNorm.builder().build());
     }
 
+    /** Structure (and so the weights format) must stay as is: models/default was saved with it. */
     private static Block residual(Block main, Block shortcut) {
-        return new SequentialBlock()
-                .add(new ParallelBlock(
+        return new LeanSequentialBlock()
+                .add(new LeanParallelBlock(
                         branches -> new NDList(
                                 branches.get(0).singletonOrThrow().add(branches.get(1).singletonOrThrow())),
                         List.of(main, shortcut)))

@@ -48,6 +48,20 @@ class CxrNetworkFactoryTest {
         }
     }
 
+    @Test
+    void inferenceFreesIntermediateActivations() {
+        Block block = CxrNetworkFactory.build(Backbone.RESNET18);
+        try (NDManager manager = TorchRuntime.engine().newBaseManager()) {
+            Shape input = new Shape(2, 3, TestModels.SIZE, TestModels.SIZE);
+            block.initialize(manager, DataType.FLOAT32, input);
+            try (NDManager batch = manager.newSubManager()) {
+                NDList out = block.forward(new ParameterStore(batch, false), new NDList(batch.zeros(input)), false);
+                // only the input, the logits and the embedding are left (plain DJL blocks keep all 75)
+                assertThat(batch.getManagedArrays()).hasSize(3).containsAll(out);
+            }
+        }
+    }
+
     private static long trainableParameters(Block block) {
         return block.getParameters().values().stream()
                 .filter(p -> p.getType() != Parameter.Type.RUNNING_MEAN && p.getType() != Parameter.Type.RUNNING_VAR)

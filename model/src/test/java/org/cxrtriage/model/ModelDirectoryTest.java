@@ -18,24 +18,45 @@ class ModelDirectoryTest {
     private static final List<ModelInput> INPUTS = TestModels.randomInputs(2, SIZE, 42);
 
     @TempDir
+    static Path shared;
+    private static Path seeded;
+    private static ModelMetadata seededMetadata;
+
+    @TempDir
     Path tmp;
 
     @BeforeAll
-    static void threads() {
+    static void createSharedModel() throws IOException {
         TestModels.init();
+        seeded = shared.resolve("seeded");
+        seededMetadata = ModelDirectory.createSeeded(seeded, Backbone.RESNET18, SIZE, 128, 1L, "cxr", "1");
+    }
+
+    /** A private copy of the shared seeded model, cheaper than seeding a new one. */
+    private Path copyOfSeeded() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("m"));
+        try (var files = Files.list(seeded)) {
+            for (Path file : files.toList()) {
+                Files.copy(file, dir.resolve(file.getFileName()));
+            }
+        }
+        return dir;
     }
 
     @Test
     void createSeededWritesWeightsAndMetadata() throws IOException {
-        Path dir = tmp.resolve("m");
-        ModelMetadata written = ModelDirectory.createSeeded(dir, Backbone.RESNET18, SIZE, 64, 1L, "cxr", "0.1");
-        assertThat(dir.resolve(ModelDirectory.METADATA_FILE)).isRegularFile();
-        assertThat(dir.resolve("model-0000.params")).isRegularFile();
-        assertThat(ModelDirectory.readMetadata(dir)).isEqualTo(written);
-        assertThat(written.trained()).isFalse();
-        try (LoadedModel loaded = ModelDirectory.load(dir, Device.cpu())) {
-            assertThat(loaded.metadata()).isEqualTo(written);
-            assertThat(loaded.directory()).isEqualTo(dir);
+        assertThat(seeded.resolve(ModelDirectory.METADATA_FILE)).isRegularFile();
+        assertThat(seeded.resolve("model-0000.params")).isRegularFile();
+        assertThat(ModelDirectory.readMetadata(seeded)).isEqualTo(seededMetadata);
+        assertThat(seededMetadata.trained()).isFalse();
+        assertThat(seededMetadata.backbone()).isEqualTo(Backbone.RESNET18);
+        // Guard on the block structure: changing it changes the weights format and breaks existing model
+        // directories (e.g. models/default). Same size as the plain SequentialBlock/ParallelBlock layout.
+        assertThat(Files.size(seeded.resolve("model-0000.params")))
+                .as("weights format changed; existing models would no longer load").isEqualTo(46_072_466L);
+        try (LoadedModel loaded = ModelDirectory.load(seeded, Device.cpu())) {
+            assertThat(loaded.metadata()).isEqualTo(seededMetadata);
+            assertThat(loaded.directory()).isEqualTo(seeded);
         }
     }
 
@@ -55,12 +76,11 @@ class ModelDirectoryTest {
 
     @Test
     void sameSeedGivesIdenticalModelsAndOtherSeedDoesNot() throws IOException {
-        Path a = tmp.resolve("a");
+        Path a = seeded;
         Path b = tmp.resolve("b");
         Path c = tmp.resolve("c");
-        ModelDirectory.createSeeded(a, Backbone.RESNET18, SIZE, 128, 99L, "cxr", "1");
-        ModelDirectory.createSeeded(b, Backbone.RESNET18, SIZE, 128, 99L, "cxr", "1");
-        ModelDirectory.createSeeded(c, Backbone.RESNET18, SIZE, 128, 100L, "cxr", "1");
+        ModelDirectory.createSeeded(b, Backbone.RESNET18, SIZE, 128, 1L, "cxr", "1");
+        ModelDirectory.createSeeded(c, Backbone.RESNET18, SIZE, 128, 2L, "cxr", "1");
         assertThat(Files.mismatch(a.resolve("model-0000.params"), b.resolve("model-0000.params"))).isEqualTo(-1L);
         List<Prediction> pa = predict(a);
         assertThat(predict(b)).usingRecursiveFieldByFieldElementComparator().isEqualTo(pa);
@@ -83,8 +103,7 @@ class ModelDirectoryTest {
 
     @Test
     void missingWeightsAreReported() throws IOException {
-        Path dir = tmp.resolve("m");
-        ModelDirectory.createSeeded(dir, Backbone.RESNET18, SIZE, 128, 1L, "cxr", "1");
+        Path dir = copyOfSeeded();
         Files.delete(dir.resolve("model-0000.params"));
         assertThatThrownBy(() -> ModelDirectory.load(dir, Device.cpu()))
                 .isInstanceOf(InvalidModelException.class).hasMessageContaining("no weights file");
@@ -103,8 +122,7 @@ class ModelDirectoryTest {
 
     @Test
     void corruptWeightsAreReported() throws IOException {
-        Path dir = tmp.resolve("m");
-        ModelDirectory.createSeeded(dir, Backbone.RESNET18, SIZE, 128, 1L, "cxr", "1");
+        Path dir = copyOfSeeded();
         Path weights = dir.resolve("model-0000.params");
         byte[] bytes = Files.readAllBytes(weights);
         Files.write(weights, java.util.Arrays.copyOf(bytes, bytes.length / 2));
@@ -114,8 +132,8 @@ class ModelDirectoryTest {
 
     @Test
     void weightsOfAnotherBackboneAreReported() throws IOException {
-        Path dir = tmp.resolve("m");
-        ModelMetadata metadata = ModelDirectory.createSeeded(dir, Backbone.RESNET18, SIZE, 128, 1L, "cxr", "1");
+        Path dir = copyOfSeeded();
+        ModelMetadata metadata = seededMetadata;
         writeMetadata(dir, new ModelMetadata(metadata.name(), metadata.version(), Backbone.RESNET50, SIZE, 128,
                 0.5, 1L, false, metadata.createdAt(), ""));
         assertThatThrownBy(() -> ModelDirectory.load(dir, Device.cpu()))
@@ -125,12 +143,11 @@ class ModelDirectoryTest {
 
     @Test
     void weightsOfAnotherEmbeddingSizeAreReported() throws IOException {
-        Path dir = tmp.resolve("m");
-        ModelMetadata metadata = ModelDirectory.createSeeded(dir, Backbone.RESNET18, SIZE, 64, 1L, "cxr", "1");
-        writeMetadata(dir, new ModelMetadata(metadata.name(), metadata.version(), Backbone.RESNET18, SIZE, 128,
-                0.5, 1L, false, metadata.createdAt(), ""));
+        Path dir = copyOfSeeded();
+        writeMetadata(dir, new ModelMetadata("cxr", "1", Backbone.RESNET18, SIZE, 64, 0.5, 1L, false,
+                seededMetadata.createdAt(), ""));
         assertThatThrownBy(() -> ModelDirectory.load(dir, Device.cpu()))
-                .isInstanceOf(InvalidModelException.class).hasMessageContaining("(2, 128)");
+                .isInstanceOf(InvalidModelException.class).hasMessageContaining("(2, 64)");
     }
 
     private static void writeMetadata(Path dir, ModelMetadata metadata) throws IOException {

@@ -138,8 +138,7 @@ public final class Evaluation {
     private static Map<String, Object> estimate(Metrics.Estimate e) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("value", nan(e.value()));
-        m.put("ci95", List.of(nan(e.lower()), nan(e.upper())).contains(null) ? null
-                : List.of(e.lower(), e.upper()));
+        m.put("ci95", Double.isNaN(e.lower()) || Double.isNaN(e.upper()) ? null : List.of(e.lower(), e.upper()));
         return m;
     }
 

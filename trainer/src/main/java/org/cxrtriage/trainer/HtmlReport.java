@@ -15,6 +15,7 @@ import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /** report.html + roc.png + scores.png next to metrics.json. */
@@ -26,6 +27,9 @@ final class HtmlReport {
         System.setProperty("java.awt.headless", "true");
         XYChart roc = new XYChartBuilder().width(560).height(480).title("ROC").xAxisTitle("1 - specificity")
                 .yAxisTitle("sensitivity").build();
+        roc.getStyler().setXAxisDecimalPattern("0.0");
+        roc.getStyler().setYAxisDecimalPattern("0.0");
+        roc.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
         addRoc(roc, "all (" + cases.size() + ")", cases);
         List<Evaluation.Case> hard = cases.stream().filter(c -> Evaluation.HARD_SOURCE.equals(c.source()))
                 .collect(Collectors.toList());

@@ -5,6 +5,7 @@ import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
@@ -210,6 +211,13 @@ public final class ModelTraining {
                         log.printf("early stopping: no val AUC improvement for %d epochs%n", badEpochs);
                         break;
                     }
+                    double elapsed = (System.nanoTime() - start) / 1e9;
+                    if (options.maxMinutes() > 0 && epoch < options.epochs()
+                            && elapsed + elapsed / epoch > options.maxMinutes() * 60) {
+                        log.printf(Locale.ROOT, "time budget: stopping after epoch %d (%s elapsed, budget %.0f min)%n",
+                                epoch, hms(elapsed), options.maxMinutes());
+                        break;
+                    }
                 }
             }
         } finally {
@@ -242,7 +250,21 @@ public final class ModelTraining {
                             "trained from scratch on %d images (patient-level split, seed %d), best epoch %d "
                                     + "(val ROC AUC %.4f); threshold: %s; see MODEL_CARD.md", train.size(),
                             options.seed(), bestEpoch, bestAuc, rule));
-            saveWeights(outDir, best.model(), finalMeta);
+            // A loaded block has its weights but no recorded input shapes, which Model.save needs: initialise
+            // it with the input shape (already-loaded parameters are kept as they are).
+            try {
+                best.model().getBlock().initialize(best.model().getNDManager(), DataType.FLOAT32,
+                        new Shape(1, InputEncoder.CHANNELS, options.inputSize(), options.inputSize()));
+                saveWeights(outDir, best.model(), finalMeta);
+            } catch (RuntimeException e) {
+                // Fallback: the checkpoint already is a ModelDirectory.save output; copy its weights as they are.
+                log.println("re-saving the loaded model failed (" + e + "); copying the checkpoint weights");
+                clearWeights(outDir);
+                Files.createDirectories(outDir);
+                Path bestWeights = ModelDirectory.weightsFile(checkpoint).orElseThrow();
+                Files.copy(bestWeights, outDir.resolve(bestWeights.getFileName()));
+                Files.writeString(outDir.resolve(ModelDirectory.METADATA_FILE), finalMeta.toJson());
+            }
         }
         log.printf(Locale.ROOT, "saved %s (best epoch %d, val AUC %.4f) to %s in %s%n", finalMeta.name(), bestEpoch,
                 bestAuc, outDir, hms(trainSeconds));

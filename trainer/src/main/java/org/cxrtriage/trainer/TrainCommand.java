@@ -29,6 +29,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--work-dir", description = "checkpoints (default: $TMPDIR/cxr-trainer)")
     Path workDir;
 
+    @Option(names = "--min-lung-fraction", defaultValue = "" + ImageCache.DEFAULT_MIN_LUNG_FRACTION,
+            description = "images below are skipped, as the preprocess service rejects them") double minLungFraction;
     @Option(names = "--cache-dir", description = "preprocessed-image cache (default: $TMPDIR/cxr-trainer-cache; 'none' to disable)")
     String cacheDir;
 
@@ -50,6 +52,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42") long seed;
     @Option(names = "--log-every", defaultValue = "10") int logEvery;
     @Option(names = "--max-steps-per-epoch", defaultValue = "0") int maxStepsPerEpoch;
+    @Option(names = "--max-minutes", defaultValue = "0", description = "training wall-clock budget; 0 = none") double maxMinutes;
     @Option(names = "--threads", defaultValue = "2", description = "PyTorch intra-op threads and preprocessing threads") int threads;
     @Option(names = "--name", defaultValue = "cxr-resnet18") String name;
     @Option(names = "--model-version", defaultValue = "1.0.0") String version;
@@ -67,10 +70,10 @@ final class TrainCommand implements Callable<Integer> {
         System.out.println("split (seed " + seed + "): " + split.summary(m));
         Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
         Path cache = "none".equals(cacheDir) ? null : cacheDir != null ? Path.of(cacheDir) : tmp.resolve("cxr-trainer-cache");
-        ImageCache images = ImageCache.build(m, tensorSize, ImageCache.DEFAULT_MIN_LUNG_FRACTION, threads, cache, System.out);
+        ImageCache images = ImageCache.build(m, tensorSize, minLungFraction, threads, cache, System.out);
         TrainOptions options = new TrainOptions(backbone, embeddingSize, tensorSize, inputSize, batchSize, epochs,
                 learningRate, lrDecay, weightDecay, patience, balance, !noAugment, minSensitivity, seed, logEvery,
-                maxStepsPerEpoch, threads, name, version);
+                maxStepsPerEpoch, maxMinutes, threads, name, version);
         ModelTraining.Result result = new ModelTraining(options, System.out).run(m, split, images, out,
                 workDir != null ? workDir : tmp.resolve("cxr-trainer"));
         Map<String, Object> report = new LinkedHashMap<>();

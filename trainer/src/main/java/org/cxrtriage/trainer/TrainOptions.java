@@ -16,10 +16,11 @@ import org.cxrtriage.model.Backbone;
  * @param minSensitivity threshold rule: the highest validation threshold reaching this sensitivity; a
  *     value <= 0 selects Youden's J instead
  * @param maxStepsPerEpoch cap for quick runs (0 = one pass worth of draws)
+ * @param maxMinutes wall-clock budget: no new epoch is started if it would likely end past it (0 = none)
  */
 public record TrainOptions(
         Backbone backbone, int embeddingSize, int tensorSize, int inputSize,
         int batchSize, int epochs, float learningRate, float lrDecay, float weightDecay, int patience,
-        String balance, boolean augment, double minSensitivity, long seed, int logEvery, int maxStepsPerEpoch,
+        String balance, boolean augment, double minSensitivity, long seed, int logEvery, int maxStepsPerEpoch, double maxMinutes,
         int threads, String name, String version) {
 }

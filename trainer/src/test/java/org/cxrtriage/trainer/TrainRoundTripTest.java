@@ -1,0 +1,101 @@
+package org.cxrtriage.trainer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import javax.imageio.ImageIO;
+import org.cxrtriage.model.CxrPredictor;
+import org.cxrtriage.model.LoadedModel;
+import org.cxrtriage.model.ModelDirectory;
+import org.cxrtriage.model.ModelInput;
+import org.cxrtriage.model.Prediction;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** train -> save -> load -> predict -> evaluate on a dozen synthetic (generated) chest-like images. */
+class TrainRoundTripTest {
+    @Test
+    void tinyTrainingRunProducesALoadableTrainedModel(@TempDir Path tmp) throws Exception {
+        Path data = tmp.resolve("data");
+        Files.createDirectories(data.resolve("images"));
+        StringBuilder csv = new StringBuilder("file,label,patient_id,view,source,finding,license\n");
+        Random random = new Random(5);
+        for (int i = 0; i < 12; i++) {
+            boolean covid = i % 2 == 0;
+            String file = "images/synth_" + i + ".png";
+            ImageIO.write(phantom(128, covid, random), "png", data.resolve(file).toFile());
+            csv.append(file).append(',').append(covid ? "covid" : "negative").append(",synth:").append(i)
+                    .append(",PA,").append(i < 6 ? "ieee8023" : "synth").append(",x,generated\n");
+        }
+        Path manifest = data.resolve("manifest.csv");
+        Files.writeString(manifest, csv);
+        Path out = tmp.resolve("model");
+
+        int rc = TrainerCli.run("train", "--manifest", manifest.toString(), "--out", out.toString(),
+                "--work-dir", tmp.resolve("work").toString(), "--cache-dir", "none", "--tensor-size", "64",
+                "--input-size", "32", "--batch-size", "2", "--epochs", "1", "--max-steps-per-epoch", "2",
+                "--val-fraction", "0.34", "--test-fraction", "0.34", "--min-lung-fraction", "0",
+                "--threads", "2", "--log-every", "1", "--name", "test-model");
+        assertThat(rc).isZero();
+        assertThat(out.resolve("split.csv")).isRegularFile();
+        assertThat(out.resolve("training.json")).isRegularFile();
+        assertThat(out.resolve("model-0000.params")).isRegularFile();
+
+        try (LoadedModel model = ModelDirectory.load(out, Device.cpu());
+                CxrPredictor predictor = new CxrPredictor(model, 4)) {
+            assertThat(model.metadata().trained()).isTrue();
+            assertThat(model.metadata().inputSize()).isEqualTo(32);
+            assertThat(model.metadata().threshold()).isBetween(0.0, 1.0);
+            byte[] plane = new byte[64 * 64];
+            Prediction p = predictor.predict(new ModelInput(64, plane, plane));
+            assertThat(p.probability()).isBetween(0f, 1f);
+            assertThat(p.embedding()).hasSize(128);
+        }
+
+        Path eval = tmp.resolve("eval");
+        rc = TrainerCli.run("evaluate", "--model-dir", out.toString(), "--manifest", manifest.toString(),
+                "--out", eval.toString(), "--cache-dir", "none", "--tensor-size", "64", "--min-lung-fraction", "0",
+                "--bootstrap", "50", "--threads", "2");
+        assertThat(rc).isZero();
+        JsonNode metrics = new ObjectMapper().readTree(eval.resolve("metrics.json").toFile());
+        assertThat(metrics.get("overall").get("metrics").has("rocAuc")).isTrue();
+        assertThat(metrics.has("knn")).isTrue();
+        assertThat(metrics.get("perSource").has("ieee8023")).isTrue();
+        assertThat(eval.resolve("report.html")).isRegularFile();
+        assertThat(eval.resolve("roc.png")).isRegularFile();
+    }
+
+    /** A bright body with two darker elliptical lung fields; "covid" adds bright patches inside them. */
+    private static BufferedImage phantom(int n, boolean covid, Random random) {
+        BufferedImage img = new BufferedImage(n, n, BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < n; y++) {
+            for (int x = 0; x < n; x++) {
+                double u = (x - n / 2.0) / n;
+                double v = (y - n / 2.0) / n;
+                double value = 180 + random.nextGaussian() * 8;
+                boolean lung = inEllipse(u, v, -0.18, 0, 0.13, 0.3) || inEllipse(u, v, 0.18, 0, 0.13, 0.3);
+                if (lung) {
+                    value = 70 + random.nextGaussian() * 8;
+                    if (covid && Math.sin(x * 0.4) * Math.cos(y * 0.3) > 0.3) {
+                        value += 60;
+                    }
+                }
+                int g = (int) Math.max(0, Math.min(255, value));
+                img.getRaster().setSample(x, y, 0, g);
+            }
+        }
+        return img;
+    }
+
+    private static boolean inEllipse(double u, double v, double cu, double cv, double ru, double rv) {
+        double a = (u - cu) / ru;
+        double b = (v - cv) / rv;
+        return a * a + b * b <= 1;
+    }
+}
