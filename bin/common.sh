@@ -21,7 +21,13 @@ stack_up() {
 }
 
 # Runs a class from the launcher's classpath with the JVM settings the services need.
+# PyTorch's large tensors page-fault on every call under glibc malloc; jemalloc that keeps freed pages
+# (Debian's libjemalloc2) makes CPU inference up to 3x faster, so it is used when installed.
 run_java() {
+  local jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+  if [[ -z ${LD_PRELOAD:-} && -r $jemalloc ]]; then
+    export LD_PRELOAD=$jemalloc MALLOC_CONF=${MALLOC_CONF:-dirty_decay_ms:-1,muzzy_decay_ms:-1}
+  fi
   OPT_OUT_TRACKING=true java ${JAVA_OPTS:--Xmx3g} -Dai.djl.offline=true \
     -Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage \
     -cp "launcher/target/launcher-0.1.0-SNAPSHOT.jar:launcher/target/lib/*" "$@"

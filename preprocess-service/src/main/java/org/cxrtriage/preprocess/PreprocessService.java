@@ -19,6 +19,7 @@ import org.cxrtriage.common.TopicSetup;
 import org.cxrtriage.imaging.HeuristicLungSegmenter;
 import org.cxrtriage.imaging.PreprocessConfig;
 import org.cxrtriage.imaging.Preprocessor;
+import org.cxrtriage.imaging.TensorPlanes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,9 +31,9 @@ public final class PreprocessService implements Service {
     public static final String TENSOR_SIZE = "PREPROCESS_TENSOR_SIZE";
     public static final int DEFAULT_TENSOR_SIZE = 256;
     /**
-     * Below this lung-area fraction an image is rejected as "no lungs found". Off (0) by default while the lung
-     * channel comes from the heuristic segmenter, which misses the lungs on some real X-rays; the U-Net makes it
-     * trustworthy.
+     * Below this lung-area fraction an image is rejected as "no lungs found" (default
+     * {@link TensorPlanes#DEFAULT_MIN_LUNG_FRACTION}: off while the heuristic segmenter misses the lungs on some real
+     * X-rays; the U-Net makes it trustworthy).
      */
     public static final String MIN_LUNG_FRACTION = "PREPROCESS_MIN_LUNG_FRACTION";
     public static final String STREAM_THREADS = "PREPROCESS_STREAM_THREADS";
@@ -57,8 +58,9 @@ public final class PreprocessService implements Service {
 
     public static TensorFactory tensorFactory(Settings settings) {
         int size = settings.integer(TENSOR_SIZE, DEFAULT_TENSOR_SIZE);
-        return new TensorFactory(new Preprocessor(PreprocessConfig.ofSize(size)), new HeuristicLungSegmenter(),
-                settings.decimal(MIN_LUNG_FRACTION, 0.0), Clock.systemUTC());
+        return new TensorFactory(new TensorPlanes(new Preprocessor(PreprocessConfig.ofSize(size)),
+                new HeuristicLungSegmenter(), settings.decimal(MIN_LUNG_FRACTION, TensorPlanes.DEFAULT_MIN_LUNG_FRACTION)),
+                Clock.systemUTC());
     }
 
     Properties streamsConfig() {

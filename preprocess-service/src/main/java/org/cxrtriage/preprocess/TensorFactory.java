@@ -3,10 +3,8 @@ package org.cxrtriage.preprocess;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import org.cxrtriage.imaging.InvalidImageException;
-import org.cxrtriage.imaging.LungMap;
-import org.cxrtriage.imaging.LungSegmenter;
 import org.cxrtriage.imaging.PreprocessedImage;
-import org.cxrtriage.imaging.Preprocessor;
+import org.cxrtriage.imaging.TensorPlanes;
 import org.cxrtriage.schemas.CropBox;
 import org.cxrtriage.schemas.CxrRejected;
 import org.cxrtriage.schemas.ImageReceived;
@@ -23,16 +21,11 @@ public final class TensorFactory {
 
     private static final Logger LOG = LoggerFactory.getLogger(TensorFactory.class);
 
-    private final Preprocessor preprocessor;
-    private final LungSegmenter lungs;
-    private final double minLungFraction;
+    private final TensorPlanes planes;
     private final Clock clock;
 
-    public TensorFactory(Preprocessor preprocessor, LungSegmenter lungs, double minLungFraction,
-                         Clock clock) {
-        this.preprocessor = preprocessor;
-        this.lungs = lungs;
-        this.minLungFraction = minLungFraction;
+    public TensorFactory(TensorPlanes planes, Clock clock) {
+        this.planes = planes;
         this.clock = clock;
     }
 
@@ -41,16 +34,8 @@ public final class TensorFactory {
             return PreprocessOutcome.of(reject(key, null, "EMPTY_EVENT", "the image event has no value"));
         }
         try {
-            byte[] bytes = toArray(image.getImageBytes());
-            PreprocessedImage pre = preprocessor.process(bytes);
-            long lungStart = System.nanoTime();
-            LungMap lung = lungs.segment(pre.cxr(), pre.size());
-            float lungMs = (System.nanoTime() - lungStart) / 1e6f;
-            if (lung.lungAreaFraction() < minLungFraction) {
-                return PreprocessOutcome.of(reject(key, image, "NO_LUNGS", String.format(
-                        "no lungs found (lung area %.3f < %.3f): probably not a chest X-ray",
-                        lung.lungAreaFraction(), minLungFraction)));
-            }
+            TensorPlanes.Planes p = planes.compute(toArray(image.getImageBytes()));
+            PreprocessedImage pre = p.image();
             return PreprocessOutcome.of(ImageTensor.newBuilder()
                     .setImageId(image.getImageId())
                     .setStudyId(image.getStudyId())
@@ -58,18 +43,18 @@ public final class TensorFactory {
                     .setSiteId(image.getSiteId())
                     .setTensorSize(pre.size())
                     .setCxrPlane(ByteBuffer.wrap(pre.cxr()))
-                    .setLungPlane(ByteBuffer.wrap(lung.probability()))
-                    .setLungAreaFraction((float) lung.lungAreaFraction())
+                    .setLungPlane(ByteBuffer.wrap(p.lungs().probability()))
+                    .setLungAreaFraction((float) p.lungs().lungAreaFraction())
                     .setCropBox(new CropBox(pre.crop().x(), pre.crop().y(), pre.crop().width(), pre.crop().height()))
                     .setOriginalWidth(pre.originalWidth())
                     .setOriginalHeight(pre.originalHeight())
-                    .setPreprocessingVersion(preprocessor.config().fingerprint())
-                    .setLungModel(lungs.version())
+                    .setPreprocessingVersion(planes.preprocessor().config().fingerprint())
+                    .setLungModel(planes.segmenter().version())
                     .setReceivedAt(image.getReceivedAt())
                     .setPreprocessedAt(clock.instant())
                     .setDecodeMs((float) pre.decodeMs())
                     .setNormaliseMs((float) pre.normaliseMs())
-                    .setLungMs(lungMs)
+                    .setLungMs((float) p.lungMs())
                     .build());
         } catch (InvalidImageException e) {
             return PreprocessOutcome.of(reject(key, image, e.code().name(), e.getMessage()));

@@ -26,6 +26,7 @@ import org.cxrtriage.imaging.LungSegmenter;
 import org.cxrtriage.imaging.PreprocessConfig;
 import org.cxrtriage.imaging.PreprocessedImage;
 import org.cxrtriage.imaging.Preprocessor;
+import org.cxrtriage.imaging.TensorPlanes;
 import org.cxrtriage.model.ModelInput;
 
 /**
@@ -36,7 +37,7 @@ import org.cxrtriage.model.ModelInput;
  */
 public final class ImageCache {
     /** Same default as the preprocess service's PREPROCESS_MIN_LUNG_FRACTION. */
-    public static final double DEFAULT_MIN_LUNG_FRACTION = 0.02;
+    public static final double DEFAULT_MIN_LUNG_FRACTION = TensorPlanes.DEFAULT_MIN_LUNG_FRACTION;
     private static final int MAGIC = 0x43585243; // "CXRC"
 
     private final int size;
@@ -73,15 +74,9 @@ public final class ImageCache {
     }
 
     /** Preprocesses one encoded image the way the streaming service does. */
-    public static ModelInput preprocess(Preprocessor preprocessor, LungSegmenter lungs, byte[] encoded,
-            double minLungFraction) throws InvalidImageException {
-        PreprocessedImage pre = preprocessor.process(encoded);
-        LungMap lung = lungs.segment(pre.cxr(), pre.size());
-        if (lung.lungAreaFraction() < minLungFraction) {
-            throw new IllegalStateException(String.format("NO_LUNGS (lung area %.3f < %.3f)",
-                    lung.lungAreaFraction(), minLungFraction));
-        }
-        return new ModelInput(pre.size(), pre.cxr(), lung.probability());
+    public static ModelInput preprocess(TensorPlanes planes, byte[] encoded) throws InvalidImageException {
+        TensorPlanes.Planes p = planes.compute(encoded);
+        return new ModelInput(p.image().size(), p.image().cxr(), p.lungs().probability());
     }
 
     /**
@@ -114,13 +109,12 @@ public final class ImageCache {
                 final int worker = t;
                 final int stride = Math.max(1, threads);
                 futures.add(pool.submit(() -> {
-                    Preprocessor preprocessor = new Preprocessor(config);
-                    LungSegmenter lungs = new HeuristicLungSegmenter();
+                    TensorPlanes planes = new TensorPlanes(new Preprocessor(config), new HeuristicLungSegmenter(),
+                            minLungFraction);
                     for (int i = worker; i < n; i += stride) {
                         Manifest.Entry e = manifest.entries().get(i);
                         try {
-                            inputs[i] = preprocess(preprocessor, lungs, Files.readAllBytes(manifest.resolve(e)),
-                                    minLungFraction);
+                            inputs[i] = preprocess(planes, Files.readAllBytes(manifest.resolve(e)));
                         } catch (InvalidImageException ex) {
                             rejections[i] = ex.code().name() + ": " + ex.getMessage();
                         } catch (IOException | RuntimeException ex) {
@@ -160,8 +154,9 @@ public final class ImageCache {
     private static String key(Manifest manifest, PreprocessConfig config, double minLungFraction) throws IOException {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update((config.fingerprint() + ";lung=" + HeuristicLungSegmenter.class.getName() + ";min="
-                    + minLungFraction + ";" + manifest.directory()).getBytes(StandardCharsets.UTF_8));
+            String planes = new TensorPlanes(new Preprocessor(config), new HeuristicLungSegmenter(), minLungFraction)
+                    .fingerprint();
+            md.update((planes + ";" + manifest.directory()).getBytes(StandardCharsets.UTF_8));
             for (Manifest.Entry e : manifest.entries()) {
                 Path p = manifest.resolve(e);
                 long len = Files.isRegularFile(p) ? Files.size(p) : -1;

@@ -1,0 +1,59 @@
+package org.cxrtriage.imaging;
+
+/**
+ * The model's input planes for one encoded image: {@link Preprocessor} then the {@link LungSegmenter}, with the
+ * "no lungs found" rule. The one composition used by the streaming service and by the trainer, so what a model is
+ * trained on is exactly what it is served.
+ */
+public final class TensorPlanes {
+
+    /** Images whose lung area is below this are rejected; 0 (off) while the lung channel is heuristic. */
+    public static final double DEFAULT_MIN_LUNG_FRACTION = 0.0;
+
+    /** The preprocessed CXR plane, its lung map and the lung segmentation time. */
+    public record Planes(PreprocessedImage image, LungMap lungs, double lungMs) {
+    }
+
+    private final Preprocessor preprocessor;
+    private final LungSegmenter segmenter;
+    private final double minLungFraction;
+
+    public TensorPlanes(Preprocessor preprocessor, LungSegmenter segmenter, double minLungFraction) {
+        this.preprocessor = preprocessor;
+        this.segmenter = segmenter;
+        this.minLungFraction = minLungFraction;
+    }
+
+    /** Default composition: heuristic lungs, default lung-area rule. */
+    public static TensorPlanes forSize(int size) {
+        return new TensorPlanes(new Preprocessor(PreprocessConfig.ofSize(size)), new HeuristicLungSegmenter(),
+                DEFAULT_MIN_LUNG_FRACTION);
+    }
+
+    /** @throws InvalidImageException with the reason, including {@link RejectReason#NO_LUNGS} */
+    public Planes compute(byte[] encoded) throws InvalidImageException {
+        PreprocessedImage image = preprocessor.process(encoded);
+        long start = System.nanoTime();
+        LungMap lungs = segmenter.segment(image.cxr(), image.size());
+        double lungMs = (System.nanoTime() - start) / 1e6;
+        if (lungs.lungAreaFraction() < minLungFraction) {
+            throw new InvalidImageException(RejectReason.NO_LUNGS, String.format(java.util.Locale.ROOT,
+                    "no lungs found (lung area %.3f < %.3f): probably not a chest X-ray", lungs.lungAreaFraction(),
+                    minLungFraction));
+        }
+        return new Planes(image, lungs, lungMs);
+    }
+
+    /** Identifies everything that shapes the planes (preprocessing settings, segmenter version, lung rule). */
+    public String fingerprint() {
+        return preprocessor.config().fingerprint() + ";lungs=" + segmenter.version() + ";minLung=" + minLungFraction;
+    }
+
+    public Preprocessor preprocessor() {
+        return preprocessor;
+    }
+
+    public LungSegmenter segmenter() {
+        return segmenter;
+    }
+}
