@@ -5,7 +5,7 @@ build_if_needed() {
   local stamp=launcher/target/lib/.built
   if [[ ! -f $stamp ]] || [[ -n $(find pom.xml ./*/pom.xml ./*/src -newer "$stamp" -type f -print -quit 2>/dev/null) ]]; then
     echo "building (mvn -DskipTests install)..." >&2
-    mvn -B -q -DskipTests install
+    mvn -B -q -Dstyle.color=never -DskipTests install
     touch "$stamp"
   fi
 }

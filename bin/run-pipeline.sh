@@ -17,6 +17,8 @@ if [[ $# -gt 0 && $1 != -* ]]; then images=$1; shift; fi
 [[ -d $images ]] || { echo "run-pipeline: no such folder: $images" >&2; exit 1; }
 
 build_if_needed
+# Results go to stdout and progress to stderr; service logs would drown the progress line.
+export LOG_LEVEL=${LOG_LEVEL:-WARN}
 stack_up
 eval "$(scripts/stack.sh env)"
 set +e

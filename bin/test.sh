@@ -18,4 +18,4 @@ export REDIS_PORT=${TEST_REDIS_PORT:-16379}
 trap 'scripts/stack.sh stop >&2 || true' EXIT
 scripts/stack.sh start
 eval "$(scripts/stack.sh env)"
-mvn -B install "$@"
+mvn -B -Dstyle.color=never install "$@"

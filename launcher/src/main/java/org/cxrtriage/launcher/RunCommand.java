@@ -164,7 +164,8 @@ final class RunCommand implements Callable<Integer> {
         if (labelled > 0) {
             out.printf("Agreement with manifest labels: %d/%d (%.1f%%)%s%n", correct, labelled,
                     100.0 * correct / labelled, model.contains("untrained")
-                            ? " - the model is UNTRAINED, so this is chance level by design" : "");
+                            ? " - the model is UNTRAINED, so this is chance level by design"
+                            : " - not a test result when the folder holds the model's training images (see MODEL_CARD.md)");
         }
     }
 
