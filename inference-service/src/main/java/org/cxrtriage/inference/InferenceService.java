@@ -94,7 +94,7 @@ public final class InferenceService implements Service {
         TorchRuntime.configureThreads(settings.integer(TORCH_THREADS, Math.max(1, cores / workerCount)), 1);
         model = loadModel(settings);
         int batchSize = settings.integer(BATCH_SIZE, 4);
-        Duration maxWait = Duration.ofMillis(settings.integer(MAX_WAIT_MS, 50));
+        Duration maxWait = Duration.ofMillis(settings.integer(MAX_WAIT_MS, 10));
         AvroSerdes serdes = RegistrySettings.serdes(settings);
         producer = new KafkaProducer<>(KafkaSettings.producer(settings, "inference"), new StringSerializer(),
                 serdes.anySerializer());
