@@ -16,7 +16,7 @@ import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
 /**
- * Decodes PNG, JPEG and TIFF bytes into a {@link GrayImage} with values in {@code [0, 1]}.
+ * Decodes PNG, JPEG, TIFF and (uncompressed) DICOM bytes into a {@link GrayImage} with values in {@code [0, 1]}.
  *
  * <ul>
  *   <li>8- and 16-bit (and other depths of) grayscale: sample / (2<sup>bits</sup> − 1).</li>
@@ -46,6 +46,9 @@ public final class ImageDecoder {
     public static GrayImage decode(byte[] bytes, ImageLimits limits) throws InvalidImageException {
         Objects.requireNonNull(limits, "limits");
         ImageFormat format = ImageProbe.checkBytes(bytes, limits);
+        if (format == ImageFormat.DICOM) {
+            return DicomImage.decode(bytes, limits);
+        }
         ImageReader reader = ImageReaders.create(format);
         try (ImageInputStream in = ImageReaders.stream(bytes)) {
             reader.setInput(in, true, true);

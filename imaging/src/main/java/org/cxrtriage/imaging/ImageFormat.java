@@ -4,7 +4,8 @@ package org.cxrtriage.imaging;
 public enum ImageFormat {
     PNG("image/png"),
     JPEG("image/jpeg"),
-    TIFF("image/tiff");
+    TIFF("image/tiff"),
+    DICOM("application/dicom");
 
     private final String mimeType;
 
@@ -37,18 +38,18 @@ public enum ImageFormat {
                 || startsWith(b, 0, 'I', 'I', 43, 0) || startsWith(b, 0, 'M', 'M', 0, 43)) {
             return TIFF;
         }
+        if (startsWith(b, 128, 'D', 'I', 'C', 'M')) {
+            return DICOM;
+        }
         String other = otherImageFormat(b);
         if (other != null) {
-            throw new InvalidImageException(RejectReason.UNSUPPORTED_FORMAT, other + " images are not supported; send PNG, JPEG or TIFF");
+            throw new InvalidImageException(RejectReason.UNSUPPORTED_FORMAT, other + " images are not supported; send PNG, JPEG, TIFF or DICOM");
         }
         throw new InvalidImageException(RejectReason.NOT_AN_IMAGE, "bytes do not start with a known image signature");
     }
 
     /** Names image formats we recognise but do not decode, so that the sender gets a precise reason. */
     private static String otherImageFormat(byte[] b) {
-        if (startsWith(b, 128, 'D', 'I', 'C', 'M')) {
-            return "DICOM";
-        }
         if (startsWith(b, 0, 'G', 'I', 'F', '8')) {
             return "GIF";
         }

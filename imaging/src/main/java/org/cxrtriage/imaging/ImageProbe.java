@@ -26,6 +26,9 @@ public final class ImageProbe {
     public static ImageInfo probe(byte[] bytes, ImageLimits limits) throws InvalidImageException {
         Objects.requireNonNull(limits, "limits");
         ImageFormat format = checkBytes(bytes, limits);
+        if (format == ImageFormat.DICOM) {
+            return DicomImage.probe(bytes, limits);
+        }
         ImageReader reader = ImageReaders.create(format);
         try (ImageInputStream in = ImageReaders.stream(bytes)) {
             reader.setInput(in, true, true);

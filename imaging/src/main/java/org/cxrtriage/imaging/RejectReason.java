@@ -22,5 +22,7 @@ public enum RejectReason {
     /** The pixel values are (almost) constant: an empty or failed exposure. */
     BLANK,
     /** No lung fields found; reserved for the lung-segmentation stage. */
-    NO_LUNGS
+    NO_LUNGS,
+    /** A lateral view (from the DICOM header): the model scores frontal radiographs only. */
+    LATERAL_VIEW
 }

@@ -56,7 +56,8 @@ class ImageProbeTest {
         dicom[129] = 'I';
         dicom[130] = 'C';
         dicom[131] = 'M';
-        assertReject(dicom, RejectReason.UNSUPPORTED_FORMAT);
+        // DICOM is decoded now: a preamble with no usable header is a broken file, not an unknown format.
+        assertReject(dicom, RejectReason.TRUNCATED_OR_CORRUPT);
     }
 
     @Test
