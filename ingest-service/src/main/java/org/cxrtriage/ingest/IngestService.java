@@ -20,6 +20,7 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.cxrtriage.common.ApiTokens;
 import org.cxrtriage.common.HttpEndpoints;
 import org.cxrtriage.common.KafkaSettings;
 import org.cxrtriage.common.Pseudonymiser;
@@ -51,6 +52,7 @@ public final class IngestService implements Service {
 
     private final Settings settings;
     private final ImageAdmission admission;
+    private final ApiTokens tokens;
     private final PrometheusMeterRegistry metrics = HttpEndpoints.newMeterRegistry("ingest");
     private final Timer admitTimer = metrics.timer("cxr.ingest.admit");
     private KafkaProducer<String, SpecificRecord> producer;
@@ -64,6 +66,7 @@ public final class IngestService implements Service {
                 Math.min(defaults.maxBytes(), KafkaSettings.MAX_RECORD_BYTES - 1024 * 1024));
         this.admission = new ImageAdmission(Pseudonymiser.fromSettings(settings),
                 new ImageLimits(maxBytes, defaults.maxPixels(), defaults.minSide()), Clock.systemUTC());
+        this.tokens = ApiTokens.fromSettings(settings);
         if (settings.optional(Pseudonymiser.KEY_SETTING).isEmpty()) {
             LOG.warn("{} is not set: using the local development key (not for production)", Pseudonymiser.KEY_SETTING);
         }
@@ -88,6 +91,7 @@ public final class IngestService implements Service {
             config.http.maxRequestSize = maxBody;
             config.jetty.multipartConfig.maxFileSize(maxBody, io.javalin.config.SizeUnit.BYTES);
             config.jetty.multipartConfig.maxTotalRequestSize(maxBody, io.javalin.config.SizeUnit.BYTES);
+            tokens.protect(config);
             config.routes.post("/images", this::handleUpload);
         });
         LOG.info("ingest listening on port {}", http.port());
@@ -177,6 +181,11 @@ public final class IngestService implements Service {
         }
         IngestMetadata meta = new IngestMetadata(param(ctx, "patientId"), param(ctx, "studyId"), param(ctx, "siteId"),
                 param(ctx, "deviceId"), param(ctx, "viewPosition"), param(ctx, "acquisitionTime"));
+        if (meta.siteId() != null && !ApiTokens.mayActFor(ctx, meta.siteId())) {
+            ctx.status(403).json(Map.of("error", "FORBIDDEN_SITE", "message",
+                    "this token may not submit images for site " + meta.siteId()));
+            return;
+        }
         try {
             ImageReceived event = submitAsync(meta, partType, bytes).get(30, TimeUnit.SECONDS);
             ctx.status(202).json(Map.of("imageId", event.getImageId(), "studyId", event.getStudyId(),

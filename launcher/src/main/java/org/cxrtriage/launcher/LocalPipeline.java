@@ -2,6 +2,7 @@ package org.cxrtriage.launcher;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.cxrtriage.common.ApiTokens;
 import org.cxrtriage.common.CommonKeys;
 import org.cxrtriage.common.Service;
 import org.cxrtriage.common.Settings;
@@ -27,8 +28,18 @@ public final class LocalPipeline implements AutoCloseable {
 
     public LocalPipeline(Settings settings) {
         // Every service picks a free HTTP port unless told otherwise: they share this process.
-        this.settings = settings.optional(CommonKeys.HTTP_PORT).isPresent() ? settings
+        Settings s = settings.optional(CommonKeys.HTTP_PORT).isPresent() ? settings
                 : settings.with(CommonKeys.HTTP_PORT, "0");
+        // Without configured tokens the local run protects its APIs with a fresh all-sites token.
+        if (s.optional(ApiTokens.TOKENS).isEmpty() && !s.string(ApiTokens.AUTH, "on").equalsIgnoreCase("off")) {
+            s = s.with(ApiTokens.TOKENS, "local-" + java.util.UUID.randomUUID() + "=" + ApiTokens.ANY_SITE);
+        }
+        this.settings = s;
+    }
+
+    /** The first configured API token (all sites for a local run). */
+    public String apiToken() {
+        return settings.string(ApiTokens.TOKENS, "").split(",")[0].replaceFirst("=[^=]*$", "");
     }
 
     /** Starts the services from the back of the pipeline to the front (each ensures topics and schemas). */

@@ -46,6 +46,8 @@ import org.junit.jupiter.api.io.TempDir;
 class PipelineEndToEndTest {
 
     private static final int IMAGES = 36;
+    private static final String ADMIN_TOKEN = "e2e-admin-token-" + UUID.randomUUID();
+    private static final String SITE_TOKEN = "e2e-site-token-" + UUID.randomUUID();
 
     private Path tempDir;
 
@@ -61,7 +63,8 @@ class PipelineEndToEndTest {
         Path data = TestStack.dataDir();
         Assumptions.assumeTrue(Files.isRegularFile(data.resolve("manifest.csv")), "shared data set not found at " + data);
         // Every scored image is alert-eligible, so the once-per-patient rule is exercised on every patient.
-        Settings settings = TestStack.isolatedSettings(tempDir).with(SimilarityService.ALERT_THRESHOLD, "0.0");
+        Settings settings = TestStack.isolatedSettings(tempDir).with(Map.of(SimilarityService.ALERT_THRESHOLD, "0.0",
+                org.cxrtriage.common.ApiTokens.TOKENS, ADMIN_TOKEN + "=*," + SITE_TOKEN + "=http-site"));
         List<FolderSource.Item> all = FolderSource.list(data.resolve("images"),
                 FolderSource.findManifest(data.resolve("images")));
         List<FolderSource.Item> chosen = pickWithRepeatPatients(all, IMAGES);
@@ -149,10 +152,14 @@ class PipelineEndToEndTest {
         HttpClient http = HttpClient.newHttpClient();
         String base = "http://127.0.0.1:" + pipeline.similarity().httpPort() + "/cases/";
         String id = sentById.keySet().stream().filter(results.scores::containsKey).reduce((a, b) -> b).orElseThrow();
-        HttpResponse<String> page1 = http.send(HttpRequest.newBuilder(URI.create(base + id + "/similar?limit=2"))
-                .build(), HttpResponse.BodyHandlers.ofString());
-        HttpResponse<String> page2 = http.send(HttpRequest.newBuilder(URI.create(base + id
-                + "/similar?limit=2&offset=2")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> page1 = http.send(authorised(base + id + "/similar?limit=2", ADMIN_TOKEN),
+                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> page2 = http.send(authorised(base + id + "/similar?limit=2&offset=2", ADMIN_TOKEN),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(http.send(HttpRequest.newBuilder(URI.create(base + id + "/similar")).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).as("no token").isEqualTo(401);
+        assertThat(http.send(authorised(base + id + "/similar", SITE_TOKEN), HttpResponse.BodyHandlers.ofString())
+                .statusCode()).as("another site's token").isEqualTo(403);
         assertThat(page1.statusCode()).isEqualTo(200);
         assertThat(page2.statusCode()).isEqualTo(200);
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
@@ -164,8 +171,8 @@ class PipelineEndToEndTest {
         assertThat(second).hasSize(2);
         assertThat(json.readTree(page1.body()).get("cases").get(0).get("distance").asDouble())
                 .isLessThanOrEqualTo(json.readTree(page2.body()).get("cases").get(0).get("distance").asDouble());
-        HttpResponse<String> unknown = http.send(HttpRequest.newBuilder(URI.create(base + "no-such-image/similar"))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> unknown = http.send(authorised(base + "no-such-image/similar", ADMIN_TOKEN),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(unknown.statusCode()).isEqualTo(404);
     }
 
@@ -199,20 +206,27 @@ class PipelineEndToEndTest {
         int port = pipeline.ingest().httpPort();
         FolderSource.Item item = sentById.values().iterator().next();
         byte[] png = Files.readAllBytes(item.file());
-        HttpRequest upload = multipart(port, png, Map.of("patientId", "http-patient-" + UUID.randomUUID(),
+        HttpRequest upload = multipart(port, png, SITE_TOKEN, Map.of("patientId", "http-patient-" + UUID.randomUUID(),
                 "studyId", "http-study", "siteId", "http-site", "viewPosition", "AP"));
+        HttpResponse<String> otherSite = http.send(multipart(port, png, SITE_TOKEN, Map.of("patientId", "p",
+                "studyId", "s", "siteId", "another-site", "viewPosition", "AP")), HttpResponse.BodyHandlers.ofString());
+        assertThat(otherSite.statusCode()).as("a site token submitting for another site").isEqualTo(403);
+        HttpResponse<String> noToken = http.send(multipart(port, png, null, Map.of("patientId", "p", "studyId", "s",
+                "siteId", "http-site", "viewPosition", "AP")), HttpResponse.BodyHandlers.ofString());
+        assertThat(noToken.statusCode()).isEqualTo(401);
         HttpResponse<String> accepted = http.send(upload, HttpResponse.BodyHandlers.ofString());
         assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
         String imageId = accepted.body().replaceAll(".*\"imageId\"\\s*:\\s*\"([^\"]+)\".*", "$1");
         assertThat(results.await(Set.of(imageId), Duration.ofMinutes(1), n -> { })).isEmpty();
 
-        HttpResponse<String> lateral = http.send(multipart(port, png, Map.of("patientId", "x", "studyId", "s",
+        HttpResponse<String> lateral = http.send(multipart(port, png, ADMIN_TOKEN, Map.of("patientId", "x", "studyId", "s",
                 "siteId", "site", "viewPosition", "LATERAL")), HttpResponse.BodyHandlers.ofString());
         assertThat(lateral.statusCode()).isEqualTo(422);
         assertThat(lateral.body()).contains("LATERAL_VIEW");
         HttpResponse<String> notImage = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
                 + "/images?patientId=x&studyId=s&siteId=site&viewPosition=PA"))
-                .header("Content-Type", "image/png").POST(HttpRequest.BodyPublishers.ofString("hello")).build(),
+                .header("Content-Type", "image/png").header("Authorization", "Bearer " + ADMIN_TOKEN)
+                .POST(HttpRequest.BodyPublishers.ofString("hello")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(notImage.statusCode()).isEqualTo(415);
         assertThat(notImage.body()).contains("NOT_AN_IMAGE");
@@ -228,7 +242,11 @@ class PipelineEndToEndTest {
         assertThat(health.statusCode()).isEqualTo(200);
     }
 
-    private static HttpRequest multipart(int port, byte[] file, Map<String, String> fields) {
+    private static HttpRequest authorised(String url, String token) {
+        return HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token).build();
+    }
+
+    private static HttpRequest multipart(int port, byte[] file, String token, Map<String, String> fields) {
         String boundary = "b" + UUID.randomUUID();
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         fields.forEach((k, v) -> body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\""
@@ -237,9 +255,13 @@ class PipelineEndToEndTest {
                 + "\r\nContent-Type: image/png\r\n\r\n").getBytes());
         body.writeBytes(file);
         body.writeBytes(("\r\n--" + boundary + "--\r\n").getBytes());
-        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/images"))
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/images"))
                 .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build();
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray()));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return b.build();
     }
 
     /** Patients with 2-3 images first (to test once-per-patient alerts), then single images, across sources. */

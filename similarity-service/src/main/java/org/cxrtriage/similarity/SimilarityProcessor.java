@@ -106,6 +106,10 @@ public final class SimilarityProcessor {
         return new Result(result, alert);
     }
 
+    public java.util.Optional<CaseRecord> caseOf(String imageId) {
+        return index.get(imageId);
+    }
+
     /**
      * The similar cases of a stored image (other patients only), nearest first, for the HTTP API; empty when the
      * image is unknown.

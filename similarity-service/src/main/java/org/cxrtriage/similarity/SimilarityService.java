@@ -22,6 +22,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.cxrtriage.common.ApiTokens;
 import org.cxrtriage.common.CommonKeys;
 import org.cxrtriage.common.HttpEndpoints;
 import org.cxrtriage.common.KafkaSettings;
@@ -104,8 +105,11 @@ public final class SimilarityService implements Service {
         running = true;
         loop = new Thread(this::runLoop, "similarity-loop");
         loop.start();
-        http = HttpEndpoints.start(settings, DEFAULT_HTTP_PORT, name(), this::healthy, metrics,
-                config -> config.routes.get("/cases/{imageId}/similar", this::similar));
+        ApiTokens tokens = ApiTokens.fromSettings(settings);
+        http = HttpEndpoints.start(settings, DEFAULT_HTTP_PORT, name(), this::healthy, metrics, config -> {
+            tokens.protect(config);
+            config.routes.get("/cases/{imageId}/similar", this::similar);
+        });
     }
 
     private void runLoop() {
@@ -165,6 +169,11 @@ public final class SimilarityService implements Service {
         int limit = Math.max(1, Math.min(100, ctx.queryParamAsClass("limit", Integer.class).getOrDefault(4)));
         int offset = Math.max(0, ctx.queryParamAsClass("offset", Integer.class).getOrDefault(0));
         String imageId = ctx.pathParam("imageId");
+        java.util.Optional<CaseRecord> query = processor.caseOf(imageId);
+        if (query.isPresent() && !ApiTokens.mayActFor(ctx, query.get().siteId())) {
+            ctx.status(403).json(Map.of("error", "FORBIDDEN_SITE", "message", "this token may not read that site"));
+            return;
+        }
         processor.similarTo(imageId, limit, offset).ifPresentOrElse(hits -> ctx.json(Map.of(
                 "imageId", imageId, "offset", offset, "limit", limit,
                 "cases", hits.stream().map(h -> Map.of(

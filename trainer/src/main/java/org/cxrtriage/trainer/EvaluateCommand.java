@@ -25,7 +25,9 @@ import picocli.CommandLine.Option;
                 + "(bootstrap 95% CIs, confusion matrix, kNN over embeddings, per-source, within-ieee8023) and an "
                 + "HTML report with plots.")
 final class EvaluateCommand implements Callable<Integer> {
-    @Option(names = "--model-dir", defaultValue = "models/default") Path modelDir;
+    @Option(names = "--model-dir", description = "model directory (default: models/default); repeat it for a "
+            + "majority-vote ensemble: call = vote of the models' calls at their own thresholds (tie: mean "
+            + "probability >= mean threshold), probability = mean, embedding = concatenation") List<Path> modelDirs;
     @Option(names = "--manifest", description = "default: $CXR_MANIFEST or ../shared/data/cxr/manifest.csv") Path manifest;
     @Option(names = "--split", description = "split.csv (default: <model-dir>/split.csv)") Path splitFile;
     @Option(names = "--part", defaultValue = "test", description = "train | val | test") String part;
@@ -40,13 +42,16 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "32") int batchSize;
     @Option(names = "--threads", defaultValue = "2") int threads;
     @Option(names = "--no-report", negatable = false, description = "skip the HTML/PNG report") boolean noReport;
+    @Option(names = "--tsne-points", defaultValue = "500", description = "t-SNE plot of at most this many "
+            + "embeddings of the split (seeded subset); 0 = none") int tsnePoints;
 
     @Override
     public Integer call() throws Exception {
         TorchRuntime.configureThreads(threads, 1);
         Path manifestPath = TrainerCli.manifestPath(manifest);
         Manifest m = Manifest.read(manifestPath);
-        DataSplit split = DataSplit.read(splitFile != null ? splitFile : modelDir.resolve(DataSplit.FILE_NAME));
+        Path firstDir = modelDirs == null || modelDirs.isEmpty() ? Path.of("models/default") : modelDirs.get(0);
+        DataSplit split = DataSplit.read(splitFile != null ? splitFile : firstDir.resolve(DataSplit.FILE_NAME));
         DataSplit.Part evalPart = DataSplit.Part.of(part);
         Path outDir = out != null ? out : Path.of("trainer/target/evaluation");
         Files.createDirectories(outDir);
@@ -54,29 +59,60 @@ final class EvaluateCommand implements Callable<Integer> {
         Path cache = "none".equals(cacheDir) ? null : cacheDir != null ? Path.of(cacheDir) : tmp.resolve("cxr-trainer-cache");
         ImageCache images = ImageCache.build(m, tensorSize, minLungFraction, threads, cache, System.out);
 
-        Map<String, Object> report = new LinkedHashMap<>();
-        try (LoadedModel model = ModelDirectory.load(modelDir, Device.cpu());
-                CxrPredictor predictor = new CxrPredictor(model, batchSize)) {
-            double threshold = model.metadata().threshold();
-            System.out.printf(Locale.ROOT, "model %s:%s (%s @%dpx), threshold %.4f%n", model.metadata().name(),
-                    model.metadata().version(), model.metadata().backbone(), model.metadata().inputSize(), threshold);
-            List<Evaluation.Case> cases = score(predictor, m, split, images, evalPart);
-            List<Evaluation.Case> reference = k > 0 && evalPart != DataSplit.Part.TRAIN
-                    ? score(predictor, m, split, images, DataSplit.Part.TRAIN) : List.of();
-            report.put("model", model.metadata());
-            report.put("manifest", manifestPath.toString());
-            report.put("split", part);
-            report.put("rejectedByPreprocessing", countRejected(m, split, images, evalPart));
-            report.putAll(Evaluation.report(cases, reference, threshold, k, resamples, seed));
-            ObjectMapper json = new ObjectMapper().findAndRegisterModules().enable(SerializationFeature.INDENT_OUTPUT)
-                    .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
-            json.writeValue(outDir.resolve("metrics.json").toFile(), report);
-            System.out.println(json.writeValueAsString(summary(report)));
-            if (!noReport) {
-                HtmlReport.write(outDir, report, cases, threshold);
+        List<Path> dirs = modelDirs == null || modelDirs.isEmpty() ? List.of(Path.of("models/default")) : modelDirs;
+        if (splitFile == null) {
+            for (Path d : dirs.subList(1, dirs.size())) {
+                if (!Files.readString(d.resolve(DataSplit.FILE_NAME)).equals(Files.readString(
+                        dirs.get(0).resolve(DataSplit.FILE_NAME)))) {
+                    throw new IllegalArgumentException("split.csv of " + d + " differs from " + dirs.get(0)
+                            + " (an ensemble must share one split; pass --split to override)");
+                }
             }
-            System.out.println("wrote " + outDir.resolve("metrics.json") + (noReport ? "" : " and report.html"));
         }
+        boolean withKnn = k > 0 && evalPart != DataSplit.Part.TRAIN;
+        List<List<Evaluation.Case>> perModel = new ArrayList<>();
+        List<List<Evaluation.Case>> perModelRef = new ArrayList<>();
+        List<Object> metadata = new ArrayList<>();
+        double[] thresholds = new double[dirs.size()];
+        for (int j = 0; j < dirs.size(); j++) {
+            try (LoadedModel model = ModelDirectory.load(dirs.get(j), Device.cpu());
+                    CxrPredictor predictor = new CxrPredictor(model, batchSize)) {
+                thresholds[j] = model.metadata().threshold();
+                System.out.printf(Locale.ROOT, "model %s %s:%s (%s @%dpx), threshold %.4f%n", dirs.get(j),
+                        model.metadata().name(), model.metadata().version(), model.metadata().backbone(),
+                        model.metadata().inputSize(), thresholds[j]);
+                metadata.add(model.metadata());
+                perModel.add(score(predictor, m, split, images, evalPart));
+                perModelRef.add(withKnn ? score(predictor, m, split, images, DataSplit.Part.TRAIN) : List.of());
+            }
+        }
+        boolean single = dirs.size() == 1;
+        List<Evaluation.Case> cases = single ? perModel.get(0) : Evaluation.ensemble(perModel, thresholds);
+        List<Evaluation.Case> reference = !withKnn ? List.of()
+                : single ? perModelRef.get(0) : Evaluation.ensemble(perModelRef, thresholds);
+        double threshold = single ? thresholds[0] : java.util.Arrays.stream(thresholds).average().orElse(0.5);
+
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("model", single ? metadata.get(0) : metadata);
+        if (!single) {
+            report.put("ensemble", Map.of("modelDirs", dirs.stream().map(Path::toString).toList(),
+                    "thresholds", thresholds,
+                    "rule", "call = majority vote of the models' calls at their own thresholds (tie: mean "
+                            + "probability >= mean threshold); probability = mean; embedding = concatenation; "
+                            + "'threshold' below = mean threshold (tie-break only)"));
+        }
+        report.put("manifest", manifestPath.toString());
+        report.put("split", part);
+        report.put("rejectedByPreprocessing", countRejected(m, split, images, evalPart));
+        report.putAll(Evaluation.report(cases, reference, threshold, k, resamples, seed));
+        ObjectMapper json = new ObjectMapper().findAndRegisterModules().enable(SerializationFeature.INDENT_OUTPUT)
+                .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+        json.writeValue(outDir.resolve("metrics.json").toFile(), report);
+        System.out.println(json.writeValueAsString(summary(report)));
+        if (!noReport) {
+            HtmlReport.write(outDir, report, cases, threshold, tsnePoints, seed);
+        }
+        System.out.println("wrote " + outDir.resolve("metrics.json") + (noReport ? "" : " and report.html"));
         return 0;
     }
 

@@ -13,9 +13,23 @@ import java.util.TreeMap;
 public final class Evaluation {
     public static final String HARD_SOURCE = "ieee8023";
 
-    /** One evaluated case. */
+    /**
+     * One evaluated case.
+     *
+     * @param score p(positive) (an ensemble: the mean of its models' probabilities)
+     * @param call the positive call when it is not simply score ≥ threshold (an ensemble's majority vote); null
+     *     otherwise
+     */
     public record Case(String file, String patientId, String source, boolean positive, double score,
-            float[] embedding) {}
+            float[] embedding, Boolean call) {
+        public Case(String file, String patientId, String source, boolean positive, double score, float[] embedding) {
+            this(file, patientId, source, positive, score, embedding, null);
+        }
+
+        public boolean calledAt(double threshold) {
+            return call != null ? call : score >= threshold;
+        }
+    }
 
     private Evaluation() {}
 
@@ -27,7 +41,7 @@ public final class Evaluation {
         out.put("threshold", threshold);
         out.put("overall", block(cases, threshold, resamples, seed));
         if (reference != null && !reference.isEmpty() && k > 0) {
-            out.put("knn", knn(cases, reference, k));
+            out.put("knn", knn(cases, reference, k, threshold, resamples, seed));
         }
         Map<String, List<Case>> bySource = new TreeMap<>();
         for (Case c : cases) {
@@ -51,11 +65,14 @@ public final class Evaluation {
         out.put("n", cases.size());
         out.put("positives", count(l));
         out.put("negatives", l.length - count(l));
+        boolean[] calls = calls(cases, threshold);
         Map<String, Object> metrics = new LinkedHashMap<>();
-        Metrics.withBootstrap(s, l, threshold, resamples, seed).forEach((name, e) -> metrics.put(name,
-                estimate(e)));
+        Metrics.withBootstrap(s, l, calls, patients(cases), threshold, resamples, seed).forEach((name, e) ->
+                metrics.put(name, estimate(e)));
         out.put("metrics", metrics);
-        Metrics.Confusion c = Metrics.confusion(s, l, threshold);
+        out.put("ci", "95% percentile bootstrap over patients (" + resamples + " resamples, seed " + seed
+                + "): all images of a drawn patient are kept together");
+        Metrics.Confusion c = Metrics.confusion(calls, l);
         out.put("confusion", Map.of("tp", c.tp(), "fp", c.fp(), "tn", c.tn(), "fn", c.fn()));
         return out;
     }
@@ -63,7 +80,7 @@ public final class Evaluation {
     static Map<String, Object> simple(List<Case> cases, double threshold) {
         double[] s = scores(cases);
         boolean[] l = labels(cases);
-        Metrics.Confusion c = Metrics.confusion(s, l, threshold);
+        Metrics.Confusion c = Metrics.confusion(calls(cases, threshold), l);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("n", cases.size());
         out.put("positives", count(l));
@@ -79,19 +96,33 @@ public final class Evaluation {
 
     /**
      * kNN over embeddings (Euclidean): each case's k nearest reference cases, skipping the same patient; the
-     * vote is the neighbours' positive fraction, positive at >= 0.5 (paper: averaging the neighbours).
+     * vote is the neighbours' positive fraction, positive at >= 0.5 (paper: averaging the neighbours). Patient-level
+     * bootstrap CIs, including the paired difference classifier accuracy − kNN accuracy.
      */
-    static Map<String, Object> knn(List<Case> cases, List<Case> reference, int k) {
+    static Map<String, Object> knn(List<Case> cases, List<Case> reference, int k, double threshold, int resamples,
+            long seed) {
         double[] votes = knnVotes(cases, reference, k);
         boolean[] l = labels(cases);
-        Metrics.Confusion c = Metrics.confusion(votes, l, 0.5);
+        boolean[] knnCalls = Metrics.callsAt(votes, 0.5);
+        boolean[] classifier = calls(cases, threshold);
+        Map<String, java.util.function.Function<int[], Double>> fns = new LinkedHashMap<>();
+        fns.put("accuracy", idx -> Metrics.confusion(Metrics.pick(knnCalls, idx), Metrics.pick(l, idx)).accuracy());
+        fns.put("sensitivity", idx -> Metrics.confusion(Metrics.pick(knnCalls, idx), Metrics.pick(l, idx)).sensitivity());
+        fns.put("specificity", idx -> Metrics.confusion(Metrics.pick(knnCalls, idx), Metrics.pick(l, idx)).specificity());
+        fns.put("rocAuc", idx -> Metrics.rocAuc(Metrics.pick(votes, idx), Metrics.pick(l, idx)));
+        fns.put("classifierMinusKnnAccuracy", idx -> Metrics.confusion(Metrics.pick(classifier, idx),
+                Metrics.pick(l, idx)).accuracy() - Metrics.confusion(Metrics.pick(knnCalls, idx),
+                Metrics.pick(l, idx)).accuracy());
+        Map<String, Metrics.Estimate> est = Metrics.bootstrap(cases.size(), patients(cases), fns, resamples, seed);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("k", k);
         out.put("referenceCases", reference.size());
-        out.put("accuracy", nan(c.accuracy()));
-        out.put("sensitivity", nan(c.sensitivity()));
-        out.put("specificity", nan(c.specificity()));
-        out.put("rocAuc", nan(Metrics.rocAuc(votes, l)));
+        est.forEach((name, e) -> out.put(name, nan(e.value())));
+        Map<String, Object> ci = new LinkedHashMap<>();
+        est.forEach((name, e) -> ci.put(name, estimate(e).get("ci95")));
+        out.put("ci95", ci);
+        Metrics.Confusion c = Metrics.confusion(knnCalls, l);
+        out.put("confusion", Map.of("tp", c.tp(), "fp", c.fp(), "tn", c.tn(), "fn", c.fn()));
         return out;
     }
 
@@ -148,6 +179,62 @@ public final class Evaluation {
 
     static double[] scores(List<Case> cases) {
         return cases.stream().mapToDouble(Case::score).toArray();
+    }
+
+    static boolean[] calls(List<Case> cases, double threshold) {
+        boolean[] c = new boolean[cases.size()];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = cases.get(i).calledAt(threshold);
+        }
+        return c;
+    }
+
+    static String[] patients(List<Case> cases) {
+        return cases.stream().map(Case::patientId).toArray(String[]::new);
+    }
+
+    /**
+     * Combines the same cases scored by several models (lists in the same order): probability = mean of the
+     * models' probabilities; call = majority vote of the models' calls at their own thresholds, a tie broken by
+     * mean probability ≥ mean threshold; embedding = the models' embeddings concatenated.
+     */
+    public static List<Case> ensemble(List<List<Case>> perModel, double[] thresholds) {
+        if (perModel.isEmpty() || perModel.size() != thresholds.length) {
+            throw new IllegalArgumentException("one threshold per model required");
+        }
+        int m = perModel.size();
+        int n = perModel.get(0).size();
+        double meanThreshold = java.util.Arrays.stream(thresholds).average().orElse(0.5);
+        List<Case> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Case first = perModel.get(0).get(i);
+            double sum = 0;
+            int votes = 0;
+            int dims = 0;
+            for (int j = 0; j < m; j++) {
+                Case c = perModel.get(j).get(i);
+                if (perModel.get(j).size() != n || !c.file().equals(first.file())) {
+                    throw new IllegalArgumentException("models scored different cases");
+                }
+                sum += c.score();
+                votes += c.calledAt(thresholds[j]) ? 1 : 0;
+                dims += c.embedding() == null ? 0 : c.embedding().length;
+            }
+            double mean = sum / m;
+            boolean call = 2 * votes > m || (2 * votes == m && mean >= meanThreshold);
+            float[] embedding = new float[dims];
+            int at = 0;
+            for (int j = 0; j < m; j++) {
+                float[] e = perModel.get(j).get(i).embedding();
+                if (e != null) {
+                    System.arraycopy(e, 0, embedding, at, e.length);
+                    at += e.length;
+                }
+            }
+            out.add(new Case(first.file(), first.patientId(), first.source(), first.positive(), mean, embedding,
+                    call));
+        }
+        return out;
     }
 
     static boolean[] labels(List<Case> cases) {

@@ -18,12 +18,21 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
-/** report.html + roc.png + scores.png next to metrics.json. */
+/** report.html + roc.png + pr.png + scores.png (+ tsne.png, tsne-source.png) next to metrics.json. */
 final class HtmlReport {
     private HtmlReport() {}
 
     static void write(Path dir, Map<String, Object> report, List<Evaluation.Case> cases, double threshold)
             throws IOException {
+        write(dir, report, cases, threshold, 0, 42);
+    }
+
+    /**
+     * @param tsnePoints at most this many cases (a seeded random subset) in the t-SNE plots of the embeddings;
+     *     0 = no t-SNE
+     */
+    static void write(Path dir, Map<String, Object> report, List<Evaluation.Case> cases, double threshold,
+            int tsnePoints, long seed) throws IOException {
         System.setProperty("java.awt.headless", "true");
         XYChart roc = new XYChartBuilder().width(560).height(480).title("ROC").xAxisTitle("1 - specificity")
                 .yAxisTitle("sensitivity").build();
@@ -38,6 +47,29 @@ final class HtmlReport {
         }
         roc.addSeries("chance", new double[] {0, 1}, new double[] {0, 1}).setMarker(SeriesMarkers.NONE);
         BitmapEncoder.saveBitmap(roc, dir.resolve("roc.png").toString(), BitmapEncoder.BitmapFormat.PNG);
+
+        XYChart pr = new XYChartBuilder().width(560).height(480).title("Precision-recall").xAxisTitle("recall (sensitivity)")
+                .yAxisTitle("precision (PPV)").build();
+        pr.getStyler().setXAxisDecimalPattern("0.0");
+        pr.getStyler().setYAxisDecimalPattern("0.0");
+        pr.getStyler().setYAxisMin(0.0);
+        pr.getStyler().setYAxisMax(1.0);
+        pr.getStyler().setLegendPosition(Styler.LegendPosition.InsideSW);
+        addPr(pr, "all (" + cases.size() + ")", cases);
+        if (hard.stream().anyMatch(Evaluation.Case::positive) && hard.stream().anyMatch(c -> !c.positive())) {
+            addPr(pr, "within " + Evaluation.HARD_SOURCE + " (" + hard.size() + ")", hard);
+        }
+        double prevalence = cases.isEmpty() ? 0 : cases.stream().filter(Evaluation.Case::positive).count()
+                / (double) cases.size();
+        pr.addSeries(String.format(java.util.Locale.ROOT, "prevalence %.2f", prevalence), new double[] {0, 1},
+                new double[] {prevalence, prevalence}).setMarker(SeriesMarkers.NONE);
+        BitmapEncoder.saveBitmap(pr, dir.resolve("pr.png").toString(), BitmapEncoder.BitmapFormat.PNG);
+
+        boolean tsne = tsnePoints > 1 && cases.size() > 3 && cases.stream().allMatch(c -> c.embedding() != null
+                && c.embedding().length > 0);
+        if (tsne) {
+            writeTsne(dir, cases, tsnePoints, seed);
+        }
 
         int bins = 20;
         List<String> labels = new ArrayList<>();
@@ -70,7 +102,12 @@ final class HtmlReport {
                 + "<p>Source confounding: most negatives come from one hospital (NIH), so metrics on a random split "
                 + "largely measure <em>source</em>. The within-" + Evaluation.HARD_SOURCE
                 + " contrast is the more honest number.</p>"
-                + "<img src=\"roc.png\" alt=\"ROC\"> <img src=\"scores.png\" alt=\"score histogram\">"
+                + "<img src=\"roc.png\" alt=\"ROC\"> <img src=\"pr.png\" alt=\"precision-recall\"> "
+                + "<img src=\"scores.png\" alt=\"score histogram\">"
+                + (tsne ? "<h2>t-SNE of the embeddings</h2><p>Exact t-SNE (perplexity 30, 1,000 iterations, seed "
+                        + seed + ") of the last-hidden-layer embeddings of up to " + tsnePoints + " cases of this "
+                        + "split, coloured by label and by source.</p><img src=\"tsne.png\" alt=\"t-SNE by label\"> "
+                        + "<img src=\"tsne-source.png\" alt=\"t-SNE by source\">" : "")
                 + "<h2>metrics.json</h2><pre>" + escape(json) + "</pre></body></html>";
         Files.writeString(dir.resolve("report.html"), html, StandardCharsets.UTF_8);
     }
@@ -82,6 +119,56 @@ final class HtmlReport {
         chart.addSeries(String.format(java.util.Locale.ROOT, "%s AUC %.3f", name,
                 Metrics.rocAuc(Evaluation.scores(cases), Evaluation.labels(cases))), x, y)
                 .setMarker(SeriesMarkers.NONE);
+    }
+
+    private static void addPr(XYChart chart, String name, List<Evaluation.Case> cases) {
+        double[] s = Evaluation.scores(cases);
+        boolean[] l = Evaluation.labels(cases);
+        List<double[]> pts = Metrics.prCurve(s, l);
+        double[] x = pts.stream().mapToDouble(p -> p[0]).toArray();
+        double[] y = pts.stream().mapToDouble(p -> p[1]).toArray();
+        chart.addSeries(String.format(java.util.Locale.ROOT, "%s AP %.3f", name, Metrics.prAuc(s, l)), x, y)
+                .setMarker(SeriesMarkers.NONE);
+    }
+
+    /** t-SNE of the embeddings (a seeded subset of at most maxPoints cases): by label and by source. */
+    static void writeTsne(Path dir, List<Evaluation.Case> cases, int maxPoints, long seed) throws IOException {
+        List<Evaluation.Case> subset = new ArrayList<>(cases);
+        if (subset.size() > maxPoints) {
+            java.util.Collections.shuffle(subset, new java.util.Random(seed));
+            subset = new ArrayList<>(subset.subList(0, maxPoints));
+        }
+        double[][] x = new double[subset.size()][];
+        for (int i = 0; i < x.length; i++) {
+            float[] e = subset.get(i).embedding();
+            x[i] = new double[e.length];
+            for (int j = 0; j < e.length; j++) {
+                x[i][j] = e[j];
+            }
+        }
+        double[][] y = Tsne.defaults(seed).fit(x);
+        Map<String, List<Integer>> byLabel = new java.util.TreeMap<>();
+        Map<String, List<Integer>> bySource = new java.util.TreeMap<>();
+        for (int i = 0; i < subset.size(); i++) {
+            Evaluation.Case c = subset.get(i);
+            byLabel.computeIfAbsent(c.positive() ? "covid" : "negative", k -> new ArrayList<>()).add(i);
+            bySource.computeIfAbsent(c.source() + (c.positive() ? " covid" : " negative"), k -> new ArrayList<>())
+                    .add(i);
+        }
+        scatter(dir.resolve("tsne.png"), "t-SNE of embeddings by label (" + subset.size() + " cases)", byLabel, y);
+        scatter(dir.resolve("tsne-source.png"), "t-SNE of embeddings by source and label", bySource, y);
+    }
+
+    private static void scatter(Path file, String title, Map<String, List<Integer>> series, double[][] y)
+            throws IOException {
+        XYChart chart = new XYChartBuilder().width(640).height(560).title(title).xAxisTitle("t-SNE 1")
+                .yAxisTitle("t-SNE 2").build();
+        chart.getStyler().setDefaultSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Scatter);
+        chart.getStyler().setMarkerSize(6);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        series.forEach((name, idx) -> chart.addSeries(name + " (" + idx.size() + ")",
+                idx.stream().mapToDouble(i -> y[i][0]).toArray(), idx.stream().mapToDouble(i -> y[i][1]).toArray()));
+        BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 
     private static List<Double> toList(double[] v) {

@@ -203,20 +203,50 @@ public final class Metrics {
     /** Point estimates and 95% percentile-bootstrap CIs of accuracy, sensitivity, specificity, ROC AUC, PR AUC. */
     public static Map<String, Estimate> withBootstrap(double[] scores, boolean[] labels, double threshold,
             int resamples, long seed) {
-        Map<String, BiFunction<double[], boolean[], Double>> fns = new LinkedHashMap<>();
-        fns.put("accuracy", (s, l) -> confusion(s, l, threshold).accuracy());
-        fns.put("sensitivity", (s, l) -> confusion(s, l, threshold).sensitivity());
-        fns.put("specificity", (s, l) -> confusion(s, l, threshold).specificity());
-        fns.put("rocAuc", Metrics::rocAuc);
-        fns.put("prAuc", Metrics::prAuc);
-        return bootstrap(scores, labels, fns, resamples, seed);
+        return withBootstrap(scores, labels, null, null, threshold, resamples, seed);
+    }
+
+    /**
+     * As {@link #withBootstrap(double[], boolean[], double, int, long)}, plus the ROC-curve sensitivity at
+     * specificity ≥ 0.90 (threshold-free, like the AUC); {@code calls} (nullable: score ≥ threshold) are the
+     * positive calls for the threshold metrics, e.g. an ensemble's vote; {@code groups} (nullable: each case its
+     * own group) are resampled as units, e.g. patient ids so that images of one patient stay together.
+     */
+    public static Map<String, Estimate> withBootstrap(double[] scores, boolean[] labels, boolean[] calls,
+            String[] groups, double threshold, int resamples, long seed) {
+        check(scores, labels);
+        boolean[] predicted = calls != null ? calls : callsAt(scores, threshold);
+        Map<String, java.util.function.Function<int[], Double>> fns = new LinkedHashMap<>();
+        fns.put("accuracy", idx -> confusion(pick(predicted, idx), pick(labels, idx)).accuracy());
+        fns.put("sensitivity", idx -> confusion(pick(predicted, idx), pick(labels, idx)).sensitivity());
+        fns.put("specificity", idx -> confusion(pick(predicted, idx), pick(labels, idx)).specificity());
+        fns.put("rocAuc", idx -> rocAuc(pick(scores, idx), pick(labels, idx)));
+        fns.put("prAuc", idx -> prAuc(pick(scores, idx), pick(labels, idx)));
+        fns.put("sensitivityAtSpecificity90", idx -> sensitivityAtSpecificity(pick(scores, idx), pick(labels, idx), 0.90));
+        return bootstrap(scores.length, groups, fns, resamples, seed);
     }
 
     /** Percentile bootstrap (resampling cases with replacement); NaN replicates are skipped. */
     public static Map<String, Estimate> bootstrap(double[] scores, boolean[] labels,
             Map<String, BiFunction<double[], boolean[], Double>> fns, int resamples, long seed) {
         check(scores, labels);
-        int n = scores.length;
+        Map<String, java.util.function.Function<int[], Double>> byIndex = new LinkedHashMap<>();
+        fns.forEach((k, f) -> byIndex.put(k, idx -> f.apply(pick(scores, idx), pick(labels, idx))));
+        return bootstrap(scores.length, null, byIndex, resamples, seed);
+    }
+
+    /**
+     * Percentile bootstrap over {@code n} cases given as index arrays: each replicate draws as many groups as there
+     * are, with replacement, and takes all cases of each drawn group (cluster bootstrap; {@code groups} null = each
+     * case its own group). The point estimate is the statistic on all cases. NaN replicates are skipped; fewer than
+     * 10 valid replicates give NaN bounds.
+     */
+    public static Map<String, Estimate> bootstrap(int n, String[] groups,
+            Map<String, java.util.function.Function<int[], Double>> fns, int resamples, long seed) {
+        if (groups != null && groups.length != n) {
+            throw new IllegalArgumentException("groups: " + groups.length + " for " + n + " cases");
+        }
+        List<int[]> members = groupMembers(n, groups);
         Map<String, double[]> reps = new LinkedHashMap<>();
         Map<String, Integer> counts = new LinkedHashMap<>();
         fns.keySet().forEach(k -> {
@@ -224,16 +254,20 @@ public final class Metrics {
             counts.put(k, 0);
         });
         Random random = new Random(seed);
-        double[] s = new double[n];
-        boolean[] l = new boolean[n];
+        int[] buffer = new int[n];
         for (int r = 0; r < resamples && n > 0; r++) {
-            for (int i = 0; i < n; i++) {
-                int k = random.nextInt(n);
-                s[i] = scores[k];
-                l[i] = labels[k];
+            int size = 0;
+            for (int g = 0; g < members.size(); g++) {
+                int[] m = members.get(random.nextInt(members.size()));
+                if (size + m.length > buffer.length) {
+                    buffer = Arrays.copyOf(buffer, Math.max(buffer.length * 2, size + m.length));
+                }
+                System.arraycopy(m, 0, buffer, size, m.length);
+                size += m.length;
             }
-            for (Map.Entry<String, BiFunction<double[], boolean[], Double>> f : fns.entrySet()) {
-                double v = f.getValue().apply(s, l);
+            int[] idx = Arrays.copyOf(buffer, size);
+            for (Map.Entry<String, java.util.function.Function<int[], Double>> f : fns.entrySet()) {
+                double v = f.getValue().apply(idx);
                 if (!Double.isNaN(v)) {
                     int c = counts.get(f.getKey());
                     reps.get(f.getKey())[c] = v;
@@ -241,14 +275,131 @@ public final class Metrics {
                 }
             }
         }
+        int[] all = new int[n];
+        for (int i = 0; i < n; i++) {
+            all[i] = i;
+        }
         Map<String, Estimate> out = new LinkedHashMap<>();
-        for (Map.Entry<String, BiFunction<double[], boolean[], Double>> f : fns.entrySet()) {
-            double value = f.getValue().apply(scores, labels);
+        for (Map.Entry<String, java.util.function.Function<int[], Double>> f : fns.entrySet()) {
+            double value = n == 0 ? Double.NaN : f.getValue().apply(all);
             int c = counts.get(f.getKey());
             double[] v = Arrays.copyOf(reps.get(f.getKey()), c);
             Arrays.sort(v);
             out.put(f.getKey(), c < 10 ? new Estimate(value, Double.NaN, Double.NaN)
                     : new Estimate(value, percentile(v, 0.025), percentile(v, 0.975)));
+        }
+        return out;
+    }
+
+    /** Indices of each group, groups in order of first appearance (deterministic). */
+    static List<int[]> groupMembers(int n, String[] groups) {
+        List<int[]> out = new ArrayList<>();
+        if (groups == null) {
+            for (int i = 0; i < n; i++) {
+                out.add(new int[] {i});
+            }
+            return out;
+        }
+        Map<String, List<Integer>> byGroup = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            byGroup.computeIfAbsent(groups[i], g -> new ArrayList<>()).add(i);
+        }
+        byGroup.values().forEach(l -> out.add(l.stream().mapToInt(Integer::intValue).toArray()));
+        return out;
+    }
+
+    /** Confusion counts of given calls. */
+    public static Confusion confusion(boolean[] predicted, boolean[] labels) {
+        if (predicted.length != labels.length) {
+            throw new IllegalArgumentException("calls and labels differ in length");
+        }
+        int tp = 0;
+        int fp = 0;
+        int tn = 0;
+        int fn = 0;
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i]) {
+                if (predicted[i]) {
+                    tp++;
+                } else {
+                    fn++;
+                }
+            } else if (predicted[i]) {
+                fp++;
+            } else {
+                tn++;
+            }
+        }
+        return new Confusion(tp, fp, tn, fn);
+    }
+
+    static boolean[] callsAt(double[] scores, double threshold) {
+        boolean[] c = new boolean[scores.length];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = scores[i] >= threshold;
+        }
+        return c;
+    }
+
+    /**
+     * The best sensitivity on the ROC curve among thresholds whose specificity is ≥ {@code minSpecificity}
+     * (an operating point of the curve, not of a chosen threshold). NaN if either class is absent.
+     */
+    public static double sensitivityAtSpecificity(double[] scores, boolean[] labels, double minSpecificity) {
+        List<double[]> roc = rocCurve(scores, labels);
+        double best = Double.NaN;
+        for (double[] pt : roc) {
+            if (Double.isNaN(pt[0]) || Double.isNaN(pt[1])) {
+                return Double.NaN;
+            }
+            if (1 - pt[0] >= minSpecificity - 1e-12) {
+                best = Double.isNaN(best) ? pt[1] : Math.max(best, pt[1]);
+            }
+        }
+        return best;
+    }
+
+    /** Precision-recall curve points (recall, precision), one per distinct threshold, descending thresholds. */
+    public static List<double[]> prCurve(double[] scores, boolean[] labels) {
+        check(scores, labels);
+        Integer[] order = sortedIndices(scores, false);
+        long pos = 0;
+        for (boolean l : labels) {
+            if (l) {
+                pos++;
+            }
+        }
+        List<double[]> pts = new ArrayList<>();
+        int tp = 0;
+        int seen = 0;
+        int i = 0;
+        while (i < order.length) {
+            int j = i;
+            while (j < order.length && scores[order[j]] == scores[order[i]]) {
+                if (labels[order[j]]) {
+                    tp++;
+                }
+                j++;
+            }
+            seen = j;
+            pts.add(new double[] {ratio(tp, pos), tp / (double) seen});
+            i = j;
+        }
+        return pts;
+    }
+
+    static double[] pick(double[] v, int[] idx) {
+        double[] out = new double[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+            out[i] = v[idx[i]];
+        }
+        return out;
+    }
+
+    static boolean[] pick(boolean[] v, int[] idx) {
+        boolean[] out = new boolean[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+            out[i] = v[idx[i]];
         }
         return out;
     }

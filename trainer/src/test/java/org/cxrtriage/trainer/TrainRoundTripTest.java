@@ -69,6 +69,23 @@ class TrainRoundTripTest {
         assertThat(metrics.get("perSource").has("ieee8023")).isTrue();
         assertThat(eval.resolve("report.html")).isRegularFile();
         assertThat(eval.resolve("roc.png")).isRegularFile();
+        assertThat(eval.resolve("pr.png")).isRegularFile();
+        assertThat(eval.resolve("tsne.png")).isRegularFile();
+        assertThat(metrics.get("overall").get("metrics").has("sensitivityAtSpecificity90")).isTrue();
+        assertThat(metrics.get("knn").has("classifierMinusKnnAccuracy")).isTrue();
+
+        // a two-member ensemble (the same model twice): identical calls and mean probability
+        Path ens = tmp.resolve("ensemble");
+        rc = TrainerCli.run("evaluate", "--model-dir", out.toString(), "--model-dir", out.toString(),
+                "--manifest", manifest.toString(), "--out", ens.toString(), "--cache-dir", "none",
+                "--tensor-size", "64", "--min-lung-fraction", "0", "--bootstrap", "20", "--threads", "2",
+                "--knn", "0", "--no-report");
+        assertThat(rc).isZero();
+        JsonNode ensemble = new ObjectMapper().readTree(ens.resolve("metrics.json").toFile());
+        assertThat(ensemble.has("ensemble")).isTrue();
+        assertThat(ensemble.get("overall").get("confusion")).isEqualTo(metrics.get("overall").get("confusion"));
+        assertThat(ensemble.get("overall").get("metrics").get("rocAuc").get("value").asDouble())
+                .isEqualTo(metrics.get("overall").get("metrics").get("rocAuc").get("value").asDouble());
     }
 
     /** A bright body with two darker elliptical lung fields; "covid" adds bright patches inside them. */

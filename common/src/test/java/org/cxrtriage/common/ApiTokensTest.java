@@ -1,0 +1,33 @@
+package org.cxrtriage.common;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ApiTokensTest {
+
+    @Test
+    void bindsEachTokenToItsSite() {
+        ApiTokens t = ApiTokens.fromSettings(Settings.of(Map.of(ApiTokens.TOKENS,
+                "north-token-0123456789=ED-NORTH, admin-token-0123456789=*")));
+        assertThat(t.siteOf("north-token-0123456789")).contains("ED-NORTH");
+        assertThat(t.siteOf("admin-token-0123456789")).contains("*");
+        assertThat(t.siteOf("north-token-012345678")).isEmpty();
+        assertThat(t.siteOf(null)).isEmpty();
+    }
+
+    @Test
+    void refusesToRunWithoutTokensUnlessAuthIsExplicitlyOff() {
+        assertThatThrownBy(() -> ApiTokens.fromSettings(Settings.of(Map.of())))
+                .hasMessageContaining(ApiTokens.TOKENS);
+        ApiTokens.fromSettings(Settings.of(Map.of(ApiTokens.AUTH, "off")));
+    }
+
+    @Test
+    void refusesShortTokens() {
+        assertThatThrownBy(() -> ApiTokens.fromSettings(Settings.of(Map.of(ApiTokens.TOKENS, "short=*"))))
+                .hasMessageContaining("16");
+    }
+}
