@@ -1,0 +1,89 @@
+package org.cxrtriage.launcher;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.cxrtriage.imaging.GrayImage;
+import org.cxrtriage.imaging.HeuristicLungSegmenter;
+import org.cxrtriage.imaging.ImageDecoder;
+import org.cxrtriage.imaging.LungSegmenter;
+import org.cxrtriage.imaging.PreprocessConfig;
+import org.cxrtriage.imaging.PreprocessedImage;
+import org.cxrtriage.imaging.Preprocessor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Per-image preprocessing cost on full-resolution X-rays, split into decode / normalise / lung channel, at the
+ * served size and at the paper's 1024, with the ratio against the issue's targets (decode + normalise ≤ 80 ms for a
+ * ~3000² input; lung channel at 256 ≤ 60 ms). Median of several runs per image, one thread.
+ */
+@Command(name = "bench-preprocess", mixinStandardHelpOptions = true,
+        description = "Preprocessing cost per image on full-resolution X-rays.")
+final class PreprocessBenchCommand implements Callable<Integer> {
+
+    @Option(names = "--images", defaultValue = "${env:CXR_FULLRES:-../shared/data/cxr/fullres}",
+            description = "Folder of full-resolution X-rays (default: ${DEFAULT-VALUE}).")
+    Path images;
+
+    @Option(names = "--runs", defaultValue = "5", description = "Runs per image; the median is reported.")
+    int runs;
+
+    @Option(names = "--out", defaultValue = "bench-preprocess.md", description = "Where the table is written.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream o = System.out;
+        List<Path> files;
+        try (Stream<Path> s = Files.list(images)) {
+            files = s.filter(p -> p.toString().endsWith(".png")).sorted().toList();
+        }
+        LungSegmenter lungs = new HeuristicLungSegmenter();
+        StringBuilder table = new StringBuilder(String.format(Locale.ROOT,
+                "| image | pixels | decode ms | normalise ms @256 | lung ms @256 | normalise ms @1024 | lung ms @1024 "
+                        + "| decode+normalise @1024 / 80 ms |%n| --- | --- | --- | --- | --- | --- | --- | --- |%n"));
+        for (Path f : files) {
+            byte[] bytes = Files.readAllBytes(f);
+            double decode = median(() -> ImageDecoder.decode(bytes));
+            GrayImage gray = ImageDecoder.decode(bytes);
+            double[] at256 = stage(gray, 256, lungs);
+            double[] at1024 = stage(gray, 1024, lungs);
+            String name = f.getFileName().toString();
+            table.append(String.format(Locale.ROOT, "| %s | %dx%d | %.0f | %.0f | %.1f | %.0f | %.1f | %.2f |%n",
+                    name.length() > 30 ? name.substring(0, 27) + "..." : name, gray.width(), gray.height(), decode,
+                    at256[0], at256[1], at1024[0], at1024[1], (decode + at1024[0]) / 80.0));
+            o.printf(Locale.ROOT, "%s: decode %.0f ms%n", name, decode);
+        }
+        table.append(String.format(Locale.ROOT, "%nMedian of %d runs per image, one thread, %d cores, lung channel: %s.%n",
+                runs, Runtime.getRuntime().availableProcessors(), lungs.version()));
+        o.println();
+        o.print(table);
+        Files.writeString(out, table.toString());
+        o.println("written to " + out.toAbsolutePath());
+        return 0;
+    }
+
+    private double[] stage(GrayImage gray, int size, LungSegmenter lungs) {
+        Preprocessor pre = new Preprocessor(PreprocessConfig.ofSize(size));
+        PreprocessedImage p = pre.process(gray);
+        return new double[] {median(() -> pre.process(gray)), median(() -> lungs.segment(p.cxr(), p.size()))};
+    }
+
+    private double median(Runnable task) {
+        task.run(); // warm-up
+        List<Double> ms = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            long t = System.nanoTime();
+            task.run();
+            ms.add((System.nanoTime() - t) / 1e6);
+        }
+        ms.sort(Double::compare);
+        return ms.get(ms.size() / 2);
+    }
+}
