@@ -90,6 +90,10 @@ final class ImageReaders {
         if (format == ImageFormat.PNG && lastIndexOf(bytes, new byte[] {'I', 'E', 'N', 'D'}, 1024) < 0) {
             throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "PNG has no IEND chunk: file is truncated");
         }
+        // JPEG ends with an EOI marker (FF D9), possibly followed by padding: cut-off files lack it.
+        if (format == ImageFormat.JPEG && lastIndexOf(bytes, new byte[] {(byte) 0xFF, (byte) 0xD9}, 1024) < 0) {
+            throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "JPEG has no EOI marker: file is truncated");
+        }
     }
 
     private static int lastIndexOf(byte[] haystack, byte[] needle, int window) {

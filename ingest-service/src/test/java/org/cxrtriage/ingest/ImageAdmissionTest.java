@@ -85,6 +85,8 @@ class ImageAdmissionTest {
         assertRejected(meta("PA"), "image/png", new byte[0], 400, "EMPTY");
         assertRejected(meta("PA"), "image/png", "just text".getBytes(), 415, "NOT_AN_IMAGE");
         assertRejected(meta("PA"), "image/png", Arrays.copyOf(png, png.length / 2), 422, "TRUNCATED_OR_CORRUPT");
+        byte[] jpeg = image("jpeg", 200, 160, BufferedImage.TYPE_BYTE_GRAY);
+        assertRejected(meta("PA"), "image/jpeg", Arrays.copyOf(jpeg, jpeg.length - 40), 422, "TRUNCATED_OR_CORRUPT");
         assertRejected(meta("PA"), "image/png", image("png", 10, 10, BufferedImage.TYPE_BYTE_GRAY), 422, "TOO_SMALL");
         assertRejected(meta("PA"), "image/png", new byte[5_000_001], 413, "TOO_MANY_BYTES");
         assertRejected(meta("PA"), "image/jpeg", png, 415, "WRONG_CONTENT_TYPE");
