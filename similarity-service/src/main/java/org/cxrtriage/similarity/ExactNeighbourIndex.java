@@ -9,7 +9,6 @@ import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.function.Predicate;
 
 /**
  * Brute-force exact search: the reference answer, and fast enough for tens of thousands of cases
@@ -49,7 +48,7 @@ public final class ExactNeighbourIndex implements NeighbourIndex {
     }
 
     @Override
-    public List<Hit> search(float[] query, int k, Predicate<CaseRecord> exclude) {
+    public List<Hit> search(float[] query, int k, String excludePatientRef) {
         if (k <= 0) {
             return List.of();
         }
@@ -58,7 +57,7 @@ public final class ExactNeighbourIndex implements NeighbourIndex {
         lock.readLock().lock();
         try {
             for (CaseRecord r : records) {
-                if (r.embedding().length != query.length || exclude.test(r)) {
+                if (r.embedding().length != query.length || r.patientRef().equals(excludePatientRef)) {
                     continue;
                 }
                 float d = distance(query, r.embedding());

@@ -2,7 +2,6 @@ package org.cxrtriage.similarity;
 
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Predicate;
 
 /** Nearest-neighbour search over case embeddings. Implementations are thread-safe. */
 public interface NeighbourIndex {
@@ -16,8 +15,8 @@ public interface NeighbourIndex {
 
     Optional<CaseRecord> get(String imageId);
 
-    /** The k nearest cases, nearest first, skipping those {@code exclude} accepts. */
-    List<Hit> search(float[] query, int k, Predicate<CaseRecord> exclude);
+    /** The k nearest cases, nearest first, skipping every case of {@code excludePatientRef} (null: none). */
+    List<Hit> search(float[] query, int k, String excludePatientRef);
 
     int size();
 }

@@ -48,8 +48,7 @@ public final class SimilarityProcessor {
         CaseRecord current = new CaseRecord(score.getImageId(), score.getPatientRef(), score.getSiteId(),
                 score.getScoredAt().toEpochMilli(), score.getProbability(), score.getPositive(), embedding, null);
         // Prior cases only, and never the patient's own images: their similarity says nothing new.
-        List<NeighbourIndex.Hit> hits = index.search(embedding, k,
-                c -> c.imageId().equals(current.imageId()) || c.patientRef().equals(current.patientRef()));
+        List<NeighbourIndex.Hit> hits = index.search(embedding, k, current.patientRef());
         List<Neighbour> neighbours = new ArrayList<>(hits.size());
         int positives = 0;
         for (NeighbourIndex.Hit h : hits) {
@@ -116,8 +115,7 @@ public final class SimilarityProcessor {
      */
     public java.util.Optional<List<NeighbourIndex.Hit>> similarTo(String imageId, int limit, int offset) {
         return index.get(imageId).map(c -> {
-            List<NeighbourIndex.Hit> hits = index.search(c.embedding(), offset + limit,
-                    x -> x.imageId().equals(imageId) || x.patientRef().equals(c.patientRef()));
+            List<NeighbourIndex.Hit> hits = index.search(c.embedding(), offset + limit, c.patientRef());
             return hits.subList(Math.min(offset, hits.size()), hits.size());
         });
     }

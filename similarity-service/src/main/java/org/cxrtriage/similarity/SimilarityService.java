@@ -56,6 +56,9 @@ public final class SimilarityService implements Service {
     /** Prefix of every Redis key (lets several deployments or tests share one Redis). */
     public static final String REDIS_KEY_PREFIX = "REDIS_KEY_PREFIX";
     public static final String GROUP_ID = "SIMILARITY_GROUP_ID";
+    /** exact (brute force, the reference) or hnsw (Lucene HNSW, approximate). */
+    public static final String INDEX = "SIMILARITY_INDEX";
+    public static final String HNSW_EF = "SIMILARITY_HNSW_EF";
 
     private static final Logger LOG = LoggerFactory.getLogger(SimilarityService.class);
 
@@ -85,7 +88,7 @@ public final class SimilarityService implements Service {
         redis = RedisClient.create(URI.create(settings.string(CommonKeys.REDIS_URL, CommonKeys.DEFAULT_REDIS_URL)));
         AlertPolicy policy = new AlertPolicy(settings.decimal(ALERT_THRESHOLD, Double.NaN),
                 settings.flag(ALERT_REQUIRE_KNN, false), settings.decimal(ALERT_MIN_KNN_VOTE, 0.5));
-        NeighbourIndex index = new ExactNeighbourIndex();
+        NeighbourIndex index = newIndex(settings);
         processor = new SimilarityProcessor(index, new CaseStore(redis, settings.string(REDIS_KEY_PREFIX, "cxr:")),
                 policy, settings.integer(K, 4), settings.duration(ALERT_WINDOW, Duration.ofDays(14)));
         int loaded = processor.rebuildIndex();
@@ -110,6 +113,16 @@ public final class SimilarityService implements Service {
             tokens.protect(config);
             config.routes.get("/cases/{imageId}/similar", this::similar);
         });
+    }
+
+    /** The index named by SIMILARITY_INDEX; both give the same answers up to the approximate one's recall. */
+    public static NeighbourIndex newIndex(Settings settings) {
+        String kind = settings.string(INDEX, "exact");
+        return switch (kind) {
+            case "exact" -> new ExactNeighbourIndex();
+            case "hnsw" -> new HnswNeighbourIndex(settings.integer(HNSW_EF, HnswNeighbourIndex.DEFAULT_EF_SEARCH));
+            default -> throw new IllegalArgumentException(INDEX + " must be exact or hnsw, got '" + kind + "'");
+        };
     }
 
     private void runLoop() {

@@ -20,7 +20,7 @@ class ExactNeighbourIndexTest {
         index.put(at("d", "p4", 10, 10));
         index.put(at("e", "p5", 0, 2));
 
-        List<NeighbourIndex.Hit> hits = index.search(new float[] {0, 0}, 3, c -> false);
+        List<NeighbourIndex.Hit> hits = index.search(new float[] {0, 0}, 3, null);
 
         assertThat(hits).extracting(h -> h.record().imageId()).containsExactly("a", "c", "e");
         assertThat(hits).extracting(NeighbourIndex.Hit::distance).containsExactly(0f, 1f, 2f);
@@ -32,7 +32,7 @@ class ExactNeighbourIndexTest {
         index.put(at("a", "same", 0, 0));
         index.put(at("b", "other", 3, 4));
 
-        List<NeighbourIndex.Hit> hits = index.search(new float[] {0, 0}, 4, c -> c.patientRef().equals("same"));
+        List<NeighbourIndex.Hit> hits = index.search(new float[] {0, 0}, 4, "same");
 
         assertThat(hits).extracting(h -> h.record().imageId()).containsExactly("b");
         assertThat(hits.get(0).distance()).isEqualTo(5f);
@@ -65,6 +65,6 @@ class ExactNeighbourIndexTest {
                 .sorted(java.util.Comparator.comparingDouble(i -> ExactNeighbourIndex.distance(q, points[i])))
                 .limit(4).map(i -> "i" + i).toList();
 
-        assertThat(index.search(q, 4, c -> false)).extracting(h -> h.record().imageId()).isEqualTo(expected);
+        assertThat(index.search(q, 4, null)).extracting(h -> h.record().imageId()).isEqualTo(expected);
     }
 }

@@ -1,0 +1,45 @@
+package org.cxrtriage.similarity;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class HnswNeighbourIndexTest {
+
+    @Test
+    void findsWhatExactSearchFindsAndExcludesThePatient() {
+        Random rnd = new Random(11);
+        ExactNeighbourIndex exact = new ExactNeighbourIndex();
+        int matches = 0;
+        int queries = 50;
+        try (HnswNeighbourIndex hnsw = new HnswNeighbourIndex()) {
+            for (int i = 0; i < 3000; i++) {
+                float[] v = new float[32];
+                for (int j = 0; j < v.length; j++) {
+                    v[j] = (float) rnd.nextGaussian();
+                }
+                CaseRecord c = new CaseRecord("i" + i, "p" + (i / 2), "s", i, 0.5f, i % 3 == 0, v, null);
+                exact.put(c);
+                hnsw.put(c);
+            }
+            for (int q = 0; q < queries; q++) {
+                CaseRecord query = exact.get("i" + (q * 37)).orElseThrow();
+                List<NeighbourIndex.Hit> a = hnsw.search(query.embedding(), 4, query.patientRef());
+                List<NeighbourIndex.Hit> e = exact.search(query.embedding(), 4, query.patientRef());
+                assertThat(a).hasSize(4).allSatisfy(h -> assertThat(h.record().patientRef()).isNotEqualTo(query.patientRef()));
+                assertThat(a).extracting(NeighbourIndex.Hit::distance).isSorted();
+                Set<String> expected = new HashSet<>();
+                e.forEach(h -> expected.add(h.record().imageId()));
+                matches += (int) a.stream().filter(h -> expected.contains(h.record().imageId())).count();
+            }
+            assertThat(hnsw.size()).isEqualTo(3000);
+            assertThat(hnsw.get("i5")).isPresent();
+        }
+        // recall@4 against exact search
+        assertThat(matches / (4.0 * queries)).isGreaterThanOrEqualTo(0.95);
+    }
+}
