@@ -56,6 +56,7 @@ class PipelineEndToEndTest {
     private final Map<String, FolderSource.Item> sentById = new LinkedHashMap<>();
     private final List<FolderIngest.Outcome> outcomes = new ArrayList<>();
     private Set<String> missing;
+    private final java.io.StringWriter logs = new java.io.StringWriter();
 
     @BeforeAll
     void runPipeline(@TempDir Path dir) throws Exception {
@@ -81,6 +82,7 @@ class PipelineEndToEndTest {
         items.add(new FolderSource.Item(lateral, new IngestMetadata("bad-2", "bad-study-2", "test-site", null,
                 "LL", null), Map.of()));
 
+        captureLogs();
         pipeline = new LocalPipeline(settings);
         pipeline.start();
         results = new ResultCollector(settings);
@@ -194,10 +196,55 @@ class PipelineEndToEndTest {
     }
 
     @Test
-    void patientIdentifiersNeverLeaveIngest() {
+    void patientIdentifiersAppearInNoTopicAndNoLog() throws Exception {
         Set<String> rawIds = sentById.values().stream().map(i -> i.metadata().patientId()).collect(Collectors.toSet());
         results.scores.values().forEach(s -> assertThat(rawIds).doesNotContain(s.getPatientRef()));
         results.alerts.forEach(a -> assertThat(rawIds).doesNotContain(a.getPatientRef()));
+
+        // Every record of every pipeline topic, as raw bytes.
+        java.util.Properties p = org.cxrtriage.common.KafkaSettings.consumer(
+                TestStack.isolatedSettings(tempDir), "pii-scan", "pii-scan-" + UUID.randomUUID());
+        long records = 0;
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> consumer =
+                     new org.apache.kafka.clients.consumer.KafkaConsumer<>(p,
+                             new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                             new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            consumer.subscribe(org.cxrtriage.schemas.Topic.all().stream().map(t -> t.name()).toList());
+            int emptyPolls = 0;
+            while (emptyPolls < 6) {
+                var batch = consumer.poll(Duration.ofMillis(500));
+                emptyPolls = batch.isEmpty() ? emptyPolls + 1 : 0;
+                for (var r : batch) {
+                    records++;
+                    String text = new String(r.value() == null ? new byte[0] : r.value(),
+                            java.nio.charset.StandardCharsets.ISO_8859_1)
+                            + (r.key() == null ? "" : new String(r.key(), java.nio.charset.StandardCharsets.ISO_8859_1));
+                    for (String id : rawIds) {
+                        assertThat(text).as("topic %s", r.topic()).doesNotContain(id);
+                    }
+                }
+            }
+        }
+        assertThat(records).isGreaterThan(IMAGES * 3L);
+        String logText = logs.toString();
+        assertThat(logText).isNotEmpty();
+        for (String id : rawIds) {
+            assertThat(logText).doesNotContain(id);
+        }
+    }
+
+    /** Adds an appender that keeps everything the services log at INFO and above during this test class. */
+    private void captureLogs() {
+        org.apache.logging.log4j.core.LoggerContext ctx =
+                (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
+        org.apache.logging.log4j.core.Appender appender = org.apache.logging.log4j.core.appender.WriterAppender
+                .newBuilder().setName("pii-scan").setTarget(logs)
+                .setLayout(org.apache.logging.log4j.core.layout.PatternLayout.newBuilder().withPattern("%m%n").build())
+                .build();
+        appender.start();
+        ctx.getConfiguration().getRootLogger().addAppender(appender, org.apache.logging.log4j.Level.ALL, null);
+        ctx.getConfiguration().getRootLogger().setLevel(org.apache.logging.log4j.Level.INFO);
+        ctx.updateLoggers();
     }
 
     @Test
