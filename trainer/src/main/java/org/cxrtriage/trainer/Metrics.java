@@ -141,12 +141,7 @@ public final class Metrics {
     public static List<double[]> rocCurve(double[] scores, boolean[] labels) {
         check(scores, labels);
         Integer[] order = sortedIndices(scores, false);
-        long pos = 0;
-        for (boolean l : labels) {
-            if (l) {
-                pos++;
-            }
-        }
+        long pos = positives(labels);
         long neg = labels.length - pos;
         List<double[]> pts = new ArrayList<>();
         pts.add(new double[] {0, 0});
@@ -363,12 +358,7 @@ public final class Metrics {
     public static List<double[]> prCurve(double[] scores, boolean[] labels) {
         check(scores, labels);
         Integer[] order = sortedIndices(scores, false);
-        long pos = 0;
-        for (boolean l : labels) {
-            if (l) {
-                pos++;
-            }
-        }
+        long pos = positives(labels);
         List<double[]> pts = new ArrayList<>();
         int tp = 0;
         int seen = 0;
@@ -438,5 +428,15 @@ public final class Metrics {
             throw new IllegalArgumentException("scores and labels differ in length: " + scores.length + " vs "
                     + labels.length);
         }
+    }
+
+    private static long positives(boolean[] labels) {
+        long pos = 0;
+        for (boolean l : labels) {
+            if (l) {
+                pos++;
+            }
+        }
+        return pos;
     }
 }
