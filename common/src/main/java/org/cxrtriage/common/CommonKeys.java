@@ -10,6 +10,8 @@ public final class CommonKeys {
     public static final String SCHEMA_REGISTRY_URL = "SCHEMA_REGISTRY_URL";
     /** Redis, e.g. redis://127.0.0.1:6379 (rediss:// for TLS). */
     public static final String REDIS_URL = "REDIS_URL";
+    /** Prefix of every Redis key (case store, alerts, duplicate guard): lets deployments or tests share a Redis. */
+    public static final String REDIS_KEY_PREFIX = "REDIS_KEY_PREFIX";
     /** Port of the service's HTTP endpoints (/health, /metrics, APIs); 0 picks a free one. */
     public static final String HTTP_PORT = "HTTP_PORT";
     /** Bind address of the HTTP endpoints. */

@@ -1,7 +1,7 @@
 package org.cxrtriage.ingest;
 
 /** An input refused at the door, with the HTTP status it maps to and a machine-readable reason. */
-public final class IngestRejection extends RuntimeException {
+public class IngestRejection extends RuntimeException {
 
     private final int httpStatus;
     private final String reasonCode;

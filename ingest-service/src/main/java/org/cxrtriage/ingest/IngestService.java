@@ -36,6 +36,7 @@ import org.cxrtriage.schemas.Stage;
 import org.cxrtriage.schemas.Topic;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import redis.clients.jedis.RedisClient;
 
 /**
  * Accepts X-rays over HTTP ({@code POST /images}) or from a folder, validates them with {@link ImageAdmission} and
@@ -47,6 +48,9 @@ public final class IngestService implements Service {
     public static final int DEFAULT_HTTP_PORT = 8090;
     /** Largest accepted image in bytes (must stay below the Kafka record limit). */
     public static final String MAX_IMAGE_BYTES = "INGEST_MAX_IMAGE_BYTES";
+    /** Refuse a byte-identical copy of an image accepted within the window (reporting the first image id). */
+    public static final String DEDUP = "INGEST_DEDUP";
+    public static final String DEDUP_WINDOW = "INGEST_DEDUP_WINDOW";
 
     private static final Logger LOG = LoggerFactory.getLogger(IngestService.class);
 
@@ -57,6 +61,8 @@ public final class IngestService implements Service {
     private final Timer admitTimer = metrics.timer("cxr.ingest.admit");
     private KafkaProducer<String, SpecificRecord> producer;
     private HttpEndpoints http;
+    private RedisClient redis;
+    private DuplicateGuard duplicates;
     private volatile boolean running;
 
     public IngestService(Settings settings) {
@@ -82,6 +88,12 @@ public final class IngestService implements Service {
         // Idempotent: whichever service starts first creates the topics and registers the schemas.
         TopicSetup.ensureAll(settings);
         AvroSerdes serdes = RegistrySettings.serdes(settings);
+        if (settings.flag(DEDUP, true)) {
+            redis = RedisClient.create(java.net.URI.create(settings.string(
+                    org.cxrtriage.common.CommonKeys.REDIS_URL, org.cxrtriage.common.CommonKeys.DEFAULT_REDIS_URL)));
+            duplicates = new DuplicateGuard(redis, settings.string(org.cxrtriage.common.CommonKeys.REDIS_KEY_PREFIX, "cxr:"),
+                    settings.duration(DEDUP_WINDOW, java.time.Duration.ofDays(30)));
+        }
         producer = new KafkaProducer<>(KafkaSettings.producer(settings, "ingest"), new StringSerializer(),
                 serdes.anySerializer());
         new KafkaClientMetrics(producer).bindTo(metrics);
@@ -119,6 +131,12 @@ public final class IngestService implements Service {
         ImageReceived event;
         try {
             event = admitTimer.record(() -> admission.admit(meta, contentType, bytes));
+            if (duplicates != null) {
+                String first = duplicates.claim(event.getSha256(), event.getImageId());
+                if (!first.equals(event.getImageId())) {
+                    throw new DuplicateImage(first);
+                }
+            }
         } catch (IngestRejection r) {
             publishRejection(r, meta, contentType);
             throw r;
@@ -129,6 +147,10 @@ public final class IngestService implements Service {
                 metrics.counter("cxr.ingest.accepted", "site", event.getSiteId()).increment();
                 done.complete(event);
             } else {
+                if (duplicates != null) {
+                    // Not stored, so a retry of the same file must not be refused as a duplicate.
+                    duplicates.release(event.getSha256(), event.getImageId());
+                }
                 done.completeExceptionally(e);
             }
         });
@@ -214,6 +236,11 @@ public final class IngestService implements Service {
     }
 
     private static void reject(Context ctx, IngestRejection r) {
+        if (r instanceof DuplicateImage d) {
+            ctx.status(r.httpStatus()).json(Map.of("error", r.reasonCode(), "message", r.getMessage(),
+                    "imageId", d.firstImageId()));
+            return;
+        }
         ctx.status(r.httpStatus()).json(Map.of("error", r.reasonCode(), "message", r.getMessage()));
     }
 
@@ -229,6 +256,9 @@ public final class IngestService implements Service {
         }
         if (producer != null) {
             producer.close();
+        }
+        if (redis != null) {
+            redis.close();
         }
     }
 }

@@ -54,7 +54,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream o = System.out;
         Settings settings = Settings.fromEnv();
-        settings = settings.with(SimilarityService.REDIS_KEY_PREFIX, "cxr:bench-" + System.currentTimeMillis() + ":");
+        // The benchmark sends the same images in several phases: duplicates must not be refused here.
+        settings = settings.with(java.util.Map.of(SimilarityService.REDIS_KEY_PREFIX,
+                "cxr:bench-" + System.currentTimeMillis() + ":", org.cxrtriage.ingest.IngestService.DEDUP, "false"));
         List<FolderSource.Item> all = FolderSource.list(images, FolderSource.findManifest(images));
         List<FolderSource.Item> sample = RunCommand.spread(all, Math.min(count, all.size()));
         int batch = settings.integer(InferenceService.BATCH_SIZE, 4);

@@ -251,7 +251,11 @@ class PipelineEndToEndTest {
     void httpIngestAcceptsAnXrayAndEveryServiceReportsHealthAndMetrics() throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         int port = pipeline.ingest().httpPort();
-        FolderSource.Item item = sentById.values().iterator().next();
+        // An X-ray this run has not sent yet (the same bytes again would be refused as a duplicate, tested below).
+        Set<java.nio.file.Path> sent = new HashSet<>();
+        sentById.values().forEach(i -> sent.add(i.file()));
+        FolderSource.Item item = FolderSource.list(TestStack.dataDir().resolve("images"), java.util.Optional.empty())
+                .stream().filter(i -> !sent.contains(i.file())).findFirst().orElseThrow();
         byte[] png = Files.readAllBytes(item.file());
         HttpRequest upload = multipart(port, png, SITE_TOKEN, Map.of("patientId", "http-patient-" + UUID.randomUUID(),
                 "studyId", "http-study", "siteId", "http-site", "viewPosition", "AP"));
@@ -265,6 +269,10 @@ class PipelineEndToEndTest {
         assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
         String imageId = accepted.body().replaceAll(".*\"imageId\"\\s*:\\s*\"([^\"]+)\".*", "$1");
         assertThat(results.await(Set.of(imageId), Duration.ofMinutes(1), n -> { })).isEmpty();
+        HttpResponse<String> again = http.send(multipart(port, png, SITE_TOKEN, Map.of("patientId", "someone-else",
+                "studyId", "http-study-2", "siteId", "http-site", "viewPosition", "AP")), HttpResponse.BodyHandlers.ofString());
+        assertThat(again.statusCode()).as("the same bytes again").isEqualTo(409);
+        assertThat(again.body()).contains("DUPLICATE_IMAGE").contains(imageId);
 
         HttpResponse<String> lateral = http.send(multipart(port, png, ADMIN_TOKEN, Map.of("patientId", "x", "studyId", "s",
                 "siteId", "site", "viewPosition", "LATERAL")), HttpResponse.BodyHandlers.ofString());

@@ -53,8 +53,8 @@ public final class SimilarityService implements Service {
     public static final String ALERT_THRESHOLD = "ALERT_THRESHOLD";
     public static final String ALERT_REQUIRE_KNN = "ALERT_REQUIRE_KNN_AGREEMENT";
     public static final String ALERT_MIN_KNN_VOTE = "ALERT_MIN_KNN_VOTE";
-    /** Prefix of every Redis key (lets several deployments or tests share one Redis). */
-    public static final String REDIS_KEY_PREFIX = "REDIS_KEY_PREFIX";
+    /** Prefix of every Redis key; the same setting for every service ({@link CommonKeys#REDIS_KEY_PREFIX}). */
+    public static final String REDIS_KEY_PREFIX = CommonKeys.REDIS_KEY_PREFIX;
     public static final String GROUP_ID = "SIMILARITY_GROUP_ID";
     /** exact (brute force, the reference) or hnsw (Lucene HNSW, approximate). */
     public static final String INDEX = "SIMILARITY_INDEX";
