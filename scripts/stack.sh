@@ -209,7 +209,11 @@ kafka_start() {
   kafka_write_config "$port" "$cport"
   if [[ ! -f $KDIR/data/meta.properties ]]; then
     # Cluster id = 16 random bytes, base64url without padding (what `StorageTool random-uuid` prints).
-    cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    # One starting with '-' would be read as an option by StorageTool's parser: draw again.
+    cid=-
+    while [[ $cid == -* ]]; do
+      cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    done
     "$java" -cp "$KDIR/libs/*" -Dlog4j2.configurationFile="$KDIR/log4j2.properties" \
       kafka.tools.StorageTool format --standalone -t "$cid" -c "$KDIR/server.properties" \
       >"$KDIR/format.log" 2>&1 || fail_with_log "kafka storage format failed" "$KDIR/format.log"
