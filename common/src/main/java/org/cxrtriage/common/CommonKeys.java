@@ -21,6 +21,12 @@ public final class CommonKeys {
      * (TLS, SASL and ACL principals are configured this way without code changes).
      */
     public static final String KAFKA_CLIENT_PREFIX = "KAFKA_CLIENT_";
+    /**
+     * Names this service instance in Kafka transactional ids. Must be stable across restarts of one instance (so a
+     * restarted instance aborts what its crashed predecessor left open at once) and distinct between instances;
+     * default: host name + HTTP port.
+     */
+    public static final String INSTANCE_ID = "INSTANCE_ID";
 
     public static final String DEFAULT_BOOTSTRAP = "127.0.0.1:9092";
     public static final String DEFAULT_APICURIO_URL = "http://127.0.0.1:8081/apis/registry/v3";

@@ -43,6 +43,36 @@ public final class KafkaSettings {
         return p;
     }
 
+    /**
+     * A transactional producer for consume-process-produce: outputs and the consumed offsets commit together, so a
+     * crash or a replay never publishes a result twice. {@code transactionalId} must be stable for one worker across
+     * restarts ({@link #transactionalId}).
+     */
+    public static Properties transactionalProducer(Settings settings, String clientId, String transactionalId) {
+        Properties p = producer(settings, clientId);
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        // A crashed instance that never comes back holds read_committed readers behind its open transaction until
+        // the broker aborts it: keep that short.
+        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 15_000);
+        return p;
+    }
+
+    /** service + instance + worker: stable across restarts of one instance, distinct between instances. */
+    public static String transactionalId(Settings settings, String service, int defaultHttpPort, int worker) {
+        String instance = settings.optional(CommonKeys.INSTANCE_ID).orElseGet(() -> {
+            String host;
+            try {
+                host = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.net.UnknownHostException e) {
+                host = "localhost";
+            }
+            int port = settings.integer(CommonKeys.HTTP_PORT, defaultHttpPort);
+            // Port 0 (a free one each start) cannot name the instance: fall back to a fresh id.
+            return port == 0 ? java.util.UUID.randomUUID().toString() : host + "-" + port;
+        });
+        return "cxr-" + service + "-" + instance + "-" + worker;
+    }
+
     /** Consumer with manual commits (services commit only after their results are published). */
     public static Properties consumer(Settings settings, String clientId, String groupId) {
         Properties p = base(settings, clientId);

@@ -55,7 +55,6 @@ public final class InferenceService implements Service {
     private final List<InferenceWorker> workers = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private LoadedModel model;
-    private KafkaProducer<String, SpecificRecord> producer;
     private HttpEndpoints http;
 
     public InferenceService(Settings settings) {
@@ -96,10 +95,13 @@ public final class InferenceService implements Service {
         int batchSize = settings.integer(BATCH_SIZE, 4);
         Duration maxWait = Duration.ofMillis(settings.integer(MAX_WAIT_MS, 10));
         AvroSerdes serdes = RegistrySettings.serdes(settings);
-        producer = new KafkaProducer<>(KafkaSettings.producer(settings, "inference"), new StringSerializer(),
-                serdes.anySerializer());
-        new KafkaClientMetrics(producer).bindTo(metrics);
         for (int i = 0; i < workerCount; i++) {
+            // One transactional producer per worker: a transaction belongs to one thread's batch.
+            KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(
+                    KafkaSettings.transactionalProducer(settings, "inference-" + i,
+                            KafkaSettings.transactionalId(settings, name(), DEFAULT_HTTP_PORT, i)),
+                    new StringSerializer(), serdes.anySerializer());
+            new KafkaClientMetrics(producer).bindTo(metrics);
             Properties cp = KafkaSettings.consumer(settings, "inference-" + i, settings.string(GROUP_ID, "cxr-inference"));
             // One poll never returns more than a batch, so the gather loop stays simple.
             cp.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, batchSize);
@@ -136,9 +138,6 @@ public final class InferenceService implements Service {
         }
         if (http != null) {
             http.close();
-        }
-        if (producer != null) {
-            producer.close();
         }
         if (model != null) {
             model.close();

@@ -5,21 +5,16 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
+import org.cxrtriage.common.TransactionalBatch;
 import org.cxrtriage.model.CxrPredictor;
 import org.cxrtriage.model.ModelInput;
 import org.cxrtriage.model.Prediction;
@@ -30,8 +25,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One consumer + one predictor on one thread: gathers tensors into a batch (up to batchSize, or whatever arrived
- * within maxWait), runs the forward pass, publishes scores, and commits offsets only after the broker acknowledged
- * every result, so a crash re-scores rather than loses an image.
+ * within maxWait), runs the forward pass, and publishes the scores in a Kafka transaction together with the consumed
+ * offsets: a crash re-scores rather than loses an image, and an aborted attempt's scores are never seen.
  */
 final class InferenceWorker implements Runnable {
 
@@ -58,6 +53,7 @@ final class InferenceWorker implements Runnable {
     @Override
     public void run() {
         try {
+            producer.initTransactions();
             consumer.subscribe(List.of(Topic.TENSORS.name()));
             while (running) {
                 List<ConsumerRecord<String, ImageTensor>> batch = gather();
@@ -75,6 +71,7 @@ final class InferenceWorker implements Runnable {
         } finally {
             consumer.close(Duration.ofSeconds(10));
             predictor.close();
+            producer.close(Duration.ofSeconds(10));
         }
     }
 
@@ -99,23 +96,25 @@ final class InferenceWorker implements Runnable {
 
     private void process(List<ConsumerRecord<String, ImageTensor>> batch) {
         Instant now = Instant.now();
-        List<Future<RecordMetadata>> sends = new ArrayList<>();
         List<ImageTensor> valid = new ArrayList<>();
         List<ModelInput> inputs = new ArrayList<>();
+        List<ProducerRecord<String, SpecificRecord>> outputs = new ArrayList<>();
+        int rejected = 0;
         for (ConsumerRecord<String, ImageTensor> r : batch) {
             ImageTensor t = r.value();
             ModelInput input = t == null ? null : ScoreMapper.toInput(t);
             if (input == null) {
                 if (t != null) {
-                    sends.add(producer.send(new ProducerRecord<>(Topic.REJECTED.name(), t.getImageId(),
-                            ScoreMapper.badTensor(t, now))));
+                    outputs.add(new ProducerRecord<>(Topic.REJECTED.name(), t.getImageId(),
+                            ScoreMapper.badTensor(t, now)));
                 }
-                metrics.counter("cxr.inference.rejected").increment();
+                rejected++;
                 continue;
             }
             valid.add(t);
             inputs.add(input);
         }
+        int scored = 0;
         if (!inputs.isEmpty()) {
             long start = System.nanoTime();
             List<Prediction> predictions;
@@ -125,10 +124,10 @@ final class InferenceWorker implements Runnable {
                 // A batch the model cannot run is rejected with the reason rather than retried forever.
                 LOG.error("forward pass failed for a batch of {}: {}", inputs.size(), e.toString());
                 for (ImageTensor t : valid) {
-                    sends.add(producer.send(new ProducerRecord<>(Topic.REJECTED.name(), t.getImageId(),
-                            ScoreMapper.inferenceFailed(t, e, now))));
+                    outputs.add(new ProducerRecord<>(Topic.REJECTED.name(), t.getImageId(),
+                            ScoreMapper.inferenceFailed(t, e, now)));
                 }
-                metrics.counter("cxr.inference.rejected").increment(valid.size());
+                rejected += valid.size();
                 valid.clear();
                 predictions = List.of();
             }
@@ -137,27 +136,31 @@ final class InferenceWorker implements Runnable {
             Instant scoredAt = Instant.now();
             for (int i = 0; i < valid.size(); i++) {
                 ImageTensor t = valid.get(i);
-                sends.add(producer.send(new ProducerRecord<>(Topic.SCORES.name(), t.getImageId(),
+                outputs.add(new ProducerRecord<>(Topic.SCORES.name(), t.getImageId(),
                         ScoreMapper.toScore(t, predictions.get(i), predictor.metadata(), scoredAt, nanos / 1e6f,
-                                inputs.size()))));
+                                inputs.size())));
             }
-            metrics.counter("cxr.inference.scored").increment(valid.size());
+            scored = valid.size();
         }
-        producer.flush();
-        for (Future<RecordMetadata> f : sends) {
-            try {
-                f.get();
-            } catch (Exception e) {
-                // Not committing means the batch is consumed again after a restart: nothing is lost.
-                throw new IllegalStateException("could not publish results; not committing offsets", e);
-            }
+        // Scores and the consumed offsets commit in one transaction: a crash before the commit aborts the scores
+        // and the batch is scored again, so each image has exactly one committed score.
+        boolean committed = TransactionalBatch.process(producer, consumer, batch,
+                () -> outputs.forEach(producer::send));
+        if (committed) {
+            metrics.counter("cxr.inference.scored").increment(scored);
+            metrics.counter("cxr.inference.rejected").increment(rejected);
+        } else {
+            metrics.counter("cxr.inference.aborted").increment();
+            pause();
         }
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (ConsumerRecord<String, ImageTensor> r : batch) {
-            offsets.merge(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1),
-                    (a, b) -> a.offset() >= b.offset() ? a : b);
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(500);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        consumer.commitSync(offsets);
     }
 
     void stop() {

@@ -159,6 +159,26 @@ public final class CaseStore {
         return new OpenAlert(parts[0], parts[1], Long.parseLong(parts[2]), false);
     }
 
+    /** Puts back a published alert's open state (recovery); false when the patient already has one open. */
+    public boolean restoreAlert(String patientRef, String alertId, String imageId, long firstSeenMillis,
+                                Duration remaining) {
+        String key = prefix + "alert:" + patientRef;
+        return "OK".equals(redis.set(key, alertId + "|" + imageId + "|" + firstSeenMillis,
+                SetParams.setParams().nx().px(remaining.toMillis())));
+    }
+
+    /**
+     * Whether this store holds its data: a marker written once the store was filled (or recovered). Redis restarted
+     * without persistence loses it, which tells the service to recover from Kafka.
+     */
+    public boolean isIntact() {
+        return redis.exists(prefix + "store-intact");
+    }
+
+    public void markIntact() {
+        redis.set(prefix + "store-intact", "1");
+    }
+
     private static CaseRecord fromHash(Map<byte[], byte[]> raw) {
         Map<String, byte[]> h = new HashMap<>();
         raw.forEach((k, v) -> h.put(new String(k, StandardCharsets.UTF_8), v));

@@ -86,7 +86,9 @@ public final class SimilarityProcessor {
         if (policy.shouldAlert(score.getProbability(), score.getThreshold(), vote, hits.size())) {
             CaseStore.OpenAlert open = store.openAlert(score.getPatientRef(), UUID.randomUUID().toString(),
                     score.getImageId(), now.toEpochMilli(), alertWindow);
-            if (open.created()) {
+            // The alert belongs to the image that opened it: processing that image again (a replay after an aborted
+            // transaction) yields the same alert again, so it is published exactly once; later images do not.
+            if (open.imageId().equals(score.getImageId())) {
                 alert = CxrAlert.newBuilder()
                         .setAlertId(open.alertId())
                         .setPatientRef(score.getPatientRef())
@@ -97,7 +99,7 @@ public final class SimilarityProcessor {
                         .setNeighbours(neighbours)
                         .setFirstSeen(Instant.ofEpochMilli(open.firstSeenMillis()))
                         .setLastSeen(now)
-                        .setRaisedAt(now)
+                        .setRaisedAt(Instant.ofEpochMilli(open.firstSeenMillis()))
                         .setRule(policy.describe())
                         .build();
             }
@@ -118,6 +120,33 @@ public final class SimilarityProcessor {
             List<NeighbourIndex.Hit> hits = index.search(c.embedding(), offset + limit, c.patientRef());
             return hits.subList(Math.min(offset, hits.size()), hits.size());
         });
+    }
+
+    /**
+     * Puts a case back from its published score without searching or alerting (recovery after Redis lost its data);
+     * returns whether it was missing.
+     */
+    public boolean restoreCase(CxrScore score) {
+        if (store.exists(score.getImageId())) {
+            if (index.get(score.getImageId()).isEmpty()) {
+                store.load(score.getImageId()).ifPresent(index::put);
+            }
+            return false;
+        }
+        CaseRecord c = index.get(score.getImageId()).orElseGet(() -> new CaseRecord(score.getImageId(),
+                score.getPatientRef(), score.getSiteId(), score.getScoredAt().toEpochMilli(), score.getProbability(),
+                score.getPositive(), toArray(score.getEmbedding()), null));
+        store.save(c);
+        index.put(c);
+        return true;
+    }
+
+    /** Re-opens a published alert that is still within its window (recovery after Redis lost its data). */
+    public boolean restoreAlert(CxrAlert alert, Instant now) {
+        long opened = alert.getFirstSeen().toEpochMilli();
+        Duration left = alertWindow.minusMillis(now.toEpochMilli() - opened);
+        return !left.isNegative() && !left.isZero()
+                && store.restoreAlert(alert.getPatientRef(), alert.getAlertId(), alert.getImageId(), opened, left);
     }
 
     /** Attaches a confirmed outcome to one image, or to every stored image of a patient. */

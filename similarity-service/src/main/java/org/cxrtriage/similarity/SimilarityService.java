@@ -6,18 +6,14 @@ import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Future;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -29,7 +25,9 @@ import org.cxrtriage.common.KafkaSettings;
 import org.cxrtriage.common.RegistrySettings;
 import org.cxrtriage.common.Service;
 import org.cxrtriage.common.Settings;
+import org.cxrtriage.common.TopicReplay;
 import org.cxrtriage.common.TopicSetup;
+import org.cxrtriage.common.TransactionalBatch;
 import org.cxrtriage.schemas.AvroSerdes;
 import org.cxrtriage.schemas.CxrLabel;
 import org.cxrtriage.schemas.CxrScore;
@@ -39,9 +37,9 @@ import org.slf4j.LoggerFactory;
 import redis.clients.jedis.RedisClient;
 
 /**
- * Consumes scores and confirmed labels, publishes neighbours and alerts. Offsets are committed only after the
- * outputs are acknowledged; a replayed score finds its case already stored and its patient's alert already open, so
- * it never raises a second alert.
+ * Consumes scores and confirmed labels, publishes neighbours and alerts in Kafka transactions with the consumed
+ * offsets. A replayed score finds its case already stored and its patient's alert already open, so a retried batch
+ * republishes exactly what the aborted attempt would have, and nothing twice.
  */
 public final class SimilarityService implements Service {
 
@@ -66,6 +64,9 @@ public final class SimilarityService implements Service {
     private final PrometheusMeterRegistry metrics = HttpEndpoints.newMeterRegistry("similarity");
     private RedisClient redis;
     private SimilarityProcessor processor;
+    private CaseStore store;
+    private AvroSerdes serdes;
+    private String groupId;
     private KafkaConsumer<String, SpecificRecord> consumer;
     private KafkaProducer<String, SpecificRecord> producer;
     private HttpEndpoints http;
@@ -89,20 +90,24 @@ public final class SimilarityService implements Service {
         AlertPolicy policy = new AlertPolicy(settings.decimal(ALERT_THRESHOLD, Double.NaN),
                 settings.flag(ALERT_REQUIRE_KNN, false), settings.decimal(ALERT_MIN_KNN_VOTE, 0.5));
         NeighbourIndex index = newIndex(settings);
-        processor = new SimilarityProcessor(index, new CaseStore(redis, settings.string(REDIS_KEY_PREFIX, "cxr:")),
-                policy, settings.integer(K, 4), settings.duration(ALERT_WINDOW, Duration.ofDays(14)));
+        store = new CaseStore(redis, settings.string(REDIS_KEY_PREFIX, "cxr:"));
+        processor = new SimilarityProcessor(index, store, policy, settings.integer(K, 4),
+                settings.duration(ALERT_WINDOW, Duration.ofDays(14)));
+        serdes = RegistrySettings.serdes(settings);
+        groupId = settings.string(GROUP_ID, "cxr-similarity");
+        recoverIfRedisLostData();
         int loaded = processor.rebuildIndex();
         metrics.gauge("cxr.similarity.index.size", index, NeighbourIndex::size);
         LOG.info("case index rebuilt from Redis: {} cases; alert rule: {}", loaded, policy.describe());
 
-        AvroSerdes serdes = RegistrySettings.serdes(settings);
-        producer = new KafkaProducer<>(KafkaSettings.producer(settings, "similarity"), new StringSerializer(),
+        producer = new KafkaProducer<>(KafkaSettings.transactionalProducer(settings, "similarity",
+                KafkaSettings.transactionalId(settings, name(), DEFAULT_HTTP_PORT, 0)), new StringSerializer(),
                 serdes.anySerializer());
         @SuppressWarnings({"unchecked", "rawtypes"})
         org.apache.kafka.common.serialization.Deserializer<SpecificRecord> any =
                 (org.apache.kafka.common.serialization.Deserializer) serdes.deserializer(Topic.SCORES);
-        consumer = new KafkaConsumer<>(KafkaSettings.consumer(settings, "similarity",
-                settings.string(GROUP_ID, "cxr-similarity")), new StringDeserializer(), any);
+        consumer = new KafkaConsumer<>(KafkaSettings.consumer(settings, "similarity", groupId),
+                new StringDeserializer(), any);
         new KafkaClientMetrics(producer).bindTo(metrics);
         new KafkaClientMetrics(consumer).bindTo(metrics);
         running = true;
@@ -125,30 +130,60 @@ public final class SimilarityService implements Service {
         };
     }
 
+    /**
+     * Redis is a cache of the topics: when its data is gone (a restart without persistence, a flush) the cases this
+     * service has processed are read back from the scores and labels topics up to its committed offsets, and the open
+     * alerts from the alerts topic, before anything else is processed.
+     */
+    private void recoverIfRedisLostData() {
+        if (store.isIntact()) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        Map<TopicPartition, Long> done = TopicReplay.committedOffsets(settings, groupId);
+        long cases = TopicReplay.read(settings, Topic.SCORES.name(), serdes.deserializer(Topic.SCORES), done,
+                r -> processor.restoreCase(r.value()));
+        long labels = TopicReplay.read(settings, Topic.LABELS.name(), serdes.deserializer(Topic.LABELS), done,
+                r -> processor.onLabel(r.value()));
+        Instant now = Instant.now();
+        long alerts = TopicReplay.read(settings, Topic.ALERTS.name(), serdes.deserializer(Topic.ALERTS), null,
+                r -> processor.restoreAlert(r.value(), now));
+        store.markIntact();
+        metrics.counter("cxr.similarity.recoveries").increment();
+        LOG.info("case store recovered from Kafka in {} ms: {} scores, {} labels, {} alerts replayed",
+                (System.nanoTime() - t0) / 1_000_000, cases, labels, alerts);
+    }
+
     private void runLoop() {
         try {
+            producer.initTransactions();
             consumer.subscribe(List.of(Topic.SCORES.name(), Topic.LABELS.name()));
             while (running) {
                 ConsumerRecords<String, SpecificRecord> records = consumer.poll(Duration.ofMillis(500));
                 if (records.isEmpty()) {
                     continue;
                 }
-                List<Future<RecordMetadata>> sends = new ArrayList<>();
-                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-                for (ConsumerRecord<String, SpecificRecord> r : records) {
-                    handle(r.value(), sends);
-                    offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+                List<ConsumerRecord<String, SpecificRecord>> batch = new ArrayList<>();
+                records.forEach(batch::add);
+                // Neighbours, alerts and the consumed offsets commit in one transaction; Redis writes are
+                // idempotent by image id, so a batch aborted half-way is simply processed again.
+                boolean committed = TransactionalBatch.process(producer, consumer, batch, () -> {
+                    recoverIfRedisLostData();
+                    for (ConsumerRecord<String, SpecificRecord> r : batch) {
+                        handle(r.value());
+                    }
+                });
+                if (!committed) {
+                    metrics.counter("cxr.similarity.aborted").increment();
+                    Thread.sleep(1000);
                 }
-                producer.flush();
-                for (Future<RecordMetadata> f : sends) {
-                    f.get();
-                }
-                consumer.commitSync(offsets);
             }
         } catch (WakeupException e) {
             if (running) {
                 LOG.error("similarity loop woken unexpectedly", e);
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (Exception e) {
             LOG.error("similarity loop stopped: {}", e.toString(), e);
         } finally {
@@ -157,15 +192,14 @@ public final class SimilarityService implements Service {
         }
     }
 
-    private void handle(SpecificRecord value, List<Future<RecordMetadata>> sends) {
+    private void handle(SpecificRecord value) {
         if (value instanceof CxrScore score) {
             SimilarityProcessor.Result result = processor.onScore(score, Instant.now());
-            sends.add(producer.send(new ProducerRecord<>(Topic.NEIGHBOURS.name(), score.getImageId(),
-                    result.neighbours())));
+            producer.send(new ProducerRecord<>(Topic.NEIGHBOURS.name(), score.getImageId(), result.neighbours()));
             metrics.counter("cxr.similarity.neighbours").increment();
             if (result.alert() != null) {
-                sends.add(producer.send(new ProducerRecord<>(Topic.ALERTS.name(), result.alert().getPatientRef(),
-                        result.alert())));
+                producer.send(new ProducerRecord<>(Topic.ALERTS.name(), result.alert().getPatientRef(),
+                        result.alert()));
                 metrics.counter("cxr.similarity.alerts", "site", result.alert().getSiteId()).increment();
                 LOG.info("alert {} raised for image {} (site {})", result.alert().getAlertId(), score.getImageId(),
                         score.getSiteId());

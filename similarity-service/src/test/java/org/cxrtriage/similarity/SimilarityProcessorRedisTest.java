@@ -84,9 +84,37 @@ class SimilarityProcessorRedisTest {
         assertThat(r1.alert()).isNotNull();
         assertThat(r1.alert().getPatientRef()).isEqualTo("p1");
         assertThat(r2.alert()).isNull();
-        assertThat(replay.alert()).isNull();
+        // Processing the opening image again (a retried transaction) yields the same alert, not a new one.
+        assertThat(replay.alert()).isNotNull();
+        assertThat(replay.alert().getAlertId()).isEqualTo(r1.alert().getAlertId());
+        assertThat(replay.alert().getFirstSeen()).isEqualTo(r1.alert().getFirstSeen());
         assertThat(r3.alert()).isNull();
         assertThat(other.alert()).isNotNull();
+    }
+
+    @Test
+    void restoresCasesAndOpenAlertsAfterRedisLostItsData() {
+        SimilarityProcessor before = processor(new ExactNeighbourIndex());
+        CxrScore a = score("a", "p1", 0.9f, 0, 0);
+        CxrScore b = score("b", "p2", 0.1f, 1, 0);
+        SimilarityProcessor.Result opened = before.onScore(a, Instant.now());
+        before.onScore(b, Instant.now());
+        List<String> keys = new ArrayList<>(redis.keys(prefix + "*"));
+        redis.del(keys.toArray(String[]::new)); // Redis restarted without persistence
+
+        SimilarityProcessor after = processor(new ExactNeighbourIndex());
+        assertThat(after.restoreCase(a)).isTrue();
+        assertThat(after.restoreCase(b)).isTrue();
+        assertThat(after.restoreCase(a)).isFalse();
+        assertThat(after.restoreAlert(opened.alert(), Instant.now())).isTrue();
+
+        assertThat(processor(new ExactNeighbourIndex()).rebuildIndex()).isEqualTo(2);
+        // The patient's alert is open again: a later positive image does not raise a second one.
+        assertThat(after.onScore(score("c", "p1", 0.95f, 0, 1), Instant.now()).alert()).isNull();
+        // An alert whose window has passed is not restored.
+        SimilarityProcessor shortWindow = new SimilarityProcessor(new ExactNeighbourIndex(),
+                new CaseStore(redis, prefix + "w:"), AlertPolicy.modelCall(), 4, Duration.ofHours(1));
+        assertThat(shortWindow.restoreAlert(opened.alert(), Instant.now().plus(Duration.ofHours(2)))).isFalse();
     }
 
     @Test
