@@ -51,6 +51,8 @@ public final class IngestService implements Service {
     /** Refuse a byte-identical copy of an image accepted within the window (reporting the first image id). */
     public static final String DEDUP = "INGEST_DEDUP";
     public static final String DEDUP_WINDOW = "INGEST_DEDUP_WINDOW";
+    /** How long the broker may take to acknowledge an image before the sender is told to retry (503). */
+    static final int DELIVERY_TIMEOUT_MS = 30_000;
 
     private static final Logger LOG = LoggerFactory.getLogger(IngestService.class);
 
@@ -92,10 +94,15 @@ public final class IngestService implements Service {
             redis = RedisClient.create(java.net.URI.create(settings.string(
                     org.cxrtriage.common.CommonKeys.REDIS_URL, org.cxrtriage.common.CommonKeys.DEFAULT_REDIS_URL)));
             duplicates = new DuplicateGuard(redis, settings.string(org.cxrtriage.common.CommonKeys.REDIS_KEY_PREFIX, "cxr:"),
-                    settings.duration(DEDUP_WINDOW, java.time.Duration.ofDays(30)));
+                    settings.duration(DEDUP_WINDOW, java.time.Duration.ofDays(30)),
+                    // Outlives the producer's delivery timeout, so a slow but successful store is never overtaken.
+                    java.time.Duration.ofMillis(DELIVERY_TIMEOUT_MS * 2L));
         }
-        producer = new KafkaProducer<>(KafkaSettings.producer(settings, "ingest"), new StringSerializer(),
-                serdes.anySerializer());
+        java.util.Properties pp = KafkaSettings.producer(settings, "ingest");
+        // Give up within the HTTP wait, so the sender gets a 503 and retries rather than a late, unknown outcome.
+        pp.put(org.apache.kafka.clients.producer.ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, DELIVERY_TIMEOUT_MS);
+        pp.put(org.apache.kafka.clients.producer.ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        producer = new KafkaProducer<>(pp, new StringSerializer(), serdes.anySerializer());
         new KafkaClientMetrics(producer).bindTo(metrics);
         running = true;
         http = HttpEndpoints.start(settings, DEFAULT_HTTP_PORT, name(), this::healthy, metrics, config -> {
@@ -132,18 +139,33 @@ public final class IngestService implements Service {
         try {
             event = admitTimer.record(() -> admission.admit(meta, contentType, bytes));
             if (duplicates != null) {
-                String first = duplicates.claim(event.getSha256(), event.getImageId());
-                if (!first.equals(event.getImageId())) {
-                    throw new DuplicateImage(first);
+                DuplicateGuard.Claim claim = duplicates.claim(event.getSha256(), event.getImageId());
+                if (!claim.mine()) {
+                    if (claim.stored()) {
+                        throw new DuplicateImage(claim.imageId());
+                    }
+                    throw new IngestRejection(503, "UPLOAD_IN_PROGRESS",
+                            "an identical image is being stored right now; retry in a few seconds");
                 }
             }
         } catch (IngestRejection r) {
-            publishRejection(r, meta, contentType);
+            if (r.httpStatus() < 500) { // a 5xx is "retry", not a verdict on the image
+                publishRejection(r, meta, contentType);
+            }
             throw r;
         }
         CompletableFuture<ImageReceived> done = new CompletableFuture<>();
         producer.send(new ProducerRecord<>(Topic.IMAGES.name(), event.getImageId(), event), (md, e) -> {
             if (e == null) {
+                if (duplicates != null) {
+                    try {
+                        duplicates.confirm(event.getSha256(), event.getImageId());
+                    } catch (RuntimeException redisDown) {
+                        // The image is stored; the pending claim expires and a later copy is simply accepted.
+                        LOG.warn("could not mark image {} stored for deduplication: {}", event.getImageId(),
+                                redisDown.toString());
+                    }
+                }
                 metrics.counter("cxr.ingest.accepted", "site", event.getSiteId()).increment();
                 done.complete(event);
             } else {
@@ -209,7 +231,8 @@ public final class IngestService implements Service {
             return;
         }
         try {
-            ImageReceived event = submitAsync(meta, partType, bytes).get(30, TimeUnit.SECONDS);
+            ImageReceived event = submitAsync(meta, partType, bytes).get(DELIVERY_TIMEOUT_MS + 5_000L,
+                    TimeUnit.MILLISECONDS);
             ctx.status(202).json(Map.of("imageId", event.getImageId(), "studyId", event.getStudyId(),
                     "patientRef", event.getPatientRef(), "sha256", event.getSha256()));
         } catch (IngestRejection r) {
@@ -236,6 +259,9 @@ public final class IngestService implements Service {
     }
 
     private static void reject(Context ctx, IngestRejection r) {
+        if (r.httpStatus() == 503) {
+            ctx.header("Retry-After", "2");
+        }
         if (r instanceof DuplicateImage d) {
             ctx.status(r.httpStatus()).json(Map.of("error", r.reasonCode(), "message", r.getMessage(),
                     "imageId", d.firstImageId()));

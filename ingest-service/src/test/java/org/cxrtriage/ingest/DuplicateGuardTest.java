@@ -30,23 +30,42 @@ class DuplicateGuardTest {
         redis.close();
     }
 
-    @Test
-    void theFirstImageKeepsTheContentAndLaterCopiesAreToldItsId() {
-        DuplicateGuard one = new DuplicateGuard(redis, prefix, Duration.ofMinutes(5));
-        DuplicateGuard otherInstance = new DuplicateGuard(redis, prefix, Duration.ofMinutes(5));
+    private DuplicateGuard guard(Duration pendingTtl) {
+        return new DuplicateGuard(redis, prefix, Duration.ofMinutes(5), pendingTtl);
+    }
 
-        assertThat(one.claim("abc", "img-1")).isEqualTo("img-1");
-        assertThat(otherInstance.claim("abc", "img-2")).isEqualTo("img-1");
-        assertThat(one.claim("def", "img-3")).isEqualTo("img-3");
+    @Test
+    void aStoredImageTurnsLaterCopiesAwayWithItsId() {
+        DuplicateGuard one = guard(Duration.ofMinutes(1));
+        DuplicateGuard otherInstance = guard(Duration.ofMinutes(1));
+
+        assertThat(one.claim("abc", "img-1")).isEqualTo(new DuplicateGuard.Claim("img-1", true, false));
+        // Not yet acknowledged by the broker: the copy must wait, not be told it is a duplicate.
+        assertThat(otherInstance.claim("abc", "img-2")).isEqualTo(new DuplicateGuard.Claim("img-1", false, false));
+        one.confirm("abc", "img-1");
+        assertThat(otherInstance.claim("abc", "img-2")).isEqualTo(new DuplicateGuard.Claim("img-1", false, true));
+        assertThat(one.claim("def", "img-3").mine()).isTrue();
+    }
+
+    @Test
+    void aPendingClaimOfACrashedInstanceExpiresSoTheRetryIsAccepted() throws InterruptedException {
+        DuplicateGuard crashed = guard(Duration.ofMillis(300));
+        crashed.claim("abc", "img-1"); // never confirmed: the instance died before the broker acknowledged
+        Thread.sleep(400);
+        DuplicateGuard.Claim retry = guard(Duration.ofMillis(300)).claim("abc", "img-2");
+        assertThat(retry.mine()).isTrue();
+        // The dead instance's confirm (had it lived) cannot take the content back.
+        crashed.confirm("abc", "img-1");
+        assertThat(guard(Duration.ofMinutes(1)).claim("abc", "img-3").imageId()).isEqualTo("img-2");
     }
 
     @Test
     void releasedContentCanBeClaimedAgainButOnlyByItsOwnerRelease() {
-        DuplicateGuard guard = new DuplicateGuard(redis, prefix, Duration.ofMinutes(5));
+        DuplicateGuard guard = guard(Duration.ofMinutes(1));
         guard.claim("abc", "img-1");
         guard.release("abc", "img-2");
-        assertThat(guard.claim("abc", "img-3")).isEqualTo("img-1");
+        assertThat(guard.claim("abc", "img-3").imageId()).isEqualTo("img-1");
         guard.release("abc", "img-1");
-        assertThat(guard.claim("abc", "img-3")).isEqualTo("img-3");
+        assertThat(guard.claim("abc", "img-3").mine()).isTrue();
     }
 }
