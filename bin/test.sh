@@ -19,3 +19,10 @@ trap 'scripts/stack.sh stop >&2 || true' EXIT
 scripts/stack.sh start
 eval "$(scripts/stack.sh env)"
 mvn -B -Dstyle.color=never install "$@"
+touch launcher/target/lib/.built # the jars just built are current: bin/faults.sh need not rebuild
+
+# Short form of the fault-injection suite (its own stack; the full run is bin/faults.sh with 300 images).
+if [[ $# -eq 0 && ${SKIP_FAULTS:-} != 1 ]]; then
+  scripts/stack.sh stop >&2 # free the test stack's memory and cores first
+  bin/faults.sh --count ${FAULTS_COUNT:-40} --rate 4 --out target/faults-ci
+fi

@@ -8,6 +8,9 @@
 #                                       maps to other schemas)
 #   scripts/stack.sh status             one line per component; exit 0 if all up, 3 otherwise
 #   scripts/stack.sh env                export lines for clients:  eval "$(scripts/stack.sh env)"
+#   scripts/stack.sh crash kafka|redis  kill -9 one server and start it again on the same port (fault
+#                                       injection): Kafka keeps its data; Redis, which keeps nothing on
+#                                       disk, comes back empty
 #
 # Environment (all optional):
 #   STACK_DIR (<repo>/.stack)  KAFKA_PORT (9092)  KAFKA_CONTROLLER_PORT (9093)  REGISTRY_PORT (8081)
@@ -427,6 +430,27 @@ cmd_stop() {
   log "stack stopped"
 }
 
+cmd_crash() {
+  local what=${1:-} pid t0=$SECONDS
+  take_lock
+  case $what in
+    kafka)
+      pid=$(pid_of "$KDIR/kafka.pid" "$KAFKA_MARKER") || die "kafka is not running (or not ours)"
+      kill -KILL "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+      log "kafka killed (pid $pid)"
+      KAFKA_PORT=$(<"$KDIR/port") KAFKA_CONTROLLER_PORT=$(<"$KDIR/controller.port") kafka_start
+      kafka_wait ;;
+    redis)
+      pid=$(pid_of "$RDIR/redis.pid" "$REDIS_MARKER") || die "redis is not ours (an external Redis is never killed)"
+      kill -KILL "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+      rm -f "$RDIR/redis.pid"
+      log "redis killed (pid $pid)"
+      REDIS_PORT=$(<"$RDIR/port") redis_start ;;
+    *) die "crash what? kafka or redis" ;;
+  esac
+  log "$what back in $((SECONDS - t0))s"
+}
+
 cmd_status() {
   local pid all=0 p
   if pid=$(pid_of "$KDIR/kafka.pid" "$KAFKA_MARKER"); then
@@ -453,6 +477,7 @@ case ${1:-} in
   start) cmd_start ;;
   stop) shift; cmd_stop "$@" ;;
   status) cmd_status ;;
+  crash) shift; cmd_crash "$@" ;;
   env)
     if [[ -f $STACK_DIR/stack.env ]]; then cat "$STACK_DIR/stack.env"
     else log "stack not started; printing defaults"; env_lines; fi ;;

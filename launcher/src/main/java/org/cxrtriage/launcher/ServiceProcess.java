@@ -1,0 +1,109 @@
+package org.cxrtriage.launcher;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One service as its own JVM (the way it runs in production), so it can be killed with SIGKILL mid-work and started
+ * again with the same configuration.
+ */
+final class ServiceProcess {
+
+    private final String name;
+    private final String mainClass;
+    private final int httpPort;
+    private final Map<String, String> env;
+    private final Path log;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private Process process;
+
+    ServiceProcess(String name, String mainClass, int httpPort, Map<String, String> env, Path log) {
+        this.name = name;
+        this.mainClass = mainClass;
+        this.httpPort = httpPort;
+        this.env = env;
+        this.log = log;
+    }
+
+    String name() {
+        return name;
+    }
+
+    int httpPort() {
+        return httpPort;
+    }
+
+    void start() throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx" + (name.equals("inference") ? "1g" : "768m"));
+        cmd.add("-Dai.djl.offline=true");
+        cmd.add("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(mainClass);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().putAll(env);
+        pb.environment().put("HTTP_PORT", Integer.toString(httpPort));
+        process = pb.start();
+    }
+
+    /** SIGKILL: no shutdown hook, no flush, no commit — the crash the guarantees must survive. */
+    void kill() throws InterruptedException {
+        if (process != null) {
+            process.destroyForcibly();
+            process.waitFor();
+        }
+    }
+
+    /** SIGTERM and wait (the end of the run). */
+    void stop() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+            }
+        }
+    }
+
+    boolean alive() {
+        return process != null && process.isAlive();
+    }
+
+    /** Waits until /health answers 200; fails when the process died or the time is up. */
+    void awaitHealthy(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!alive()) {
+                throw new IllegalStateException(name + " exited with " + process.exitValue() + "; see " + log);
+            }
+            if (healthy()) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new IllegalStateException(name + " not healthy within " + timeout + "; see " + log);
+    }
+
+    boolean healthy() {
+        try {
+            HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort
+                    + "/health")).timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
+            return r.statusCode() == 200;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+}

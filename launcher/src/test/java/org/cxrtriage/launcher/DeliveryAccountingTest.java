@@ -1,0 +1,69 @@
+package org.cxrtriage.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class DeliveryAccountingTest {
+
+    private static DeliveryAccounting balancedRun() {
+        DeliveryAccounting b = new DeliveryAccounting();
+        b.accepted("i1", "p1");
+        b.accepted("i2", "p1");
+        b.accepted("i3", "p2");
+        b.accepted("i4", "p3");
+        for (String id : new String[] {"i1", "i2", "i3", "i4"}) {
+            b.image(id);
+        }
+        b.score("i1", "p1", true);
+        b.score("i2", "p1", true);
+        b.score("i3", "p2", false);
+        b.rejection("i4");
+        for (String id : new String[] {"i1", "i2", "i3"}) {
+            b.neighbours(id);
+            b.indexed(id);
+        }
+        b.alert("p1");
+        return b;
+    }
+
+    @Test
+    void aBalancedRunHasNoViolations() {
+        DeliveryAccounting.Report r = balancedRun().report();
+        assertThat(balancedRun().complete()).isTrue();
+        assertThat(r.violations()).isEmpty();
+        assertThat(r.counts()).containsEntry("accepted", 4L).containsEntry("scored exactly once", 3L)
+                .containsEntry("rejected with a reason", 1L).containsEntry("lost", 0L)
+                .containsEntry("positive patients", 1L).containsEntry("alerts", 1L);
+    }
+
+    @Test
+    void lostDuplicatedAndMisalertedImagesAreEachReported() {
+        DeliveryAccounting b = balancedRun();
+        b.accepted("i5", "p4"); // never scored nor rejected
+        b.image("i5");
+        b.score("i3", "p2", false); // scored twice
+        b.neighbours("i3");
+        b.alert("p1"); // second alert for p1
+        b.alert("p2"); // alert without a positive image
+        b.score("i6", "p5", false); // an image on no sender's books is not a violation by itself
+
+        DeliveryAccounting.Report r = b.report();
+
+        assertThat(b.complete()).isFalse();
+        assertThat(r.counts()).containsEntry("lost", 1L).containsEntry("scored twice or more", 1L)
+                .containsEntry("duplicate neighbour sets", 1L).containsEntry("patients without exactly one alert", 2L);
+        assertThat(r.violations()).anyMatch(v -> v.contains("i5")).anyMatch(v -> v.contains("scored 2 times"))
+                .anyMatch(v -> v.contains("p1 has 2 alerts")).anyMatch(v -> v.contains("p2 without"));
+    }
+
+    @Test
+    void aScoredCaseMissingFromTheIndexIsAViolation() {
+        DeliveryAccounting b = new DeliveryAccounting();
+        b.accepted("i1", "p1");
+        b.image("i1");
+        b.score("i1", "p1", false);
+        b.neighbours("i1");
+        assertThat(b.report().counts()).containsEntry("scored but not in the case index", 1L);
+    }
+}
