@@ -14,11 +14,13 @@ public record Topic<V extends SpecificRecord>(String name, Class<V> valueType, S
     public static final Topic<CxrScore> SCORES = new Topic<>("cxr.scores.v1", CxrScore.class, "imageId");
     public static final Topic<CxrNeighbours> NEIGHBOURS = new Topic<>("cxr.neighbours.v1", CxrNeighbours.class, "imageId");
     public static final Topic<CxrAlert> ALERTS = new Topic<>("cxr.alerts.v1", CxrAlert.class, "patientRef");
+    /** Acknowledgements of alerts, written by the dashboards and read back by every dashboard instance. */
+    public static final Topic<CxrAlertAck> ALERT_ACKS = new Topic<>("cxr.alert-acks.v1", CxrAlertAck.class, "alertId");
     public static final Topic<CxrRejected> REJECTED = new Topic<>("cxr.rejected.v1", CxrRejected.class, "imageId");
     public static final Topic<CxrLabel> LABELS = new Topic<>("cxr.labels.v1", CxrLabel.class, "patientRef or imageId");
 
     public static List<Topic<?>> all() {
-        return List.of(IMAGES, TENSORS, SCORES, NEIGHBOURS, ALERTS, REJECTED, LABELS);
+        return List.of(IMAGES, TENSORS, SCORES, NEIGHBOURS, ALERTS, ALERT_ACKS, REJECTED, LABELS);
     }
 
     /** Registry subject of the value schema (Confluent TopicNameStrategy). */
