@@ -30,4 +30,12 @@ class ApiTokensTest {
         assertThatThrownBy(() -> ApiTokens.fromSettings(Settings.of(Map.of(ApiTokens.TOKENS, "short=*"))))
                 .hasMessageContaining("16");
     }
+
+    @Test
+    void labelsATokenBySiteAndFingerprintWithoutRevealingIt() {
+        String label = ApiTokens.label("ED-NORTH", "north-token-0123456789");
+        assertThat(label).matches("token:ED-NORTH:[0-9a-f]{8}").doesNotContain("north-token");
+        assertThat(ApiTokens.label("ED-NORTH", "north-token-0123456789")).isEqualTo(label);
+        assertThat(ApiTokens.label("ED-NORTH", "other-token-0123456789")).isNotEqualTo(label);
+    }
 }
