@@ -1,0 +1,163 @@
+package org.cxrtriage.dashboard;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+
+/**
+ * The newest alerts, newest first, with their acknowledgement state. Alerts are upserts keyed by alert id (a later
+ * image of the patient republishes the alert with a newer {@code lastSeen}); acknowledgements may arrive before
+ * their alert (two topics read side by side) and are then kept until it does. Thread-safe; no Kafka in here.
+ */
+public final class AlertBoard {
+
+    /** One alert with its acknowledgement; {@code version} grows with every change of the board. */
+    public record Entry(DashboardAlert alert, Acknowledgement ack, long version) {
+
+        public boolean acknowledged() {
+            return ack != null;
+        }
+
+        /** The patient had another positive image after the acknowledgement. */
+        public boolean updatedSinceAck() {
+            return ack != null && alert.lastSeen() > ack.acknowledgedAt();
+        }
+    }
+
+    /** Newest last-seen first; ties broken by raise time and id so the order is total. */
+    static final Comparator<Entry> NEWEST_FIRST = Comparator
+            .comparingLong((Entry e) -> e.alert().lastSeen()).reversed()
+            .thenComparing(Comparator.comparingLong((Entry e) -> e.alert().raisedAt()).reversed())
+            .thenComparing(e -> e.alert().alertId());
+
+    private final int capacity;
+    private final Map<String, Entry> byId = new HashMap<>();
+    private final TreeSet<Entry> ordered = new TreeSet<>(NEWEST_FIRST);
+    private final Map<String, Acknowledgement> pendingAcks;
+    private long version;
+
+    public AlertBoard(int capacity) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("capacity must be at least 1, got " + capacity);
+        }
+        this.capacity = capacity;
+        this.pendingAcks = new LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Acknowledgement> eldest) {
+                return size() > AlertBoard.this.capacity;
+            }
+        };
+    }
+
+    /**
+     * Adds or replaces an alert. Returns the changed entry, or empty when nothing changed: an older or identical
+     * version of an alert already shown, or an alert older than every one the board keeps when it is full.
+     */
+    public synchronized Optional<Entry> upsert(DashboardAlert alert) {
+        Entry old = byId.get(alert.alertId());
+        Acknowledgement ack;
+        if (old != null) {
+            if (alert.lastSeen() < old.alert().lastSeen() || alert.equals(old.alert())) {
+                return Optional.empty();
+            }
+            ordered.remove(old);
+            ack = old.ack();
+        } else {
+            ack = pendingAcks.remove(alert.alertId());
+        }
+        Entry entry = new Entry(alert, ack, ++version);
+        byId.put(alert.alertId(), entry);
+        ordered.add(entry);
+        if (ordered.size() > capacity) {
+            Entry evicted = ordered.pollLast();
+            byId.remove(evicted.alert().alertId());
+            if (evicted == entry) {
+                return Optional.empty();
+            }
+        }
+        return Optional.of(entry);
+    }
+
+    /**
+     * Applies an acknowledgement. The newest acknowledgement of an alert wins (one may acknowledge again after the
+     * patient's next image); replays of an older or the same one change nothing. Returns the changed entry, or empty
+     * when nothing changed or the alert is not (yet) on the board.
+     */
+    public synchronized Optional<Entry> acknowledge(Acknowledgement ack) {
+        Entry old = byId.get(ack.alertId());
+        if (old == null) {
+            Acknowledgement pending = pendingAcks.get(ack.alertId());
+            if (pending == null || pending.acknowledgedAt() < ack.acknowledgedAt()) {
+                pendingAcks.put(ack.alertId(), ack);
+            }
+            return Optional.empty();
+        }
+        if (old.ack() != null && old.ack().acknowledgedAt() >= ack.acknowledgedAt()) {
+            return Optional.empty();
+        }
+        Entry entry = new Entry(old.alert(), ack, ++version);
+        ordered.remove(old);
+        ordered.add(entry);
+        byId.put(ack.alertId(), entry);
+        return Optional.of(entry);
+    }
+
+    public synchronized Optional<Entry> get(String alertId) {
+        return Optional.ofNullable(byId.get(alertId));
+    }
+
+    /**
+     * Newest first, at most {@code limit}, only sites {@code visible} accepts and, when {@code site} is not null,
+     * only that site.
+     */
+    public synchronized List<Entry> list(Predicate<String> visible, String site, int limit) {
+        List<Entry> out = new ArrayList<>();
+        for (Entry e : ordered) {
+            if (out.size() >= limit) {
+                break;
+            }
+            String s = e.alert().siteId();
+            if (visible.test(s) && (site == null || site.equals(s))) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    /** The sites of the alerts on the board that {@code visible} accepts, sorted. */
+    public synchronized List<String> sites(Predicate<String> visible) {
+        return ordered.stream().map(e -> e.alert().siteId()).filter(visible).distinct().sorted().toList();
+    }
+
+    /**
+     * Whether an alert that {@code visible} accepts shows this image, as its own or as one of its similar cases: who
+     * may see the alert may see the pictures it refers to.
+     */
+    public synchronized boolean showsImage(String imageId, Predicate<String> visible) {
+        for (Entry e : ordered) {
+            DashboardAlert a = e.alert();
+            if (!visible.test(a.siteId())) {
+                continue;
+            }
+            if (a.imageId().equals(imageId)
+                    || a.neighbours().stream().anyMatch(n -> n.imageId().equals(imageId))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public synchronized int size() {
+        return byId.size();
+    }
+
+    public synchronized long version() {
+        return version;
+    }
+}

@@ -1,0 +1,82 @@
+package org.cxrtriage.dashboard;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.cxrtriage.schemas.CxrAlert;
+import org.cxrtriage.schemas.CxrAlertAck;
+import org.cxrtriage.schemas.LabelSource;
+import org.cxrtriage.schemas.Neighbour;
+
+/** Events to the board's domain types, and board entries to the JSON the page reads. */
+final class AlertMapping {
+
+    private AlertMapping() {
+    }
+
+    static DashboardAlert fromEvent(CxrAlert a) {
+        List<DashboardAlert.SimilarCase> neighbours = a.getNeighbours().stream().map(AlertMapping::fromEvent).toList();
+        return new DashboardAlert(a.getAlertId(), a.getPatientRef(), a.getSiteId(), a.getImageId(),
+                a.getProbability(), a.getKnnVote(), neighbours, a.getFirstSeen().toEpochMilli(),
+                a.getLastSeen().toEpochMilli(), a.getRaisedAt().toEpochMilli(), a.getRule());
+    }
+
+    static DashboardAlert.SimilarCase fromEvent(Neighbour n) {
+        return new DashboardAlert.SimilarCase(n.getImageId(), n.getPatientRef(), n.getSiteId(), n.getDistance(),
+                n.getProbability(), n.getPositive(), n.getLabelSource() == LabelSource.CONFIRMED);
+    }
+
+    static Acknowledgement fromEvent(CxrAlertAck a) {
+        return new Acknowledgement(a.getAlertId(), a.getAcknowledgedBy(), a.getAcknowledgedAt().toEpochMilli(),
+                a.getNote());
+    }
+
+    static CxrAlertAck toEvent(DashboardAlert alert, Acknowledgement ack) {
+        return CxrAlertAck.newBuilder().setAlertId(alert.alertId()).setPatientRef(alert.patientRef())
+                .setSiteId(alert.siteId()).setAcknowledgedBy(ack.acknowledgedBy())
+                .setAcknowledgedAt(Instant.ofEpochMilli(ack.acknowledgedAt())).setNote(ack.note()).build();
+    }
+
+    /** What GET /api/alerts and the SSE events carry for one alert. */
+    static Map<String, Object> json(AlertBoard.Entry e) {
+        DashboardAlert a = e.alert();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("alertId", a.alertId());
+        m.put("patientRef", a.patientRef());
+        m.put("siteId", a.siteId());
+        m.put("imageId", a.imageId());
+        m.put("probability", a.probability());
+        m.put("knnVote", a.knnVote());
+        m.put("firstSeen", iso(a.firstSeen()));
+        m.put("lastSeen", iso(a.lastSeen()));
+        m.put("raisedAt", iso(a.raisedAt()));
+        m.put("rule", a.rule());
+        m.put("neighbours", a.neighbours().stream().map(n -> {
+            Map<String, Object> nm = new LinkedHashMap<>();
+            nm.put("imageId", n.imageId());
+            nm.put("patientRef", n.patientRef());
+            nm.put("siteId", n.siteId());
+            nm.put("distance", n.distance());
+            nm.put("probability", n.probability());
+            nm.put("positive", n.positive());
+            nm.put("confirmed", n.confirmed());
+            return nm;
+        }).toList());
+        m.put("acknowledged", e.acknowledged());
+        m.put("updatedSinceAck", e.updatedSinceAck());
+        if (e.ack() != null) {
+            Map<String, Object> am = new LinkedHashMap<>();
+            am.put("acknowledgedBy", e.ack().acknowledgedBy());
+            am.put("acknowledgedAt", iso(e.ack().acknowledgedAt()));
+            am.put("note", e.ack().note());
+            m.put("ack", am);
+        }
+        m.put("version", e.version());
+        return m;
+    }
+
+    private static String iso(long millis) {
+        return Instant.ofEpochMilli(millis).toString();
+    }
+}

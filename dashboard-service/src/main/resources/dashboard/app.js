@@ -1,0 +1,230 @@
+// Infection-control dashboard: a snapshot then live "alert" and "ack" events over Server-Sent Events.
+// Every piece of data comes from /api with the token; nothing from the server is inserted as HTML.
+'use strict';
+
+const state = {
+  token: null,
+  alerts: new Map(),      // alertId -> alert JSON (the entry with the highest version wins)
+  selected: null,
+  pending: new Set(),     // alertIds whose acknowledgement was sent but has not come back as an event yet
+  source: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v; else if (k.startsWith('data-')) e.setAttribute(k, v); else e[k] = v;
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+function takeToken() {
+  // ?token= opens the page once; the token then lives in this tab's session storage and leaves the address bar.
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    sessionStorage.setItem('cxr-token', fromUrl);
+    url.searchParams.delete('token');
+    history.replaceState(null, '', url.pathname + url.search + url.hash);
+  }
+  return sessionStorage.getItem('cxr-token');
+}
+
+async function api(path, options = {}) {
+  const headers = Object.assign({ 'Authorization': 'Bearer ' + state.token }, options.headers || {});
+  return fetch(path, Object.assign({}, options, { headers }));
+}
+
+function withToken(path) {
+  return path + (path.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(state.token);
+}
+
+function imageUrl(imageId, plane) {
+  return withToken('/api/images/' + encodeURIComponent(imageId) + '/' + plane + '.png');
+}
+
+const pct = (p) => (100 * p).toFixed(1) + ' %';
+const when = (iso) => new Date(iso).toLocaleString();
+
+function upsert(a) {
+  const old = state.alerts.get(a.alertId);
+  if (old && old.version > a.version) return false;
+  state.alerts.set(a.alertId, a);
+  if (a.acknowledged) state.pending.delete(a.alertId);
+  return true;
+}
+
+function stateText(a) {
+  if (state.pending.has(a.alertId) && !a.acknowledged) return 'Acknowledging…';
+  if (!a.acknowledged) return 'Open';
+  return 'Acknowledged' + (a.updatedSinceAck ? ' (new image since)' : '');
+}
+
+function renderSites() {
+  const select = $('site-filter');
+  const current = select.value;
+  const sites = [...new Set([...state.alerts.values()].map((a) => a.siteId))].sort();
+  select.replaceChildren(el('option', { value: '' }, 'all sites'), ...sites.map((s) => el('option', { value: s }, s)));
+  select.value = sites.includes(current) ? current : '';
+}
+
+function renderList(freshId) {
+  const site = $('site-filter').value;
+  const hideAcked = $('hide-acked').checked;
+  const rows = [...state.alerts.values()]
+    .filter((a) => (!site || a.siteId === site) && !(hideAcked && a.acknowledged))
+    .sort((x, y) => y.lastSeen.localeCompare(x.lastSeen) || y.raisedAt.localeCompare(x.raisedAt)
+      || x.alertId.localeCompare(y.alertId));
+  const body = $('alerts').tBodies[0];
+  body.replaceChildren(...rows.map((a) => {
+    const button = el('button', { type: 'button', class: 'ack-btn', disabled: a.acknowledged && !a.updatedSinceAck
+      || state.pending.has(a.alertId) }, a.acknowledged && a.updatedSinceAck ? 'Acknowledge again' : 'Acknowledge');
+    button.addEventListener('click', (ev) => { ev.stopPropagation(); acknowledge(a.alertId); });
+    const tr = el('tr', { 'data-alert-id': a.alertId, class: (a.acknowledged ? 'acknowledged' : 'open')
+      + (a.alertId === state.selected ? ' selected' : '') + (a.alertId === freshId ? ' fresh' : '') },
+    el('td', {}, when(a.lastSeen)), el('td', {}, a.siteId), el('td', { title: a.patientRef }, a.patientRef.slice(0, 14) + '…'),
+    el('td', { class: 'prob' }, pct(a.probability)), el('td', { class: 'prob' }, pct(a.knnVote)),
+    el('td', { class: 'state', title: a.ack ? 'by ' + a.ack.acknowledgedBy + ' at ' + when(a.ack.acknowledgedAt) : '' },
+      stateText(a)),
+    el('td', {}, button));
+    tr.addEventListener('click', () => select(a.alertId));
+    return tr;
+  }));
+  $('empty').hidden = rows.length > 0;
+  $('count').textContent = rows.length + ' shown of ' + state.alerts.size;
+}
+
+function xray(imageId, large) {
+  const cxr = el('img', { alt: 'chest X-ray ' + imageId, src: imageUrl(imageId, 'cxr') });
+  const lung = el('img', { alt: 'lung overlay', class: 'overlay', src: imageUrl(imageId, 'lung') });
+  lung.style.opacity = overlayOpacity();
+  const stack = el('div', { class: 'stack' }, cxr, lung);
+  cxr.addEventListener('error', () => stack.replaceWith(el('div', { class: 'missing' }, 'picture not available')));
+  lung.addEventListener('error', () => lung.remove());
+  return large ? stack : el('figure', {}, stack);
+}
+
+function overlayOpacity() {
+  return $('overlay-on').checked ? String($('overlay-opacity').value / 100) : '0';
+}
+
+function renderDetail() {
+  const a = state.alerts.get(state.selected);
+  $('detail').hidden = !a;
+  if (!a) return;
+  $('d-alert-id').textContent = a.alertId;
+  const facts = [
+    ['patient (pseudonym)', a.patientRef], ['site', a.siteId], ['image', a.imageId],
+    ['probability', pct(a.probability)], ['kNN vote', pct(a.knnVote)], ['first seen', when(a.firstSeen)],
+    ['last seen', when(a.lastSeen)], ['raised', when(a.raisedAt)], ['rule', a.rule],
+    ['state', stateText(a) + (a.ack ? ' by ' + a.ack.acknowledgedBy + ' at ' + when(a.ack.acknowledgedAt) : '')],
+  ];
+  if (a.ack && a.ack.note) facts.push(['note', a.ack.note]);
+  $('d-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  const cxr = $('d-cxr');
+  if (cxr.dataset.imageId !== a.imageId) {
+    cxr.dataset.imageId = a.imageId;
+    cxr.src = imageUrl(a.imageId, 'cxr');
+    $('d-lung').src = imageUrl(a.imageId, 'lung');
+  }
+  $('d-lung').style.opacity = overlayOpacity();
+  $('neighbours').replaceChildren(...a.neighbours.map((n) => el('div', { class: 'case', 'data-image-id': n.imageId },
+    xray(n.imageId, false),
+    el('div', {}, 'distance ', n.distance.toFixed(3)),
+    el('div', {}, 'probability ', pct(n.probability)),
+    el('div', {}, el('span', { class: n.positive ? 'label-pos' : 'label-neg' }, n.positive ? 'positive' : 'negative'),
+      ' · ', n.confirmed ? 'confirmed (PCR)' : 'predicted'),
+    el('div', { class: 'muted' }, n.siteId, ' · ', n.patientRef.slice(0, 12) + '…'))));
+  if (a.neighbours.length === 0) $('neighbours').append(el('p', { class: 'muted' }, 'No similar cases.'));
+}
+
+function select(alertId) {
+  state.selected = alertId;
+  renderList();
+  renderDetail();
+}
+
+async function acknowledge(alertId) {
+  const note = null; // a free-text note could be asked for here; it must never hold patient identifiers
+  state.pending.add(alertId);
+  renderList();
+  const r = await api('/api/alerts/' + encodeURIComponent(alertId) + '/ack', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ note }),
+  });
+  if (r.status !== 202) {
+    state.pending.delete(alertId);
+    const body = await r.json().catch(() => ({}));
+    alert('Not acknowledged: ' + (body.message || r.status));
+  }
+  // On 202 the row changes when the acknowledgement comes back as an event, as it does on every other dashboard.
+  renderList();
+  renderDetail();
+}
+
+function connect() {
+  if (state.source) state.source.close();
+  const source = new EventSource(withToken('/api/alerts/stream'));
+  state.source = source;
+  const conn = $('connection');
+  source.onopen = () => { conn.textContent = 'live'; conn.className = 'conn conn-live'; };
+  source.onerror = () => {
+    conn.textContent = source.readyState === EventSource.CLOSED ? 'disconnected' : 'reconnecting…';
+    conn.className = 'conn conn-off';
+  };
+  source.addEventListener('snapshot', (ev) => {
+    const data = JSON.parse(ev.data);
+    state.alerts.clear();
+    data.alerts.forEach(upsert);
+    renderSites();
+    renderList();
+    renderDetail();
+  });
+  const onChange = (ev) => {
+    const a = JSON.parse(ev.data);
+    if (upsert(a)) {
+      renderSites();
+      renderList(a.alertId);
+      if (a.alertId === state.selected) renderDetail();
+    }
+  };
+  source.addEventListener('alert', onChange);
+  source.addEventListener('ack', onChange);
+}
+
+async function openBoard() {
+  const r = await api('/api/whoami');
+  if (r.status !== 200) {
+    sessionStorage.removeItem('cxr-token');
+    $('login').hidden = false;
+    $('login-error').textContent = r.status === 401 ? 'That token was refused.' : 'Error ' + r.status;
+    return;
+  }
+  const who = await r.json();
+  $('who').textContent = who.site === '*' ? 'all sites' : 'site ' + who.site;
+  $('login').hidden = true;
+  $('board').hidden = false;
+  connect();
+}
+
+function init() {
+  $('login').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    state.token = $('token-input').value.trim();
+    sessionStorage.setItem('cxr-token', state.token);
+    openBoard();
+  });
+  $('site-filter').addEventListener('change', () => renderList());
+  $('hide-acked').addEventListener('change', () => renderList());
+  $('close-detail').addEventListener('click', () => select(null));
+  $('overlay-on').addEventListener('change', renderDetail);
+  $('overlay-opacity').addEventListener('input', () => {
+    document.querySelectorAll('img.overlay').forEach((i) => { i.style.opacity = overlayOpacity(); });
+  });
+  state.token = takeToken();
+  if (state.token) openBoard(); else $('login').hidden = false;
+}
+
+init();

@@ -1,0 +1,121 @@
+package org.cxrtriage.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Test;
+
+class AlertBoardTest {
+
+    private static final Predicate<String> ALL = s -> true;
+
+    private static DashboardAlert alert(String id, String site, long lastSeen) {
+        return alert(id, site, lastSeen, List.of());
+    }
+
+    private static DashboardAlert alert(String id, String site, long lastSeen, List<DashboardAlert.SimilarCase> n) {
+        return new DashboardAlert(id, "p-" + id, site, "img-" + id + "-" + lastSeen, 0.9, 0.75, n, 1_000, lastSeen,
+                lastSeen, "probability >= 0.5");
+    }
+
+    private static List<String> ids(List<AlertBoard.Entry> entries) {
+        return entries.stream().map(e -> e.alert().alertId()).toList();
+    }
+
+    @Test
+    void keepsNewestFirstAndUpsertsByAlertId() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(alert("a", "ED-NORTH", 1_000));
+        board.upsert(alert("b", "ED-SOUTH", 2_000));
+        board.upsert(alert("c", "ED-NORTH", 3_000));
+        assertThat(ids(board.list(ALL, null, 10))).containsExactly("c", "b", "a");
+
+        // A later image of patient a: same alert id, newer lastSeen -> replaces it and moves it to the top.
+        AlertBoard.Entry updated = board.upsert(alert("a", "ED-NORTH", 4_000)).orElseThrow();
+        assertThat(updated.alert().imageId()).isEqualTo("img-a-4000");
+        assertThat(board.size()).isEqualTo(3);
+        assertThat(ids(board.list(ALL, null, 10))).containsExactly("a", "c", "b");
+        assertThat(ids(board.list(ALL, null, 2))).containsExactly("a", "c");
+    }
+
+    @Test
+    void ignoresReplaysAndOlderVersions() {
+        AlertBoard board = new AlertBoard(10);
+        AlertBoard.Entry first = board.upsert(alert("a", "ED-NORTH", 2_000)).orElseThrow();
+        assertThat(board.upsert(alert("a", "ED-NORTH", 2_000))).isEmpty();
+        assertThat(board.upsert(alert("a", "ED-NORTH", 1_000))).isEmpty();
+        assertThat(board.get("a").orElseThrow()).isEqualTo(first);
+        assertThat(board.version()).isEqualTo(first.version());
+    }
+
+    @Test
+    void keepsOnlyTheNewestAlerts() {
+        AlertBoard board = new AlertBoard(2);
+        board.upsert(alert("a", "X", 1_000));
+        board.upsert(alert("b", "X", 2_000));
+        board.upsert(alert("c", "X", 3_000));
+        assertThat(ids(board.list(ALL, null, 10))).containsExactly("c", "b");
+        assertThat(board.get("a")).isEmpty();
+        // Older than everything kept: not shown, and no change to announce.
+        assertThat(board.upsert(alert("z", "X", 500))).isEmpty();
+        assertThat(board.size()).isEqualTo(2);
+    }
+
+    @Test
+    void filtersBySiteAndByWhatTheTokenMaySee() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(alert("a", "ED-NORTH", 1_000));
+        board.upsert(alert("b", "ED-SOUTH", 2_000));
+        board.upsert(alert("c", "ED-NORTH", 3_000));
+        assertThat(ids(board.list(ALL, "ED-NORTH", 10))).containsExactly("c", "a");
+        Predicate<String> southOnly = "ED-SOUTH"::equals;
+        assertThat(ids(board.list(southOnly, null, 10))).containsExactly("b");
+        assertThat(board.list(southOnly, "ED-NORTH", 10)).isEmpty();
+        assertThat(board.sites(ALL)).containsExactly("ED-NORTH", "ED-SOUTH");
+        assertThat(board.sites(southOnly)).containsExactly("ED-SOUTH");
+    }
+
+    @Test
+    void acknowledgesAndKeepsTheAckThroughUpdates() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(alert("a", "ED-NORTH", 1_000));
+        AlertBoard.Entry acked = board.acknowledge(new Acknowledgement("a", "token:ED-NORTH:0badcafe", 1_500, null))
+                .orElseThrow();
+        assertThat(acked.acknowledged()).isTrue();
+        assertThat(acked.updatedSinceAck()).isFalse();
+        // The same acknowledgement replayed, or an older one: nothing changes.
+        assertThat(board.acknowledge(new Acknowledgement("a", "token:ED-NORTH:0badcafe", 1_500, null))).isEmpty();
+        assertThat(board.acknowledge(new Acknowledgement("a", "token:*:12345678", 1_200, null))).isEmpty();
+
+        AlertBoard.Entry updated = board.upsert(alert("a", "ED-NORTH", 2_000)).orElseThrow();
+        assertThat(updated.acknowledged()).isTrue();
+        assertThat(updated.updatedSinceAck()).isTrue();
+        AlertBoard.Entry again = board.acknowledge(new Acknowledgement("a", "token:*:12345678", 2_500, "isolated"))
+                .orElseThrow();
+        assertThat(again.ack().note()).isEqualTo("isolated");
+        assertThat(again.updatedSinceAck()).isFalse();
+        assertThat(again.version()).isGreaterThan(updated.version());
+    }
+
+    @Test
+    void anAckThatArrivesBeforeItsAlertIsAppliedWhenTheAlertComes() {
+        AlertBoard board = new AlertBoard(10);
+        assertThat(board.acknowledge(new Acknowledgement("a", "token:*:12345678", 1_500, null))).isEmpty();
+        assertThat(board.size()).isZero();
+        AlertBoard.Entry e = board.upsert(alert("a", "ED-NORTH", 1_000)).orElseThrow();
+        assertThat(e.acknowledged()).isTrue();
+        assertThat(e.ack().acknowledgedBy()).isEqualTo("token:*:12345678");
+    }
+
+    @Test
+    void showsTheAlertImageAndItsNeighboursOnlyToThoseWhoMaySeeTheAlert() {
+        AlertBoard board = new AlertBoard(10);
+        var neighbour = new DashboardAlert.SimilarCase("old-img", "p-other", "ED-SOUTH", 0.3, 0.8, true, true);
+        board.upsert(alert("a", "ED-NORTH", 1_000, List.of(neighbour)));
+        assertThat(board.showsImage("img-a-1000", "ED-NORTH"::equals)).isTrue();
+        assertThat(board.showsImage("old-img", "ED-NORTH"::equals)).isTrue();
+        assertThat(board.showsImage("old-img", "ED-WEST"::equals)).isFalse();
+        assertThat(board.showsImage("unknown", ALL)).isFalse();
+    }
+}
