@@ -443,11 +443,12 @@ public final class DashboardService implements Service {
                 }
             }
         }
-        if (http != null) {
-            http.close();
-        }
+        // Browser streams first, while the server can still finish their responses.
         if (hub != null) {
             hub.close();
+        }
+        if (http != null) {
+            http.close();
         }
         if (ackProducer != null) {
             ackProducer.close(Duration.ofSeconds(5));

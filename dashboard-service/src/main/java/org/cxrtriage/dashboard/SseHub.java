@@ -82,15 +82,23 @@ final class SseHub implements AutoCloseable {
         } catch (JsonProcessingException | RuntimeException e) {
             LOG.debug("dropping a browser stream: {}", e.toString());
             subscribers.remove(s);
-            s.client().close();
             return false;
         }
     }
 
+    /** Ends every stream; call it while the HTTP server still runs, so the responses finish cleanly. */
     @Override
     public void close() {
         sender.shutdownNow();
-        subscribers.forEach(s -> s.client().close());
+        for (Subscriber s : subscribers) {
+            try {
+                if (!s.client().terminated()) {
+                    s.client().close();
+                }
+            } catch (RuntimeException e) {
+                LOG.debug("closing a browser stream: {}", e.toString());
+            }
+        }
         subscribers.clear();
     }
 }

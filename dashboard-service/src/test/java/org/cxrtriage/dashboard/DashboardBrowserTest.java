@@ -1,0 +1,235 @@
+package org.cxrtriage.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.cxrtriage.common.ApiTokens;
+import org.cxrtriage.common.CommonKeys;
+import org.cxrtriage.common.KafkaSettings;
+import org.cxrtriage.common.RegistrySettings;
+import org.cxrtriage.common.Settings;
+import org.cxrtriage.schemas.CropBox;
+import org.cxrtriage.schemas.CxrAlert;
+import org.cxrtriage.schemas.ImageTensor;
+import org.cxrtriage.schemas.LabelSource;
+import org.cxrtriage.schemas.Neighbour;
+import org.cxrtriage.schemas.Topic;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The dashboard in a real headless Chromium against the real stack (broker, registry, Redis): an alert published on
+ * Kafka appears on two open pages without a reload, its pictures (and its similar case's) load from Redis, and an
+ * acknowledgement clicked on one page shows on the other, which is served by a second dashboard instance — the
+ * acknowledgement travels as an event through Kafka. Needs Debian's chromium and chromium-driver.
+ */
+@Tag("e2e")
+class DashboardBrowserTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration WAIT = Duration.ofSeconds(90);
+
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @AfterEach
+    void closeAll() {
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            try {
+                toClose.get(i).close();
+            } catch (Exception e) {
+                // closing what is left; the test already has its verdict
+            }
+        }
+    }
+
+    @Test
+    void alertsAppearLiveAndAnAcknowledgementReachesEveryDashboard() throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        String site = "ED-E2E-" + run;
+        String otherSite = "ED-OTHER-" + run;
+        String allToken = "all-" + UUID.randomUUID();
+        String otherToken = "other-" + UUID.randomUUID();
+        Settings settings = Settings.fromEnv().with(Map.of(
+                ApiTokens.TOKENS, allToken + "=*," + otherToken + "=" + otherSite,
+                CommonKeys.HTTP_PORT, "0",
+                DashboardService.REDIS_KEY_PREFIX, "cxr:dash-test-" + run + ":",
+                DashboardService.IMAGES_GROUP_ID, "cxr-dashboard-images-" + run));
+        DashboardService first = start(settings);
+        DashboardService second = start(settings);
+        String base1 = "http://127.0.0.1:" + first.httpPort();
+        String base2 = "http://127.0.0.1:" + second.httpPort();
+
+        WebDriver page1 = browser();
+        WebDriver page2 = browser();
+        page1.get(base1 + "/?token=" + allToken);
+        page2.get(base2 + "/?token=" + allToken);
+        for (WebDriver page : List.of(page1, page2)) {
+            new WebDriverWait(page, WAIT).until(d -> d.findElement(By.id("connection")).getText().equals("live"));
+            // The token left the address bar.
+            assertThat(page.getCurrentUrl()).doesNotContain(allToken);
+        }
+
+        // The pictures first (the tensor of the alert's image and of an older similar case), then the alert.
+        String imageId = "img-" + run;
+        String neighbourId = "img-old-" + run;
+        String alertId = "alert-" + run;
+        try (KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(
+                KafkaSettings.producer(settings, "dashboard-e2e"), new StringSerializer(),
+                RegistrySettings.serdes(settings).anySerializer())) {
+            producer.send(new ProducerRecord<>(Topic.TENSORS.name(), neighbourId, tensor(neighbourId, otherSite))).get();
+            producer.send(new ProducerRecord<>(Topic.TENSORS.name(), imageId, tensor(imageId, site))).get();
+            await().atMost(WAIT).until(() -> get(base1 + "/api/images/" + imageId + "/cxr.png?token=" + allToken) == 200
+                    && get(base1 + "/api/images/" + neighbourId + "/lung.png?token=" + allToken) == 200);
+            producer.send(new ProducerRecord<>(Topic.ALERTS.name(), "p-" + run, alert(alertId, imageId, site,
+                    neighbourId, otherSite))).get();
+        }
+
+        String row = "tr[data-alert-id='" + alertId + "']";
+        for (WebDriver page : List.of(page1, page2)) {
+            new WebDriverWait(page, WAIT).until(d -> !d.findElements(By.cssSelector(row)).isEmpty());
+            assertThat(page.findElement(By.cssSelector(row + " td.state")).getText()).isEqualTo("Open");
+        }
+
+        // The detail view: the X-ray, the lung overlay over it, and the similar case with its label and distance.
+        page1.findElement(By.cssSelector(row + " td:first-child")).click();
+        WebDriverWait wait1 = new WebDriverWait(page1, WAIT);
+        wait1.until(d -> loaded(d, "#d-cxr") && loaded(d, "#d-lung"));
+        wait1.until(d -> loaded(d, "#neighbours [data-image-id='" + neighbourId + "'] img"));
+        String similar = page1.findElement(By.id("neighbours")).getText();
+        assertThat(similar).contains("distance 0.420").contains("positive").contains("confirmed (PCR)");
+        assertThat(page1.findElement(By.id("d-facts")).getText()).contains(imageId).contains(site);
+
+        // Site filter: another site shows nothing of this alert.
+        page1.findElement(By.cssSelector("#site-filter option[value='" + site + "']")).click();
+        assertThat(page1.findElements(By.cssSelector("#alerts tbody tr"))).hasSize(1);
+
+        // Acknowledge on page 1: both pages (two dashboard instances) show it once the event comes back from Kafka.
+        page1.findElement(By.cssSelector(row + " .ack-btn")).click();
+        for (WebDriver page : List.of(page1, page2)) {
+            new WebDriverWait(page, WAIT).until(d -> d.findElement(By.cssSelector(row + " td.state")).getText()
+                    .equals("Acknowledged"));
+            assertThat(page.findElement(By.cssSelector(row + " .ack-btn")).isEnabled()).isFalse();
+        }
+
+        // The API agrees, and says which token (not which person) acknowledged.
+        JsonNode listed = JSON.readTree(body(base2 + "/api/alerts?site=" + site, allToken));
+        assertThat(listed.path("alerts")).hasSize(1);
+        JsonNode a = listed.path("alerts").get(0);
+        assertThat(a.path("acknowledged").asBoolean()).isTrue();
+        assertThat(a.path("ack").path("acknowledgedBy").asText()).matches("token:\\*:[0-9a-f]{8}");
+
+        // A token of another site neither sees nor acknowledges the alert, nor its picture; it does see its own
+        // site's picture. Without a token: 401.
+        assertThat(get(base1 + "/api/alerts")).isEqualTo(401);
+        assertThat(get(base1 + "/api/alerts/stream")).isEqualTo(401);
+        assertThat(JSON.readTree(body(base1 + "/api/alerts", otherToken)).path("alerts").toString())
+                .doesNotContain(alertId);
+        assertThat(post(base1 + "/api/alerts/" + alertId + "/ack", otherToken)).isEqualTo(403);
+        assertThat(get(base1 + "/api/images/" + imageId + "/cxr.png?token=" + otherToken)).isEqualTo(403);
+        assertThat(get(base1 + "/api/images/" + neighbourId + "/cxr.png?token=" + otherToken)).isEqualTo(200);
+        assertThat(get(base1 + "/health")).isEqualTo(200);
+    }
+
+    private DashboardService start(Settings settings) throws Exception {
+        DashboardService s = new DashboardService(settings);
+        toClose.add(s);
+        s.start();
+        await().atMost(WAIT).until(s::loaded);
+        return s;
+    }
+
+    private WebDriver browser() {
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(System.getProperty("chrome.binary", "/usr/bin/chromium"));
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1400,1000");
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(new File(System.getProperty("chromedriver", "/usr/bin/chromedriver")))
+                .usingAnyFreePort().build();
+        ChromeDriver driver = new ChromeDriver(service, options);
+        toClose.add(driver::quit);
+        return driver;
+    }
+
+    private static boolean loaded(WebDriver d, String css) {
+        List<WebElement> found = d.findElements(By.cssSelector(css));
+        return !found.isEmpty() && Boolean.TRUE.equals(((JavascriptExecutor) d).executeScript(
+                "return arguments[0].complete && arguments[0].naturalWidth > 0", found.get(0)));
+    }
+
+    private int get(String url) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    private String body(String url, String token) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url))
+                .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(url).isEqualTo(200);
+        return r.body();
+    }
+
+    private int post(String url, String token) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token)
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    private static ImageTensor tensor(String imageId, String site) {
+        int size = 64;
+        byte[] cxr = new byte[size * size];
+        byte[] lung = new byte[size * size];
+        for (int y = 0; y < size; y++) {
+            for (int x = 0; x < size; x++) {
+                cxr[y * size + x] = (byte) ((x + y) * 2);
+                boolean inLung = (x > 8 && x < 28 || x > 36 && x < 56) && y > 10 && y < 54;
+                lung[y * size + x] = (byte) (inLung ? 230 : 0);
+            }
+        }
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        return ImageTensor.newBuilder().setImageId(imageId).setStudyId("st-" + imageId).setPatientRef("p-" + imageId)
+                .setSiteId(site).setTensorSize(size).setCxrPlane(ByteBuffer.wrap(cxr))
+                .setLungPlane(ByteBuffer.wrap(lung)).setLungAreaFraction(0.4f)
+                .setCropBox(CropBox.newBuilder().setX(0).setY(0).setWidth(size).setHeight(size).build())
+                .setOriginalWidth(size).setOriginalHeight(size).setPreprocessingVersion("test").setLungModel("test")
+                .setReceivedAt(now).setPreprocessedAt(now).setDecodeMs(1).setNormaliseMs(1).setLungMs(1).build();
+    }
+
+    private static CxrAlert alert(String alertId, String imageId, String site, String neighbourId, String otherSite) {
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        Neighbour n = Neighbour.newBuilder().setImageId(neighbourId).setPatientRef("p-old-" + neighbourId)
+                .setSiteId(otherSite).setDistance(0.42f).setProbability(0.81f).setPositive(true)
+                .setLabelSource(LabelSource.CONFIRMED).setScoredAt(now.minus(3, ChronoUnit.DAYS)).build();
+        return CxrAlert.newBuilder().setAlertId(alertId).setPatientRef("p-" + alertId).setSiteId(site)
+                .setImageId(imageId).setProbability(0.93f).setKnnVote(1.0f).setNeighbours(List.of(n))
+                .setFirstSeen(now).setLastSeen(now).setRaisedAt(now).setRule("probability >= 0.47").build();
+    }
+}
