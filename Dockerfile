@@ -1,10 +1,10 @@
-# One build, four service images: docker build --target ingest-service (or preprocess-service, inference-service,
-# similarity-service). docker-compose.yml builds each target.
+# One build, five service images: docker build --target ingest-service (or preprocess-service, inference-service,
+# similarity-service, dashboard-service). docker-compose.yml builds each target.
 FROM maven:3.9-eclipse-temurin-17 AS build
 WORKDIR /src
 COPY . .
 RUN mvn -B -q -DskipTests install \
- && for m in ingest-service preprocess-service inference-service similarity-service; do \
+ && for m in ingest-service preprocess-service inference-service similarity-service dashboard-service; do \
       mvn -B -q -pl "$m" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="/out/$m/lib" \
       && cp "$m/target/$m-0.1.0-SNAPSHOT.jar" "/out/$m/lib/"; \
     done
@@ -42,3 +42,8 @@ FROM runtime AS similarity-service
 COPY --from=build /out/similarity-service/lib /app/lib
 EXPOSE 8093
 ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.similarity.SimilarityMain"]
+
+FROM runtime AS dashboard-service
+COPY --from=build /out/dashboard-service/lib /app/lib
+EXPOSE 8094
+ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.dashboard.DashboardMain"]

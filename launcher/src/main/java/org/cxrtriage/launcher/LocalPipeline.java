@@ -6,6 +6,7 @@ import org.cxrtriage.common.ApiTokens;
 import org.cxrtriage.common.CommonKeys;
 import org.cxrtriage.common.Service;
 import org.cxrtriage.common.Settings;
+import org.cxrtriage.dashboard.DashboardService;
 import org.cxrtriage.inference.InferenceService;
 import org.cxrtriage.ingest.IngestService;
 import org.cxrtriage.preprocess.PreprocessService;
@@ -25,6 +26,7 @@ public final class LocalPipeline implements AutoCloseable {
     private final List<Service> started = new ArrayList<>();
     private IngestService ingest;
     private SimilarityService similarity;
+    private DashboardService dashboard;
 
     public LocalPipeline(Settings settings) {
         // Every service picks a free HTTP port unless told otherwise: they share this process.
@@ -50,6 +52,17 @@ public final class LocalPipeline implements AutoCloseable {
         startService(new PreprocessService(settings));
         ingest = new IngestService(settings);
         startService(ingest);
+    }
+
+    /**
+     * Also runs the infection-control dashboard (not part of {@link #start()}: the tests and benchmarks do without).
+     * Returns its address with the run's token, ready to open in a browser.
+     */
+    public String startDashboard() throws Exception {
+        dashboard = new DashboardService(settings);
+        startService(dashboard);
+        String host = settings.string(CommonKeys.HTTP_HOST, "127.0.0.1");
+        return "http://" + host + ":" + dashboard.httpPort() + "/?token=" + apiToken();
     }
 
     private void startService(Service s) throws Exception {

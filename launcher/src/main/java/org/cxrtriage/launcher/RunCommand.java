@@ -52,6 +52,13 @@ final class RunCommand implements Callable<Integer> {
             defaultValue = "PT3M")
     Duration stallTimeout;
 
+    @Option(names = "--dashboard", description = "Also run the infection-control dashboard and print its address.")
+    boolean dashboard;
+
+    @Option(names = "--dashboard-linger", description = "With --dashboard: keep everything up this long after the run "
+            + "to look at the dashboard (default: ${DEFAULT-VALUE}).", defaultValue = "PT0S")
+    Duration dashboardLinger;
+
     @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
@@ -66,8 +73,12 @@ final class RunCommand implements Callable<Integer> {
         long t0 = System.currentTimeMillis();
         try (LocalPipeline pipeline = new LocalPipeline(settings); ResultCollector results = new ResultCollector(settings)) {
             pipeline.start();
+            String dashboardUrl = dashboard ? pipeline.startDashboard() : null;
             out.printf("services up in %.1f s: %s%n", (System.currentTimeMillis() - t0) / 1000.0,
                     pipeline.services().stream().map(s -> s.name()).toList());
+            if (dashboardUrl != null) {
+                out.printf("dashboard: %s%n", dashboardUrl);
+            }
             long tIngest = System.currentTimeMillis();
             Progress progress = new Progress(items.size());
             AtomicInteger sent = new AtomicInteger();
@@ -95,6 +106,10 @@ final class RunCommand implements Callable<Integer> {
                         vote(a.getKnnVote()), a.getRule());
             }
             summary(out, outcomes, byId.keySet(), results, missing, seconds);
+            if (dashboardUrl != null && !dashboardLinger.isZero()) {
+                out.printf("dashboard stays open for %s: %s%n", dashboardLinger, dashboardUrl);
+                Thread.sleep(dashboardLinger.toMillis());
+            }
             return missing.isEmpty() ? 0 : 2;
         }
     }
