@@ -2,6 +2,7 @@ package org.cxrtriage.dashboard;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,6 +12,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -38,6 +41,8 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -56,6 +61,8 @@ class DashboardBrowserTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final String CHROMIUM = System.getProperty("chrome.binary", "/usr/bin/chromium");
+    private static final String CHROMEDRIVER = System.getProperty("chromedriver", "/usr/bin/chromedriver");
 
     private final List<AutoCloseable> toClose = new ArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
@@ -73,6 +80,8 @@ class DashboardBrowserTest {
 
     @Test
     void alertsAppearLiveAndAnAcknowledgementReachesEveryDashboard() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of(CHROMIUM)) && Files.isExecutable(Path.of(CHROMEDRIVER)),
+                "needs " + CHROMIUM + " and " + CHROMEDRIVER + " (apt-get install chromium chromium-driver)");
         String run = UUID.randomUUID().toString().substring(0, 8);
         String site = "ED-E2E-" + run;
         String otherSite = "ED-OTHER-" + run;
@@ -132,6 +141,9 @@ class DashboardBrowserTest {
         page1.findElement(By.cssSelector("#site-filter option[value='" + site + "']")).click();
         assertThat(page1.findElements(By.cssSelector("#alerts tbody tr"))).hasSize(1);
 
+        // For a person to look at: what the page showed (target/dashboard-e2e.png).
+        Files.write(Path.of("target", "dashboard-e2e.png"), ((TakesScreenshot) page1).getScreenshotAs(OutputType.BYTES));
+
         // Acknowledge on page 1: both pages (two dashboard instances) show it once the event comes back from Kafka.
         page1.findElement(By.cssSelector(row + " .ack-btn")).click();
         for (WebDriver page : List.of(page1, page2)) {
@@ -169,11 +181,11 @@ class DashboardBrowserTest {
 
     private WebDriver browser() {
         ChromeOptions options = new ChromeOptions();
-        options.setBinary(System.getProperty("chrome.binary", "/usr/bin/chromium"));
+        options.setBinary(CHROMIUM);
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1400,1000");
         ChromeDriverService service = new ChromeDriverService.Builder()
-                .usingDriverExecutable(new File(System.getProperty("chromedriver", "/usr/bin/chromedriver")))
+                .usingDriverExecutable(new File(CHROMEDRIVER))
                 .usingAnyFreePort().build();
         ChromeDriver driver = new ChromeDriver(service, options);
         toClose.add(driver::quit);
