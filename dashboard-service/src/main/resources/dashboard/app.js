@@ -143,6 +143,8 @@ function renderDetail() {
 
 function select(alertId) {
   state.selected = alertId;
+  // #alert=<id> links to an alert (no patient data in it); the token never goes into the link.
+  history.replaceState(null, '', alertId ? '#alert=' + encodeURIComponent(alertId) : location.pathname);
   renderList();
   renderDetail();
 }
@@ -178,6 +180,8 @@ function connect() {
     const data = JSON.parse(ev.data);
     state.alerts.clear();
     data.alerts.forEach(upsert);
+    const linked = location.hash.startsWith('#alert=') ? decodeURIComponent(location.hash.slice(7)) : null;
+    if (!state.selected && linked && state.alerts.has(linked)) state.selected = linked;
     renderSites();
     renderList();
     renderDetail();

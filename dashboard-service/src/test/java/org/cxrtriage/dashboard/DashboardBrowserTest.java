@@ -169,6 +169,7 @@ class DashboardBrowserTest {
         assertThat(get(base1 + "/api/images/" + imageId + "/cxr.png?token=" + otherToken)).isEqualTo(403);
         assertThat(get(base1 + "/api/images/" + neighbourId + "/cxr.png?token=" + otherToken)).isEqualTo(200);
         assertThat(get(base1 + "/health")).isEqualTo(200);
+        assertThat(body(base1 + "/metrics", allToken)).contains("cxr_dashboard_alerts").contains("cxr_dashboard_browsers");
     }
 
     private DashboardService start(Settings settings) throws Exception {
