@@ -152,6 +152,19 @@ class DashboardBrowserTest {
             assertThat(page.findElement(By.cssSelector(row + " .ack-btn")).isEnabled()).isFalse();
         }
 
+        // A later image of the patient updates the alert (same id, newer lastSeen): it stays acknowledged, marked.
+        try (KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(
+                KafkaSettings.producer(settings, "dashboard-e2e"), new StringSerializer(),
+                RegistrySettings.serdes(settings).anySerializer())) {
+            CxrAlert update = alert(alertId, imageId + "-later", site, neighbourId, otherSite);
+            update.setLastSeen(Instant.now().plusSeconds(5).truncatedTo(ChronoUnit.MILLIS));
+            producer.send(new ProducerRecord<>(Topic.ALERTS.name(), "p-" + run, update)).get();
+        }
+        new WebDriverWait(page2, WAIT).until(d -> d.findElement(By.cssSelector(row + " td.state")).getText()
+                .equals("Acknowledged (new image since)"));
+        assertThat(page2.findElement(By.cssSelector(row + " .ack-btn")).getText()).isEqualTo("Acknowledge again");
+        assertThat(page2.findElements(By.cssSelector(row))).hasSize(1);
+
         // The API agrees, and says which token (not which person) acknowledged.
         JsonNode listed = JSON.readTree(body(base2 + "/api/alerts?site=" + site, allToken));
         assertThat(listed.path("alerts")).hasSize(1);
