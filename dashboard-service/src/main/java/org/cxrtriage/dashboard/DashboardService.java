@@ -23,6 +23,7 @@ import java.util.function.Predicate;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -48,6 +49,7 @@ import org.cxrtriage.schemas.Topic;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.exceptions.JedisException;
 
 /**
  * The infection-control dashboard. Reads every alert and acknowledgement from the start of their topics into an
@@ -233,15 +235,36 @@ public final class DashboardService implements Service {
         try {
             tensorConsumer.subscribe(List.of(Topic.TENSORS.name()));
             while (running) {
-                var records = tensorConsumer.poll(Duration.ofMillis(500));
+                ConsumerRecords<String, ImageTensor> records;
+                try {
+                    records = tensorConsumer.poll(Duration.ofMillis(500));
+                } catch (RecordDeserializationException e) {
+                    LOG.warn("skipping unreadable tensor at {} offset {}: {}", e.topicPartition(), e.offset(),
+                            e.getMessage());
+                    metrics.counter("cxr.dashboard.unreadable").increment();
+                    tensorConsumer.seek(e.topicPartition(), e.offset() + 1);
+                    continue;
+                }
                 if (records.isEmpty()) {
                     continue;
                 }
-                for (ConsumerRecord<String, ImageTensor> r : records) {
-                    storePictures(r.value());
+                try {
+                    for (ConsumerRecord<String, ImageTensor> r : records) {
+                        storePictures(r.value());
+                    }
+                    tensorConsumer.commitSync();
+                } catch (JedisException e) {
+                    // Redis away for a moment: the same batch again in a second, nothing committed meanwhile.
+                    LOG.warn("pictures not stored, retrying: {}", e.toString());
+                    metrics.counter("cxr.dashboard.images.retries").increment();
+                    for (TopicPartition tp : records.partitions()) {
+                        tensorConsumer.seek(tp, records.records(tp).get(0).offset());
+                    }
+                    Thread.sleep(1000);
                 }
-                tensorConsumer.commitSync();
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (WakeupException e) {
             if (running) {
                 LOG.error("dashboard image loop woken unexpectedly", e);
@@ -261,8 +284,16 @@ public final class DashboardService implements Service {
             return;
         }
         int size = t.getTensorSize();
-        byte[] cxr = PlaneImages.cxrPng(bytes(t.getCxrPlane()), size, imageSide);
-        byte[] lung = PlaneImages.lungOverlayPng(bytes(t.getLungPlane()), size, imageSide);
+        byte[] cxr;
+        byte[] lung;
+        try {
+            cxr = PlaneImages.cxrPng(bytes(t.getCxrPlane()), size, imageSide);
+            lung = PlaneImages.lungOverlayPng(bytes(t.getLungPlane()), size, imageSide);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("no pictures for image {}: {}", t.getImageId(), e.getMessage());
+            metrics.counter("cxr.dashboard.images.malformed").increment();
+            return;
+        }
         images.save(t.getImageId(), t.getSiteId(), cxr, lung, ttl);
         metrics.counter("cxr.dashboard.images.stored").increment();
     }
