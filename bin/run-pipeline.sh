@@ -3,7 +3,7 @@
 # folder of X-rays through them and print each image's probability, call, 4 similar prior cases and the alerts;
 # then stop everything this script started.
 #
-#   bin/run-pipeline.sh [IMAGES_DIR] [launcher options, e.g. --limit 100]
+#   bin/run-pipeline.sh [IMAGES_DIR] [launcher options, e.g. --limit 100; --dashboard to watch the alerts live]
 #
 # IMAGES_DIR defaults to ../shared/data/cxr/images (or $CXR_IMAGES). See README for the environment variables.
 set -euo pipefail
