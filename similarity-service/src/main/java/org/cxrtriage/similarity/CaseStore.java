@@ -238,8 +238,14 @@ public final class CaseStore {
         return redis.exists(prefix + "store-intact");
     }
 
+    /** Marks the store filled; its value, a fresh id, names this generation of the store (its epoch). */
     public void markIntact() {
-        redis.set(prefix + "store-intact", "1");
+        redis.set(prefix + "store-intact", java.util.UUID.randomUUID().toString(), SetParams.setParams().nx());
+    }
+
+    /** The store's epoch: changes when Redis lost its data and the store was refilled (null before). */
+    public String epoch() {
+        return redis.get(prefix + "store-intact");
     }
 
     private static CaseRecord fromHash(Map<byte[], byte[]> raw) {

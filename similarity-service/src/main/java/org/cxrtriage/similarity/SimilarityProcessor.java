@@ -39,15 +39,35 @@ public final class SimilarityProcessor {
         this.alertWindow = alertWindow;
     }
 
-    /** Loads every stored case into the index (on start). Returns how many. */
+    /**
+     * Fills the index on start: from its snapshot plus the changes made since, when it has a snapshot of this store
+     * epoch; otherwise from every stored case. Returns the number of cases indexed.
+     */
     public int rebuildIndex() {
         long seq = store.lastChange();
+        if (index instanceof HnswNeighbourIndex h && h.snapshotChange() >= 0) {
+            if (java.util.Objects.equals(h.snapshotEpoch(), store.epoch()) && h.snapshotChange() <= seq) {
+                synchronized (this) {
+                    syncedChange = h.snapshotChange();
+                }
+                syncIndex();
+                return index.size();
+            }
+            h.clear(); // a snapshot of a store that no longer exists
+        }
         List<CaseRecord> all = store.loadAll();
-        all.forEach(index::put);
+        index.putAll(all);
         synchronized (this) {
             syncedChange = seq;
         }
         return all.size();
+    }
+
+    /** Writes the index snapshot (when the index keeps one), complete up to the changes applied so far. */
+    public synchronized void snapshot() {
+        if (index instanceof HnswNeighbourIndex h) {
+            h.commit(syncedChange, store.epoch());
+        }
     }
 
     /**

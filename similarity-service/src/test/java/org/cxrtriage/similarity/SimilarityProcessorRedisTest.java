@@ -125,6 +125,38 @@ class SimilarityProcessorRedisTest {
         assertThat(a.caseOf("x2").orElseThrow().confirmedPositive()).isTrue();
     }
 
+    @Test
+    void aRestartOpensTheIndexSnapshotAndReadsOnlyTheChangesSince(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        CaseStore store = new CaseStore(redis, prefix);
+        store.markIntact();
+        try (HnswNeighbourIndex index = new HnswNeighbourIndex(100, dir)) {
+            SimilarityProcessor first = processor(index);
+            first.rebuildIndex();
+            first.onScore(score("a", "p1", 0.1f, 0, 0), Instant.now());
+            first.onScore(score("b", "p2", 0.1f, 1, 0), Instant.now());
+            first.snapshot();
+        }
+        // While this instance is down another one stores a case and a label arrives.
+        SimilarityProcessor other = processor(new ExactNeighbourIndex());
+        other.rebuildIndex();
+        other.onScore(score("c", "p3", 0.1f, 0, 1), Instant.now());
+        other.onLabel(CxrLabel.newBuilder().setImageId("a").setPositive(true).setTest("PCR")
+                .setObservedAt(Instant.now()).build());
+        try (HnswNeighbourIndex index = new HnswNeighbourIndex(100, dir)) {
+            assertThat(index.size()).isEqualTo(2); // from the snapshot
+            SimilarityProcessor restarted = processor(index);
+            assertThat(restarted.rebuildIndex()).isEqualTo(3);
+            assertThat(index.get("a").orElseThrow().confirmedPositive()).isTrue();
+        }
+        // A snapshot of another store generation (Redis lost its data) is not trusted.
+        redis.del(prefix + "store-intact");
+        store.markIntact();
+        try (HnswNeighbourIndex index = new HnswNeighbourIndex(100, dir)) {
+            processor(index).rebuildIndex();
+            assertThat(index.size()).isEqualTo(3); // everything read again from the store
+        }
+    }
+
     private static List<String> ids(List<NeighbourIndex.Hit> hits) {
         return hits.stream().map(h -> h.record().imageId()).toList();
     }
