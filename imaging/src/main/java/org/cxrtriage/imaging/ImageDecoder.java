@@ -14,6 +14,10 @@ import java.io.IOException;
 import java.util.Objects;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
+import org.opencv.core.CvType;
+import org.opencv.core.Mat;
+import org.opencv.core.MatOfByte;
+import org.opencv.imgcodecs.Imgcodecs;
 
 /**
  * Decodes PNG, JPEG, TIFF and (uncompressed) DICOM bytes into a {@link GrayImage} with values in {@code [0, 1]}.
@@ -49,6 +53,13 @@ public final class ImageDecoder {
         if (format == ImageFormat.DICOM) {
             return DicomImage.decode(bytes, limits);
         }
+        if (format == ImageFormat.PNG) {
+            GrayImage fast = decodePngNatively(bytes, limits);
+            if (fast != null) {
+                return fast;
+            }
+            // libpng refused it: the Java reader below says precisely why (or decodes what libpng would not).
+        }
         ImageReader reader = ImageReaders.create(format);
         try (ImageInputStream in = ImageReaders.stream(bytes)) {
             reader.setInput(in, true, true);
@@ -73,6 +84,34 @@ public final class ImageDecoder {
             throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "cannot decode " + format + ": " + e.getMessage(), e);
         } finally {
             reader.dispose();
+        }
+    }
+
+    /**
+     * PNG through OpenCV's libpng: about twice as fast as the ImageIO reader on large radiographs (the inflate is
+     * the same zlib; the row filtering and sample unpacking are native). Runs only after {@link ImageProbe} checked
+     * the header against the limits and found the PNG trailer, so no size is
+     * decoded that the limits refuse. Gray, palette and RGB(A) become luma with the Rec. 601 weights the Java path
+     * uses; alpha is ignored; 16-bit samples keep their precision. Returns null when libpng fails.
+     */
+    private static GrayImage decodePngNatively(byte[] bytes, ImageLimits limits) throws InvalidImageException {
+        ImageInfo info = ImageProbe.probe(bytes, limits); // header limits and trailer, before any pixel
+        OpenCv.load();
+        try (OpenCv.Scope s = new OpenCv.Scope()) {
+            Mat encoded = s.add(new MatOfByte(bytes));
+            Mat gray = s.add(Imgcodecs.imdecode(encoded, Imgcodecs.IMREAD_GRAYSCALE | Imgcodecs.IMREAD_ANYDEPTH));
+            if (gray.empty() || gray.cols() != info.width() || gray.rows() != info.height()) {
+                return null;
+            }
+            if (gray.depth() == CvType.CV_8U) {
+                return OpenCv.toGray8(gray);
+            }
+            if (gray.depth() != CvType.CV_16U) {
+                return null;
+            }
+            Mat scaled = s.add(new Mat());
+            gray.convertTo(scaled, CvType.CV_32F, 1.0 / 65535.0);
+            return new GrayImage(gray.cols(), gray.rows(), OpenCv.floats(scaled));
         }
     }
 

@@ -24,6 +24,8 @@ public final class DeliveryAccounting {
     private final Map<String, Integer> neighbours = new HashMap<>();
     private final Map<String, Integer> alertsPerPatient = new HashMap<>();
     private final Set<String> indexed = new HashSet<>();
+    private long abortedOutputs;
+    private final Map<String, Integer> alertUpdates = new HashMap<>();
 
     public void accepted(String imageId, String patientRef) {
         accepted.put(imageId, patientRef);
@@ -50,12 +52,26 @@ public final class DeliveryAccounting {
         neighbours.merge(imageId, 1, Integer::sum);
     }
 
+    /** An alert opened for a patient. */
     public void alert(String patientRef) {
         alertsPerPatient.merge(patientRef, 1, Integer::sum);
     }
 
+    /** An alert updated by a later positive image: each image may update its patient's alert once. */
+    public void alertUpdate(String alertId, String imageId) {
+        alertUpdates.merge(alertId + "/" + imageId, 1, Integer::sum);
+    }
+
     public void indexed(String imageId) {
         indexed.add(imageId);
+    }
+
+    /**
+     * Output records written in transactions that were then aborted (a crash or failure mid-batch): what would have
+     * been duplicates without transactions. Readers never see them; counted to show the retry path ran.
+     */
+    public void abortedOutputs(long count) {
+        abortedOutputs += count;
     }
 
     public Set<String> acceptedIds() {
@@ -153,6 +169,12 @@ public final class DeliveryAccounting {
                 violations.add("patient " + e.getKey() + " without a positive image has " + e.getValue() + " alerts");
             }
         }
+        long duplicateUpdates = alertUpdates.values().stream().filter(n -> n > 1).count();
+        alertUpdates.forEach((k, n) -> {
+            if (n > 1) {
+                violations.add("alert update " + k + " published " + n + " times");
+            }
+        });
         Map<String, Long> counts = new LinkedHashMap<>();
         counts.put("accepted", (long) accepted.size());
         counts.put("scored exactly once", scoredOnce);
@@ -164,9 +186,12 @@ public final class DeliveryAccounting {
         counts.put("missing from the images topic", missingImageEvent);
         counts.put("scored but not in the case index", notIndexed);
         counts.put("positive patients", (long) positivePatients.size());
-        counts.put("alerts", (long) alertsPerPatient.values().stream().mapToInt(Integer::intValue).sum());
+        counts.put("alerts opened", (long) alertsPerPatient.values().stream().mapToInt(Integer::intValue).sum());
         counts.put("patients without exactly one alert", patientsWrongAlerts);
+        counts.put("alert updates (later positive images)", (long) alertUpdates.size());
+        counts.put("alert updates published twice", duplicateUpdates);
         counts.put("stored but never acknowledged to the sender", unacknowledged);
+        counts.put("outputs of aborted attempts (hidden from readers)", abortedOutputs);
         return new Report(counts, violations);
     }
 }

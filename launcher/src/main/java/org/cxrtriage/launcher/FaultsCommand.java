@@ -59,7 +59,7 @@ final class FaultsCommand implements Callable<Integer> {
             defaultValue = "300")
     int count;
 
-    @Option(names = "--rate", description = "Images per second sent (default: ${DEFAULT-VALUE}).", defaultValue = "8")
+    @Option(names = "--rate", description = "Images per second sent (default: ${DEFAULT-VALUE}).", defaultValue = "3")
     double rate;
 
     @Option(names = "--port-base", description = "HTTP ports: ingest, preprocess, inference, similarity from here "
@@ -166,6 +166,7 @@ final class FaultsCommand implements Callable<Integer> {
                 settled = readBooks(settings, books);
             } while (!settled.complete() && System.nanoTime() < deadline);
             checkIndex(settled, services.get("similarity").httpPort(), settings, redisPrefix);
+            countAbortedOutputs(settings, settled);
             DeliveryAccounting.Report report = settled.report();
             String table = table(faults, report, refusals, items.size());
             console.print(table);
@@ -272,8 +273,24 @@ final class FaultsCommand implements Callable<Integer> {
         TopicReplay.read(settings, Topic.NEIGHBOURS.name(), serdes.deserializer(Topic.NEIGHBOURS), null,
                 r -> books.neighbours(r.value().getImageId()));
         TopicReplay.read(settings, Topic.ALERTS.name(), serdes.deserializer(Topic.ALERTS), null,
-                r -> books.alert(r.value().getPatientRef()));
+                r -> {
+                    if (r.value().getEvent() == org.cxrtriage.schemas.AlertEvent.OPENED) {
+                        books.alert(r.value().getPatientRef());
+                    } else {
+                        books.alertUpdate(r.value().getAlertId(), r.value().getImageId());
+                    }
+                });
         return books;
+    }
+
+    /** Reads the output topics uncommitted as well: the difference is what aborted attempts wrote. */
+    private static void countAbortedOutputs(Settings settings, DeliveryAccounting books) {
+        AvroSerdes serdes = RegistrySettings.serdes(settings);
+        for (Topic<?> t : List.of(Topic.TENSORS, Topic.SCORES, Topic.NEIGHBOURS, Topic.ALERTS)) {
+            long all = TopicReplay.read(settings, t.name(), serdes.deserializer(t), null, false, r -> { });
+            long visible = TopicReplay.read(settings, t.name(), serdes.deserializer(t), null, true, r -> { });
+            books.abortedOutputs(all - visible);
+        }
     }
 
     /** A case is indexed when the service finds it (in-memory index) and Redis holds it. */

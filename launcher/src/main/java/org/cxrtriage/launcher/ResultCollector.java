@@ -116,8 +116,15 @@ public final class ResultCollector implements AutoCloseable {
         }
     }
 
+    /** Every alert event (OPENED and UPDATED) about these images. */
     public List<CxrAlert> alertsFor(Set<String> imageIds) {
         return alerts.stream().filter(a -> imageIds.contains(a.getImageId())).toList();
+    }
+
+    /** The alerts opened by these images (one per patient per window). */
+    public List<CxrAlert> openedAlertsFor(Set<String> imageIds) {
+        return alertsFor(imageIds).stream().filter(a -> a.getEvent() == org.cxrtriage.schemas.AlertEvent.OPENED)
+                .toList();
     }
 
     @Override

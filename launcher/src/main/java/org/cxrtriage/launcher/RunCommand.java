@@ -97,8 +97,9 @@ final class RunCommand implements Callable<Integer> {
             progress.finish();
             double seconds = (System.currentTimeMillis() - tIngest) / 1000.0;
             print(out, outcomes, results, fileById);
-            List<CxrAlert> alerts = results.alertsFor(byId.keySet());
-            out.printf("%nAlerts raised (%d, one per patient):%n", alerts.size());
+            List<CxrAlert> alerts = results.openedAlertsFor(byId.keySet());
+            out.printf("%nAlerts raised (%d, one per patient; %d updates by later positive images):%n", alerts.size(),
+                    results.alertsFor(byId.keySet()).size() - alerts.size());
             for (CxrAlert a : alerts) {
                 out.printf("  ALERT %s patient %s site %s image %s p=%.3f knnVote=%s rule: %s%n",
                         a.getAlertId().substring(0, 8), a.getPatientRef(), a.getSiteId(),

@@ -24,6 +24,7 @@ class DeliveryAccountingTest {
             b.indexed(id);
         }
         b.alert("p1");
+        b.alertUpdate("alert-p1", "i2");
         return b;
     }
 
@@ -34,7 +35,7 @@ class DeliveryAccountingTest {
         assertThat(r.violations()).isEmpty();
         assertThat(r.counts()).containsEntry("accepted", 4L).containsEntry("scored exactly once", 3L)
                 .containsEntry("rejected with a reason", 1L).containsEntry("lost", 0L)
-                .containsEntry("positive patients", 1L).containsEntry("alerts", 1L);
+                .containsEntry("positive patients", 1L).containsEntry("alerts opened", 1L);
     }
 
     @Test
@@ -46,13 +47,15 @@ class DeliveryAccountingTest {
         b.neighbours("i3");
         b.alert("p1"); // second alert for p1
         b.alert("p2"); // alert without a positive image
+        b.alertUpdate("alert-p1", "i2"); // the same update twice
         b.score("i6", "p5", false); // an image on no sender's books is not a violation by itself
 
         DeliveryAccounting.Report r = b.report();
 
         assertThat(b.complete()).isFalse();
         assertThat(r.counts()).containsEntry("lost", 1L).containsEntry("scored twice or more", 1L)
-                .containsEntry("duplicate neighbour sets", 1L).containsEntry("patients without exactly one alert", 2L);
+                .containsEntry("duplicate neighbour sets", 1L).containsEntry("patients without exactly one alert", 2L)
+                .containsEntry("alert updates published twice", 1L);
         assertThat(r.violations()).anyMatch(v -> v.contains("i5")).anyMatch(v -> v.contains("scored 2 times"))
                 .anyMatch(v -> v.contains("p1 has 2 alerts")).anyMatch(v -> v.contains("p2 without"));
     }

@@ -180,7 +180,7 @@ class PipelineEndToEndTest {
 
     @Test
     void positivePatientsAlertExactlyOnce() {
-        List<CxrAlert> alerts = results.alertsFor(sentById.keySet());
+        List<CxrAlert> alerts = results.openedAlertsFor(sentById.keySet());
         Map<String, Long> perPatient = alerts.stream()
                 .collect(Collectors.groupingBy(CxrAlert::getPatientRef, Collectors.counting()));
         assertThat(perPatient.values()).allMatch(c -> c == 1L);
@@ -192,6 +192,18 @@ class PipelineEndToEndTest {
         for (CxrAlert a : alerts) {
             assertThat(a.getPatientRef()).startsWith("p-");
             assertThat(a.getSiteId()).isNotBlank();
+        }
+        // Every later positive image of a patient updates that patient's alert, exactly once.
+        Map<String, String> alertOfPatient = alerts.stream()
+                .collect(Collectors.toMap(CxrAlert::getPatientRef, CxrAlert::getAlertId));
+        List<CxrAlert> updates = results.alertsFor(sentById.keySet()).stream()
+                .filter(a -> a.getEvent() == org.cxrtriage.schemas.AlertEvent.UPDATED).toList();
+        long scoredPositive = sentById.keySet().stream().map(results.scores::get).filter(s -> s != null).count();
+        assertThat(updates).hasSize((int) (scoredPositive - alerts.size()));
+        assertThat(updates.stream().map(CxrAlert::getImageId).distinct().count()).isEqualTo(updates.size());
+        for (CxrAlert u : updates) {
+            assertThat(u.getAlertId()).isEqualTo(alertOfPatient.get(u.getPatientRef()));
+            assertThat(u.getImageCount()).isGreaterThan(1);
         }
     }
 

@@ -47,20 +47,74 @@ public final class CaseStore {
         return redis.exists(caseKey(imageId));
     }
 
-    public void save(CaseRecord c) {
+    /** Stores a case; returns its change sequence number (see {@link #changedSince}). */
+    public long save(CaseRecord c) {
         redis.hset(caseKey(c.imageId()), hash(c));
         redis.zadd(casesKey(), c.scoredAtMillis(), c.imageId());
         redis.sadd(patientKey(c.patientRef()), c.imageId());
+        return touch(c.imageId());
+    }
+
+    private String seqKey() {
+        return prefix + "case-seq";
+    }
+
+    private String changesKey() {
+        return prefix + "case-changes";
+    }
+
+    /** Gives the case the next change sequence number, so every instance's index picks the change up. */
+    private long touch(String imageId) {
+        long seq = redis.incr(seqKey());
+        redis.zadd(changesKey(), seq, imageId);
+        return seq;
+    }
+
+    /** The sequence number of the latest change (0 when none). */
+    public long lastChange() {
+        String v = redis.get(seqKey());
+        return v == null ? 0 : Long.parseLong(v);
+    }
+
+    /** A case changed after some sequence number, with the number of its latest change. */
+    public record Change(long seq, CaseRecord record) {
+    }
+
+    /** The cases added or relabelled after {@code seq}, in change order (how instances keep their indexes equal). */
+    public List<Change> changedSince(long seq) {
+        List<redis.clients.jedis.resps.Tuple> ids = redis.zrangeByScoreWithScores(changesKey(), "(" + seq, "+inf");
+        List<Change> out = new ArrayList<>(ids.size());
+        for (int from = 0; from < ids.size(); from += BATCH) {
+            List<redis.clients.jedis.resps.Tuple> part = ids.subList(from, Math.min(ids.size(), from + BATCH));
+            List<redis.clients.jedis.Response<Map<byte[], byte[]>>> replies = new ArrayList<>();
+            try (var p = redis.pipelined()) {
+                for (var t : part) {
+                    replies.add(p.hgetAll(caseKey(t.getElement())));
+                }
+                p.sync();
+            }
+            for (int i = 0; i < part.size(); i++) {
+                if (!replies.get(i).get().isEmpty()) {
+                    out.add(new Change((long) part.get(i).getScore(), fromHash(replies.get(i).get())));
+                }
+            }
+        }
+        return out;
     }
 
     /** Bulk save in pipelined batches (imports, benchmarks): one round trip per thousand cases. */
     public void saveAll(List<CaseRecord> cases) {
         for (int from = 0; from < cases.size(); from += BATCH) {
+            List<CaseRecord> part = cases.subList(from, Math.min(cases.size(), from + BATCH));
+            // One block of change numbers for the whole batch.
+            long first = redis.incrBy(seqKey(), part.size()) - part.size() + 1;
             try (var p = redis.pipelined()) {
-                for (CaseRecord c : cases.subList(from, Math.min(cases.size(), from + BATCH))) {
+                for (int i = 0; i < part.size(); i++) {
+                    CaseRecord c = part.get(i);
                     p.hset(caseKey(c.imageId()), hash(c));
                     p.zadd(casesKey(), c.scoredAtMillis(), c.imageId());
                     p.sadd(patientKey(c.patientRef()), c.imageId());
+                    p.zadd(changesKey(), first + i, c.imageId());
                 }
                 p.sync();
             }
@@ -78,7 +132,7 @@ public final class CaseStore {
                 p.sync();
             }
         }
-        redis.del(casesKey());
+        redis.del(casesKey(), changesKey(), seqKey());
         List<String> patients = new ArrayList<>();
         redis.keys(prefix + "patient:*").forEach(patients::add);
         for (int from = 0; from < patients.size(); from += BATCH) {
@@ -134,6 +188,7 @@ public final class CaseStore {
     public void setConfirmed(String imageId, boolean positive) {
         if (exists(imageId)) {
             redis.hset(caseKey(imageId), b("confirmed"), b(positive ? "1" : "0"));
+            touch(imageId);
         }
     }
 
@@ -159,6 +214,14 @@ public final class CaseStore {
         return new OpenAlert(parts[0], parts[1], Long.parseLong(parts[2]), false);
     }
 
+    /** Records a positive image in an alert (idempotent); returns how many images the alert holds. */
+    public int addAlertImage(String alertId, String imageId, Duration window) {
+        String key = prefix + "alert-images:" + alertId;
+        redis.sadd(key, imageId);
+        redis.pexpire(key, window.toMillis());
+        return (int) redis.scard(key);
+    }
+
     /** Puts back a published alert's open state (recovery); false when the patient already has one open. */
     public boolean restoreAlert(String patientRef, String alertId, String imageId, long firstSeenMillis,
                                 Duration remaining) {
@@ -175,8 +238,14 @@ public final class CaseStore {
         return redis.exists(prefix + "store-intact");
     }
 
+    /** Marks the store filled; its value, a fresh id, names this generation of the store (its epoch). */
     public void markIntact() {
-        redis.set(prefix + "store-intact", "1");
+        redis.set(prefix + "store-intact", java.util.UUID.randomUUID().toString(), SetParams.setParams().nx());
+    }
+
+    /** The store's epoch: changes when Redis lost its data and the store was refilled (null before). */
+    public String epoch() {
+        return redis.get(prefix + "store-intact");
     }
 
     private static CaseRecord fromHash(Map<byte[], byte[]> raw) {

@@ -1,83 +1,209 @@
 package org.cxrtriage.similarity;
 
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.lucene.codecs.KnnVectorsFormat;
+import org.apache.lucene.codecs.lucene912.Lucene912Codec;
+import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
+import org.apache.lucene.document.BinaryDocValuesField;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
 import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
+import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.ReaderUtil;
+import org.apache.lucene.index.StoredFields;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.index.VectorSimilarityFunction;
-import org.apache.lucene.search.BooleanClause;
-import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.KnnFloatVectorQuery;
-import org.apache.lucene.search.MatchAllDocsQuery;
-import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.SearcherManager;
-import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.ByteBuffersDirectory;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.store.MMapDirectory;
+import org.apache.lucene.util.Bits;
+import org.apache.lucene.util.BytesRef;
 
 /**
- * Approximate search with Lucene's HNSW graphs, in memory. Cases of the excluded patient are filtered inside the
- * graph search (Lucene falls back to exact search when a filter is very selective), so k results still come back.
- * Case metadata stays in a map; Lucene holds only ids, patient refs and vectors.
+ * Approximate search with Lucene's HNSW graphs.
+ *
+ * <ul>
+ *   <li>Queries search the graph without a filter and drop the query patient's own cases afterwards, asking for as
+ *       many extra results as that patient has cases: exact, and far cheaper than a per-query filter bitset over a
+ *       million documents.</li>
+ *   <li>Result documents map to cases through a doc-values id (no stored-field decompression per hit).</li>
+ *   <li>Bulk loads add documents from two threads (two segments built in parallel); merges use two workers.</li>
+ *   <li>With a directory, the index is a snapshot on disk: {@link #commit} records the case store's change number
+ *       and epoch with it, so a restart opens the graph and reads back only the changes made since, instead of
+ *       rebuilding a million-node graph.</li>
+ * </ul>
  */
 public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
 
     private static final String ID = "id";
-    private static final String PATIENT = "patient";
     private static final String VECTOR = "vec";
+    private static final String CASE = "case";
+    private static final String CHANGE = "store.change";
+    private static final String EPOCH = "store.epoch";
 
     /** Candidates explored per query (Lucene's k doubles as HNSW's ef): more means better recall, slower queries. */
     public static final int DEFAULT_EF_SEARCH = 100;
+    private static final int MAX_CONN = 16;
+    private static final int BEAM_WIDTH = 100;
+    private static final int WORKERS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
     private final Map<String, CaseRecord> records = new ConcurrentHashMap<>();
+    private final Map<String, Integer> casesPerPatient = new ConcurrentHashMap<>();
     private final int efSearch;
-    private final ByteBuffersDirectory directory = new ByteBuffersDirectory();
+    private final Directory directory;
+    private final ExecutorService mergeWorkers = Executors.newFixedThreadPool(WORKERS, r -> {
+        Thread t = new Thread(r, "hnsw-merge");
+        t.setDaemon(true);
+        return t;
+    });
     private final IndexWriter writer;
     private final SearcherManager searchers;
+    private final long snapshotChange;
+    private final String snapshotEpoch;
     private volatile boolean dirty;
 
     public HnswNeighbourIndex() {
         this(DEFAULT_EF_SEARCH);
     }
 
+    /** In memory only. */
     public HnswNeighbourIndex(int efSearch) {
+        this(efSearch, null);
+    }
+
+    /**
+     * @param snapshotDir where the index lives on disk (null: in memory); an existing snapshot there is opened and its
+     *                    cases loaded
+     */
+    public HnswNeighbourIndex(int efSearch, Path snapshotDir) {
         this.efSearch = efSearch;
         try {
-            IndexWriterConfig config = new IndexWriterConfig().setRAMBufferSizeMB(256);
+            directory = snapshotDir == null ? new ByteBuffersDirectory() : new MMapDirectory(snapshotDir);
+            IndexWriterConfig config = new IndexWriterConfig().setRAMBufferSizeMB(512)
+                    .setCodec(new Lucene912Codec() {
+                        @Override
+                        public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
+                            return new Lucene99HnswVectorsFormat(MAX_CONN, BEAM_WIDTH, WORKERS, mergeWorkers);
+                        }
+                    });
             writer = new IndexWriter(directory, config);
             searchers = new SearcherManager(writer, null);
+            Map<String, String> committed = new HashMap<>();
+            writer.getLiveCommitData().forEach(e -> committed.put(e.getKey(), e.getValue()));
+            snapshotChange = Long.parseLong(committed.getOrDefault(CHANGE, "-1"));
+            snapshotEpoch = committed.get(EPOCH);
+            loadStoredCases();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
+    /** Reads the cases of an opened snapshot back into memory (stored fields are read once, sequentially). */
+    private void loadStoredCases() throws IOException {
+        try (DirectoryReader reader = DirectoryReader.open(writer)) {
+            for (LeafReaderContext leaf : reader.leaves()) {
+                LeafReader r = leaf.reader();
+                StoredFields stored = r.storedFields();
+                Bits live = r.getLiveDocs();
+                for (int doc = 0; doc < r.maxDoc(); doc++) {
+                    if (live == null || live.get(doc)) {
+                        CaseRecord c = decode(stored.document(doc).getBinaryValue(CASE));
+                        if (records.put(c.imageId(), c) == null) {
+                            casesPerPatient.merge(c.patientRef(), 1, Integer::sum);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The case store change number the opened snapshot is complete up to; -1 when there was none. */
+    public long snapshotChange() {
+        return snapshotChange;
+    }
+
+    /** The case store epoch the opened snapshot belongs to (null when there was none). */
+    public String snapshotEpoch() {
+        return snapshotEpoch;
+    }
+
     @Override
     public void put(CaseRecord record) {
-        Document doc = new Document();
-        doc.add(new StringField(ID, record.imageId(), Field.Store.YES));
-        doc.add(new StringField(PATIENT, record.patientRef(), Field.Store.NO));
-        doc.add(new KnnFloatVectorField(VECTOR, record.embedding(), VectorSimilarityFunction.EUCLIDEAN));
+        CaseRecord previous = records.put(record.imageId(), record);
         try {
-            if (records.put(record.imageId(), record) == null) {
-                writer.addDocument(doc);
+            if (previous == null) {
+                casesPerPatient.merge(record.patientRef(), 1, Integer::sum);
+                writer.addDocument(document(record));
+                dirty = true;
+            } else if (!previous.equalsMetadata(record)) {
+                // A relabelled case: keep the snapshot's copy current (rare, so re-inserting the vector is fine).
+                writer.updateDocument(new Term(ID, record.imageId()), document(record));
                 dirty = true;
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Adds many cases from two threads, so two segments' graphs are built at once. */
+    @Override
+    public void putAll(List<CaseRecord> cases) {
+        int threads = Math.min(WORKERS, 2);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> parts = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int from = t * cases.size() / threads;
+                int to = (t + 1) * cases.size() / threads;
+                parts.add(pool.submit(() -> cases.subList(from, to).forEach(this::put)));
+            }
+            for (Future<?> f : parts) {
+                f.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while indexing", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("indexing failed: " + e.getCause(), e.getCause());
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    private static Document document(CaseRecord c) {
+        Document doc = new Document();
+        doc.add(new StringField(ID, c.imageId(), Field.Store.NO));
+        doc.add(new BinaryDocValuesField(ID, new BytesRef(c.imageId())));
+        doc.add(new KnnFloatVectorField(VECTOR, c.embedding(), VectorSimilarityFunction.EUCLIDEAN));
+        doc.add(new StoredField(CASE, encode(c)));
+        return doc;
     }
 
     @Override
@@ -90,6 +216,8 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
         if (k <= 0 || records.isEmpty()) {
             return List.of();
         }
+        int own = excludePatientRef == null ? 0 : casesPerPatient.getOrDefault(excludePatientRef, 0);
+        int wanted = k + own;
         try {
             if (dirty) {
                 dirty = false;
@@ -97,24 +225,22 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
             }
             IndexSearcher searcher = searchers.acquire();
             try {
-                Query filter = null;
-                if (excludePatientRef != null) {
-                    filter = new BooleanQuery.Builder()
-                            .add(new MatchAllDocsQuery(), BooleanClause.Occur.FILTER)
-                            .add(new TermQuery(new Term(PATIENT, excludePatientRef)), BooleanClause.Occur.MUST_NOT)
-                            .build();
-                }
-                int candidates = Math.max(k, efSearch);
-                TopDocs top = searcher.search(new KnnFloatVectorQuery(VECTOR, query, candidates, filter), candidates);
-                List<Hit> hits = new ArrayList<>(top.scoreDocs.length);
+                int candidates = Math.max(wanted, efSearch);
+                TopDocs top = searcher.search(new KnnFloatVectorQuery(VECTOR, query, candidates), candidates);
+                List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+                List<Hit> hits = new ArrayList<>(Math.min(top.scoreDocs.length, wanted));
                 for (ScoreDoc sd : top.scoreDocs) {
-                    String id = searcher.storedFields().document(sd.doc).get(ID);
-                    CaseRecord r = records.get(id);
-                    if (r != null) {
+                    LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(sd.doc, leaves));
+                    BinaryDocValues ids = leaf.reader().getBinaryDocValues(ID);
+                    if (ids == null || !ids.advanceExact(sd.doc - leaf.docBase)) {
+                        continue;
+                    }
+                    CaseRecord r = records.get(ids.binaryValue().utf8ToString());
+                    if (r != null && !r.patientRef().equals(excludePatientRef)) {
                         hits.add(new Hit(r, ExactNeighbourIndex.distance(query, r.embedding())));
                     }
                 }
-                hits.sort(java.util.Comparator.comparingDouble(Hit::distance));
+                hits.sort(Comparator.comparingDouble(Hit::distance));
                 return hits.size() > k ? List.copyOf(hits.subList(0, k)) : hits;
             } finally {
                 searchers.release(searcher);
@@ -135,6 +261,35 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
         }
     }
 
+    /**
+     * Makes the index durable as a snapshot complete up to the case store's change number {@code change} of store
+     * epoch {@code epoch} (no-op in memory).
+     */
+    public void commit(long change, String epoch) {
+        if (directory instanceof ByteBuffersDirectory) {
+            return;
+        }
+        try {
+            writer.setLiveCommitData(Map.of(CHANGE, Long.toString(change), EPOCH, epoch == null ? "" : epoch)
+                    .entrySet());
+            writer.commit();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Forgets every case (a snapshot of another store epoch). */
+    public void clear() {
+        try {
+            writer.deleteAll();
+            records.clear();
+            casesPerPatient.clear();
+            dirty = true;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     @Override
     public int size() {
         return records.size();
@@ -145,6 +300,49 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
         try {
             searchers.close();
             writer.close();
+            directory.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            mergeWorkers.shutdown();
+        }
+    }
+
+    private static byte[] encode(CaseRecord c) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + 4 * c.embedding().length);
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.writeUTF(c.imageId());
+            out.writeUTF(c.patientRef());
+            out.writeUTF(c.siteId());
+            out.writeLong(c.scoredAtMillis());
+            out.writeFloat(c.probability());
+            out.writeBoolean(c.predictedPositive());
+            out.writeByte(c.confirmedPositive() == null ? 2 : c.confirmedPositive() ? 1 : 0);
+            out.writeInt(c.embedding().length);
+            for (float v : c.embedding()) {
+                out.writeFloat(v);
+            }
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static CaseRecord decode(BytesRef b) {
+        try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(b.bytes, b.offset, b.length))) {
+            String id = in.readUTF();
+            String patient = in.readUTF();
+            String site = in.readUTF();
+            long at = in.readLong();
+            float p = in.readFloat();
+            boolean predicted = in.readBoolean();
+            byte confirmed = in.readByte();
+            float[] e = new float[in.readInt()];
+            for (int i = 0; i < e.length; i++) {
+                e[i] = in.readFloat();
+            }
+            return new CaseRecord(id, patient, site, at, p, predicted, e, confirmed == 2 ? null : confirmed == 1);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

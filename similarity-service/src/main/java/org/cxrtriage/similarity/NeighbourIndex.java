@@ -13,6 +13,11 @@ public interface NeighbourIndex {
     /** Adds or replaces the case with the same image id. */
     void put(CaseRecord record);
 
+    /** Adds many cases (a rebuild); implementations may parallelise. */
+    default void putAll(List<CaseRecord> records) {
+        records.forEach(this::put);
+    }
+
     Optional<CaseRecord> get(String imageId);
 
     /** The k nearest cases, nearest first, skipping every case of {@code excludePatientRef} (null: none). */

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.cxrtriage.schemas.AlertEvent;
 import org.cxrtriage.schemas.CxrAlert;
 import org.cxrtriage.schemas.CxrLabel;
 import org.cxrtriage.schemas.CxrNeighbours;
@@ -18,7 +19,7 @@ import org.cxrtriage.schemas.Neighbour;
  */
 public final class SimilarityProcessor {
 
-    /** What one score produces: always neighbours; an alert only when a patient's alert is opened. */
+    /** What one score produces: always neighbours; an alert event when the image opens or updates its patient's alert. */
     public record Result(CxrNeighbours neighbours, CxrAlert alert) {
     }
 
@@ -27,6 +28,8 @@ public final class SimilarityProcessor {
     private final AlertPolicy policy;
     private final int k;
     private final Duration alertWindow;
+    /** The store's change sequence number this index has caught up with. */
+    private long syncedChange;
 
     public SimilarityProcessor(NeighbourIndex index, CaseStore store, AlertPolicy policy, int k, Duration alertWindow) {
         this.index = index;
@@ -36,14 +39,59 @@ public final class SimilarityProcessor {
         this.alertWindow = alertWindow;
     }
 
-    /** Loads every stored case into the index (on start). Returns how many. */
+    /**
+     * Fills the index on start: from its snapshot plus the changes made since, when it has a snapshot of this store
+     * epoch; otherwise from every stored case. Returns the number of cases indexed.
+     */
     public int rebuildIndex() {
+        long seq = store.lastChange();
+        if (index instanceof HnswNeighbourIndex h && h.snapshotChange() >= 0) {
+            if (java.util.Objects.equals(h.snapshotEpoch(), store.epoch()) && h.snapshotChange() <= seq) {
+                synchronized (this) {
+                    syncedChange = h.snapshotChange();
+                }
+                syncIndex();
+                return index.size();
+            }
+            h.clear(); // a snapshot of a store that no longer exists
+        }
         List<CaseRecord> all = store.loadAll();
-        all.forEach(index::put);
+        index.putAll(all);
+        synchronized (this) {
+            syncedChange = seq;
+        }
         return all.size();
     }
 
+    /** Writes the index snapshot (when the index keeps one), complete up to the changes applied so far. */
+    public synchronized void snapshot() {
+        if (index instanceof HnswNeighbourIndex h) {
+            h.commit(syncedChange, store.epoch());
+        }
+    }
+
+    /**
+     * Brings the index up to date with cases other instances stored or relabelled since the last call (and this
+     * instance's own label changes), so every instance searches the same cases and gives the same answers.
+     */
+    public synchronized int syncIndex() {
+        long last = store.lastChange();
+        if (last < syncedChange) {
+            syncedChange = 0; // the store was emptied and refilled (Redis lost its data): read it all again
+        }
+        if (last == syncedChange) {
+            return 0;
+        }
+        List<CaseStore.Change> changes = store.changedSince(syncedChange);
+        for (CaseStore.Change c : changes) {
+            index.put(c.record());
+            syncedChange = Math.max(syncedChange, c.seq());
+        }
+        return changes.size();
+    }
+
     public Result onScore(CxrScore score, Instant now) {
+        syncIndex();
         float[] embedding = toArray(score.getEmbedding());
         CaseRecord current = new CaseRecord(score.getImageId(), score.getPatientRef(), score.getSiteId(),
                 score.getScoredAt().toEpochMilli(), score.getProbability(), score.getPositive(), embedding, null);
@@ -79,35 +127,45 @@ public final class SimilarityProcessor {
                 .setComputedAt(now)
                 .build();
         if (index.get(current.imageId()).isEmpty()) {
-            store.save(current);
+            long seq = store.save(current);
             index.put(current);
+            synchronized (this) {
+                if (seq == syncedChange + 1) {
+                    syncedChange = seq; // our own change: nothing to read back
+                }
+            }
         }
         CxrAlert alert = null;
         if (policy.shouldAlert(score.getProbability(), score.getThreshold(), vote, hits.size())) {
             CaseStore.OpenAlert open = store.openAlert(score.getPatientRef(), UUID.randomUUID().toString(),
                     score.getImageId(), now.toEpochMilli(), alertWindow);
-            // The alert belongs to the image that opened it: processing that image again (a replay after an aborted
-            // transaction) yields the same alert again, so it is published exactly once; later images do not.
-            if (open.imageId().equals(score.getImageId())) {
-                alert = CxrAlert.newBuilder()
-                        .setAlertId(open.alertId())
-                        .setPatientRef(score.getPatientRef())
-                        .setSiteId(score.getSiteId())
-                        .setImageId(score.getImageId())
-                        .setProbability(score.getProbability())
-                        .setKnnVote(vote)
-                        .setNeighbours(neighbours)
-                        .setFirstSeen(Instant.ofEpochMilli(open.firstSeenMillis()))
-                        .setLastSeen(now)
-                        .setRaisedAt(Instant.ofEpochMilli(open.firstSeenMillis()))
-                        .setRule(policy.describe())
-                        .build();
-            }
+            // Deterministic per image: processing an image again (a replay after an aborted transaction) yields the
+            // same event again, published once by the transaction. The opening image OPENS the alert; each later
+            // positive image of the patient within the window UPDATES it (same alert id).
+            boolean opening = open.imageId().equals(score.getImageId());
+            int images = store.addAlertImage(open.alertId(), score.getImageId(), alertWindow);
+            alert = CxrAlert.newBuilder()
+                    .setAlertId(open.alertId())
+                    .setPatientRef(score.getPatientRef())
+                    .setSiteId(score.getSiteId())
+                    .setImageId(score.getImageId())
+                    .setProbability(score.getProbability())
+                    .setKnnVote(vote)
+                    .setNeighbours(neighbours)
+                    .setFirstSeen(Instant.ofEpochMilli(open.firstSeenMillis()))
+                    .setLastSeen(opening ? Instant.ofEpochMilli(open.firstSeenMillis()) : now)
+                    .setRaisedAt(Instant.ofEpochMilli(open.firstSeenMillis()))
+                    .setRule(policy.describe())
+                    .setEvent(opening ? AlertEvent.OPENED : AlertEvent.UPDATED)
+                    .setOpenedByImageId(opening ? null : open.imageId())
+                    .setImageCount(Math.max(1, images))
+                    .build();
         }
         return new Result(result, alert);
     }
 
     public java.util.Optional<CaseRecord> caseOf(String imageId) {
+        syncIndex();
         return index.get(imageId);
     }
 
@@ -116,6 +174,7 @@ public final class SimilarityProcessor {
      * image is unknown.
      */
     public java.util.Optional<List<NeighbourIndex.Hit>> similarTo(String imageId, int limit, int offset) {
+        syncIndex();
         return index.get(imageId).map(c -> {
             List<NeighbourIndex.Hit> hits = index.search(c.embedding(), offset + limit, c.patientRef());
             return hits.subList(Math.min(offset, hits.size()), hits.size());
@@ -145,8 +204,13 @@ public final class SimilarityProcessor {
     public boolean restoreAlert(CxrAlert alert, Instant now) {
         long opened = alert.getFirstSeen().toEpochMilli();
         Duration left = alertWindow.minusMillis(now.toEpochMilli() - opened);
-        return !left.isNegative() && !left.isZero()
-                && store.restoreAlert(alert.getPatientRef(), alert.getAlertId(), alert.getImageId(), opened, left);
+        if (left.isNegative() || left.isZero()) {
+            return false;
+        }
+        String opener = alert.getOpenedByImageId() != null ? alert.getOpenedByImageId() : alert.getImageId();
+        boolean reopened = store.restoreAlert(alert.getPatientRef(), alert.getAlertId(), opener, opened, left);
+        store.addAlertImage(alert.getAlertId(), alert.getImageId(), left);
+        return reopened;
     }
 
     /** Attaches a confirmed outcome to one image, or to every stored image of a patient. */

@@ -57,6 +57,10 @@ public final class SimilarityService implements Service {
     /** exact (brute force, the reference) or hnsw (Lucene HNSW, approximate). */
     public static final String INDEX = "SIMILARITY_INDEX";
     public static final String HNSW_EF = "SIMILARITY_HNSW_EF";
+    /** Folder of the HNSW index snapshot (hnsw only): a restart reads only the changes made since. */
+    public static final String INDEX_DIR = "SIMILARITY_INDEX_DIR";
+    /** How often the snapshot is written. */
+    public static final String SNAPSHOT_INTERVAL = "SIMILARITY_SNAPSHOT_INTERVAL";
 
     private static final Logger LOG = LoggerFactory.getLogger(SimilarityService.class);
 
@@ -65,6 +69,7 @@ public final class SimilarityService implements Service {
     private RedisClient redis;
     private SimilarityProcessor processor;
     private CaseStore store;
+    private NeighbourIndex index;
     private AvroSerdes serdes;
     private String groupId;
     private KafkaConsumer<String, SpecificRecord> consumer;
@@ -89,7 +94,7 @@ public final class SimilarityService implements Service {
         redis = RedisClient.create(URI.create(settings.string(CommonKeys.REDIS_URL, CommonKeys.DEFAULT_REDIS_URL)));
         AlertPolicy policy = new AlertPolicy(settings.decimal(ALERT_THRESHOLD, Double.NaN),
                 settings.flag(ALERT_REQUIRE_KNN, false), settings.decimal(ALERT_MIN_KNN_VOTE, 0.5));
-        NeighbourIndex index = newIndex(settings);
+        index = newIndex(settings);
         store = new CaseStore(redis, settings.string(REDIS_KEY_PREFIX, "cxr:"));
         processor = new SimilarityProcessor(index, store, policy, settings.integer(K, 4),
                 settings.duration(ALERT_WINDOW, Duration.ofDays(14)));
@@ -125,7 +130,8 @@ public final class SimilarityService implements Service {
         String kind = settings.string(INDEX, "exact");
         return switch (kind) {
             case "exact" -> new ExactNeighbourIndex();
-            case "hnsw" -> new HnswNeighbourIndex(settings.integer(HNSW_EF, HnswNeighbourIndex.DEFAULT_EF_SEARCH));
+            case "hnsw" -> new HnswNeighbourIndex(settings.integer(HNSW_EF, HnswNeighbourIndex.DEFAULT_EF_SEARCH),
+                    settings.optional(INDEX_DIR).map(java.nio.file.Path::of).orElse(null));
             default -> throw new IllegalArgumentException(INDEX + " must be exact or hnsw, got '" + kind + "'");
         };
     }
@@ -158,7 +164,13 @@ public final class SimilarityService implements Service {
         try {
             producer.initTransactions();
             consumer.subscribe(List.of(Topic.SCORES.name(), Topic.LABELS.name()));
+            long snapshotEvery = settings.duration(SNAPSHOT_INTERVAL, Duration.ofMinutes(5)).toNanos();
+            long nextSnapshot = System.nanoTime() + snapshotEvery;
             while (running) {
+                if (System.nanoTime() > nextSnapshot) {
+                    processor.snapshot();
+                    nextSnapshot = System.nanoTime() + snapshotEvery;
+                }
                 ConsumerRecords<String, SpecificRecord> records = consumer.poll(Duration.ofMillis(500));
                 if (records.isEmpty()) {
                     continue;
@@ -189,6 +201,11 @@ public final class SimilarityService implements Service {
         } finally {
             running = false;
             consumer.close(Duration.ofSeconds(10));
+            try {
+                processor.snapshot();
+            } catch (RuntimeException e) {
+                LOG.warn("could not write the index snapshot: {}", e.toString());
+            }
         }
     }
 
@@ -262,6 +279,13 @@ public final class SimilarityService implements Service {
         }
         if (producer != null) {
             producer.close();
+        }
+        if (index instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.warn("could not close the index: {}", e.toString());
+            }
         }
         if (redis != null) {
             redis.close();

@@ -42,4 +42,42 @@ class HnswNeighbourIndexTest {
         // recall@4 against exact search
         assertThat(matches / (4.0 * queries)).isGreaterThanOrEqualTo(0.95);
     }
+
+    private static List<CaseRecord> cases(int n, long seed) {
+        Random rnd = new Random(seed);
+        List<CaseRecord> out = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            float[] v = new float[16];
+            for (int j = 0; j < v.length; j++) {
+                v[j] = (float) rnd.nextGaussian();
+            }
+            out.add(new CaseRecord("i" + i, "p" + (i / 2), "s", i, 0.5f, false, v, null));
+        }
+        return out;
+    }
+
+    @Test
+    void aSnapshotReopensWithItsCasesLabelsAndChangeNumber(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        List<CaseRecord> all = cases(500, 3);
+        List<NeighbourIndex.Hit> before;
+        try (HnswNeighbourIndex index = new HnswNeighbourIndex(100, dir)) {
+            assertThat(index.snapshotChange()).isEqualTo(-1);
+            index.putAll(all);
+            index.put(all.get(7).withConfirmed(true));
+            before = index.search(all.get(0).embedding(), 4, "p0");
+            index.commit(500, "epoch-1");
+        }
+        try (HnswNeighbourIndex reopened = new HnswNeighbourIndex(100, dir)) {
+            assertThat(reopened.snapshotChange()).isEqualTo(500);
+            assertThat(reopened.snapshotEpoch()).isEqualTo("epoch-1");
+            assertThat(reopened.size()).isEqualTo(500);
+            assertThat(reopened.get("i7").orElseThrow().confirmedPositive()).isTrue();
+            assertThat(reopened.get("i8").orElseThrow().embedding()).isEqualTo(all.get(8).embedding());
+            assertThat(reopened.search(all.get(0).embedding(), 4, "p0")).extracting(h -> h.record().imageId())
+                    .isEqualTo(before.stream().map(h -> h.record().imageId()).toList());
+            reopened.clear();
+            assertThat(reopened.size()).isZero();
+            assertThat(reopened.search(all.get(0).embedding(), 4, null)).isEmpty();
+        }
+    }
 }

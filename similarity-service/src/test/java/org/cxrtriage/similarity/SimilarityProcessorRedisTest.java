@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import org.cxrtriage.common.CommonKeys;
+import org.cxrtriage.schemas.AlertEvent;
+import org.cxrtriage.schemas.CxrAlert;
 import org.cxrtriage.schemas.CxrLabel;
 import org.cxrtriage.schemas.CxrScore;
 import org.cxrtriage.schemas.LabelSource;
@@ -83,13 +85,80 @@ class SimilarityProcessorRedisTest {
 
         assertThat(r1.alert()).isNotNull();
         assertThat(r1.alert().getPatientRef()).isEqualTo("p1");
-        assertThat(r2.alert()).isNull();
+        assertThat(r1.alert().getEvent()).isEqualTo(AlertEvent.OPENED);
+        // A later positive image of the patient updates the same alert.
+        assertThat(r2.alert().getEvent()).isEqualTo(AlertEvent.UPDATED);
+        assertThat(r2.alert().getAlertId()).isEqualTo(r1.alert().getAlertId());
+        assertThat(r2.alert().getOpenedByImageId()).isEqualTo("a");
+        assertThat(r2.alert().getImageId()).isEqualTo("b");
+        assertThat(r2.alert().getImageCount()).isEqualTo(2);
+        assertThat(r2.alert().getFirstSeen()).isEqualTo(r1.alert().getFirstSeen());
         // Processing the opening image again (a retried transaction) yields the same alert, not a new one.
         assertThat(replay.alert()).isNotNull();
         assertThat(replay.alert().getAlertId()).isEqualTo(r1.alert().getAlertId());
         assertThat(replay.alert().getFirstSeen()).isEqualTo(r1.alert().getFirstSeen());
-        assertThat(r3.alert()).isNull();
-        assertThat(other.alert()).isNotNull();
+        assertThat(replay.alert().getEvent()).isEqualTo(AlertEvent.OPENED);
+        // The second instance updates the same alert rather than opening another; a replayed image is not counted twice.
+        assertThat(r3.alert().getAlertId()).isEqualTo(r1.alert().getAlertId());
+        assertThat(r3.alert().getImageCount()).isEqualTo(3);
+        assertThat(second.onScore(score("c", "p1", 0.9f, 2, 2), Instant.now()).alert().getImageCount()).isEqualTo(3);
+        assertThat(other.alert().getEvent()).isEqualTo(AlertEvent.OPENED);
+        assertThat(other.alert().getAlertId()).isNotEqualTo(r1.alert().getAlertId());
+    }
+
+    @Test
+    void instancesSharingTheStoreSearchTheSameCasesAndSeeEachOthersLabels() {
+        SimilarityProcessor a = processor(new ExactNeighbourIndex());
+        SimilarityProcessor b = processor(new HnswNeighbourIndex(100));
+        a.onScore(score("x1", "p1", 0.1f, 0, 0), Instant.now());
+        b.onScore(score("x2", "p2", 0.1f, 1, 0), Instant.now());
+        a.onScore(score("x3", "p3", 0.1f, 0, 1), Instant.now());
+        // b's case is a neighbour for a's next image, although a never consumed b's score.
+        SimilarityProcessor.Result r = a.onScore(score("x4", "p4", 0.1f, 1, 1), Instant.now());
+        assertThat(r.neighbours().getNeighbours()).extracting(n -> n.getImageId())
+                .containsExactlyInAnyOrder("x1", "x2", "x3");
+        // Both instances answer the API alike.
+        assertThat(ids(a.similarTo("x1", 4, 0).orElseThrow())).isEqualTo(ids(b.similarTo("x1", 4, 0).orElseThrow()));
+        // A label consumed by one instance changes the other's vote.
+        b.onLabel(CxrLabel.newBuilder().setImageId("x2").setPositive(true).setTest("PCR").setObservedAt(Instant.now())
+                .build());
+        assertThat(a.caseOf("x2").orElseThrow().confirmedPositive()).isTrue();
+    }
+
+    @Test
+    void aRestartOpensTheIndexSnapshotAndReadsOnlyTheChangesSince(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        CaseStore store = new CaseStore(redis, prefix);
+        store.markIntact();
+        try (HnswNeighbourIndex index = new HnswNeighbourIndex(100, dir)) {
+            SimilarityProcessor first = processor(index);
+            first.rebuildIndex();
+            first.onScore(score("a", "p1", 0.1f, 0, 0), Instant.now());
+            first.onScore(score("b", "p2", 0.1f, 1, 0), Instant.now());
+            first.snapshot();
+        }
+        // While this instance is down another one stores a case and a label arrives.
+        SimilarityProcessor other = processor(new ExactNeighbourIndex());
+        other.rebuildIndex();
+        other.onScore(score("c", "p3", 0.1f, 0, 1), Instant.now());
+        other.onLabel(CxrLabel.newBuilder().setImageId("a").setPositive(true).setTest("PCR")
+                .setObservedAt(Instant.now()).build());
+        try (HnswNeighbourIndex index = new HnswNeighbourIndex(100, dir)) {
+            assertThat(index.size()).isEqualTo(2); // from the snapshot
+            SimilarityProcessor restarted = processor(index);
+            assertThat(restarted.rebuildIndex()).isEqualTo(3);
+            assertThat(index.get("a").orElseThrow().confirmedPositive()).isTrue();
+        }
+        // A snapshot of another store generation (Redis lost its data) is not trusted.
+        redis.del(prefix + "store-intact");
+        store.markIntact();
+        try (HnswNeighbourIndex index = new HnswNeighbourIndex(100, dir)) {
+            processor(index).rebuildIndex();
+            assertThat(index.size()).isEqualTo(3); // everything read again from the store
+        }
+    }
+
+    private static List<String> ids(List<NeighbourIndex.Hit> hits) {
+        return hits.stream().map(h -> h.record().imageId()).toList();
     }
 
     @Test
@@ -109,8 +178,10 @@ class SimilarityProcessorRedisTest {
         assertThat(after.restoreAlert(opened.alert(), Instant.now())).isTrue();
 
         assertThat(processor(new ExactNeighbourIndex()).rebuildIndex()).isEqualTo(2);
-        // The patient's alert is open again: a later positive image does not raise a second one.
-        assertThat(after.onScore(score("c", "p1", 0.95f, 0, 1), Instant.now()).alert()).isNull();
+        // The patient's alert is open again: a later positive image updates it rather than opening a second one.
+        CxrAlert later = after.onScore(score("c", "p1", 0.95f, 0, 1), Instant.now()).alert();
+        assertThat(later.getEvent()).isEqualTo(AlertEvent.UPDATED);
+        assertThat(later.getAlertId()).isEqualTo(opened.alert().getAlertId());
         // An alert whose window has passed is not restored.
         SimilarityProcessor shortWindow = new SimilarityProcessor(new ExactNeighbourIndex(),
                 new CaseStore(redis, prefix + "w:"), AlertPolicy.modelCall(), 4, Duration.ofHours(1));
