@@ -23,6 +23,9 @@ ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.ing
 
 FROM runtime AS preprocess-service
 COPY --from=build /out/preprocess-service/lib /app/lib
+# The lung channel: the trained lung U-Net (LUNG_SEGMENTER=heuristic runs without it).
+COPY --from=build /src/models/lung-unet /app/models/lung-unet
+ENV LUNG_MODEL_DIR=/app/models/lung-unet
 EXPOSE 8091
 ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.preprocess.PreprocessMain"]
 

@@ -52,8 +52,18 @@ public final class TopicReplay {
      */
     public static <V> long read(Settings settings, String topic, Deserializer<V> values,
                                 Map<TopicPartition, Long> until, Consumer<ConsumerRecord<String, V>> sink) {
+        return read(settings, topic, values, until, true, sink);
+    }
+
+    /**
+     * As {@link #read(Settings, String, Deserializer, Map, Consumer)}; with {@code committedOnly} false it also hands
+     * over records of aborted transactions (what an audit counts to show that a retry happened and was hidden).
+     */
+    public static <V> long read(Settings settings, String topic, Deserializer<V> values,
+                                Map<TopicPartition, Long> until, boolean committedOnly,
+                                Consumer<ConsumerRecord<String, V>> sink) {
         Properties p = KafkaSettings.base(settings, "replay-" + topic);
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, committedOnly ? "read_committed" : "read_uncommitted");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, KafkaSettings.MAX_RECORD_BYTES);
         p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, KafkaSettings.MAX_RECORD_BYTES);

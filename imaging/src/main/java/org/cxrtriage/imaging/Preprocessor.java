@@ -72,17 +72,12 @@ public final class Preprocessor {
         CropBox crop = BorderCrop.find(thumb);
         float[] window = requireNotBlank(thumb, thumb.toThumbnail(crop), "cropped region");
 
-        // Size of the crop at working resolution. When we downscale anyway, make the square a multiple of the
-        // CLAHE grid, which spares OpenCV an internal padded copy.
+        Geometry g = geometry(crop);
+        int working = g.working();
+        int ww = g.placement().width();
+        int wh = g.placement().height();
+        CropBox placement = g.placement();
         int side = Math.max(crop.width(), crop.height());
-        int working = (int) Math.min(side, Math.max(size, Math.round(size * config.workingScale())));
-        if (working < side && working > config.claheTiles()) {
-            working -= working % config.claheTiles();
-        }
-        double f = working / (double) side;
-        int ww = Math.min(working, Math.max(1, (int) Math.round(crop.width() * f)));
-        int wh = Math.min(working, Math.max(1, (int) Math.round(crop.height() * f)));
-        CropBox placement = SquarePad.placement(ww, wh);
         // Box-average by the largest integer factor that stays at or above the working size (in Java, see
         // BoxDownscale); windowing to the content's own levels there makes every source use all 256 levels.
         int factor = Math.max(1, side / working);
@@ -102,6 +97,57 @@ public final class Preprocessor {
             double normaliseMs = (System.nanoTime() - start) / 1e6;
             return new PreprocessedImage(size, cxr, crop, image.width(), image.height(), decodeMs, normaliseMs);
         }
+    }
+
+    /**
+     * Where the crop lands: the side of the working square and the crop's placement (scaled size, centred) in it.
+     * Shared by {@link #process} and {@link #alignToPlane} so that masks follow the image exactly.
+     */
+    private record Geometry(int working, CropBox placement) {
+    }
+
+    private Geometry geometry(CropBox crop) {
+        // Size of the crop at working resolution. When we downscale anyway, make the square a multiple of the
+        // CLAHE grid, which spares OpenCV an internal padded copy.
+        int size = config.size();
+        int side = Math.max(crop.width(), crop.height());
+        int working = (int) Math.min(side, Math.max(size, Math.round(size * config.workingScale())));
+        if (working < side && working > config.claheTiles()) {
+            working -= working % config.claheTiles();
+        }
+        double f = working / (double) side;
+        int ww = Math.min(working, Math.max(1, (int) Math.round(crop.width() * f)));
+        int wh = Math.min(working, Math.max(1, (int) Math.round(crop.height() * f)));
+        return new Geometry(working, SquarePad.placement(ww, wh));
+    }
+
+    /**
+     * Applies the geometry of a {@link #process} result (crop, scale, centred padding, final resize) to another
+     * plane of the same original image, e.g. a lung mask, without any intensity step: the output is aligned
+     * pixel for pixel with {@code result.cxr()}. Samples are interpolated (a 0/1 mask becomes soft at its edges;
+     * threshold at 0.5 for a binary one); padding is 0.
+     *
+     * @param plane  same width and height as the original that produced {@code result}, values in [0, 1]
+     * @return {@code size × size} uint8 samples, {@code round(v × 255)}
+     */
+    public byte[] alignToPlane(GrayImage plane, PreprocessedImage result) {
+        Objects.requireNonNull(plane, "plane");
+        if (plane.width() != result.originalWidth() || plane.height() != result.originalHeight()) {
+            throw new IllegalArgumentException("plane is " + plane.width() + "x" + plane.height() + " but the image was "
+                    + result.originalWidth() + "x" + result.originalHeight());
+        }
+        if (result.size() != config.size()) {
+            throw new IllegalArgumentException("result was made at size " + result.size() + ", this preprocessor makes "
+                    + config.size());
+        }
+        Geometry g = geometry(result.crop());
+        CropBox at = g.placement();
+        GrayImage scaled = Resize.apply(plane.crop(result.crop()), at.width(), at.height());
+        float[] square = new float[g.working() * g.working()];
+        for (int y = 0; y < at.height(); y++) {
+            System.arraycopy(scaled.pixels(), y * at.width(), square, (at.y() + y) * g.working() + at.x(), at.width());
+        }
+        return Resize.square(new GrayImage(g.working(), g.working(), square), config.size()).toUint8();
     }
 
     private static float[] requireNotBlank(Thumbnail thumb, CropBox box, String what) {

@@ -61,7 +61,11 @@ final class BenchCommand implements Callable<Integer> {
         List<FolderSource.Item> sample = RunCommand.spread(all, Math.min(count, all.size()));
         int batch = settings.integer(InferenceService.BATCH_SIZE, 4);
 
-        // 1. Preprocessing cost per image, single thread, on real X-rays.
+        // PyTorch's threads are fixed when the engine starts, which the lung U-Net of the preprocessing does first.
+        int cores = Runtime.getRuntime().availableProcessors();
+        TorchRuntime.configureThreads(settings.integer(InferenceService.TORCH_THREADS, cores), 1);
+
+        // 1. Preprocessing cost per image, single stream thread, on real X-rays.
         TensorFactory factory = PreprocessService.tensorFactory(settings);
         List<ModelInput> inputs = new ArrayList<>();
         double[] preMs = new double[sample.size()];
@@ -81,8 +85,6 @@ final class BenchCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "preprocessing: %.1f ms/image (%d images)%n", preMean, sample.size());
 
         // 2. The model's own speed at the configured batch size, and for a single image.
-        int cores = Runtime.getRuntime().availableProcessors();
-        TorchRuntime.configureThreads(settings.integer(InferenceService.TORCH_THREADS, cores), 1);
         double forwardBatchMs;
         double forwardSingleMs;
         String modelName;

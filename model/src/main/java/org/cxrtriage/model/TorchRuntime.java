@@ -44,6 +44,20 @@ public final class TorchRuntime {
         System.setProperty(INTER_OP_PROPERTY, inter);
     }
 
+    /**
+     * For a component that shares the process with others (the preprocess service's lung U-Net beside the inference
+     * service in one JVM): sets the thread counts only if nobody configured them and the engine has not started.
+     *
+     * @return the intra-op thread count in force (as configured), or 0 when PyTorch's own default applies
+     */
+    public static synchronized int configureThreadsIfUnset(int intraOp, int interOp) {
+        if (!started && System.getProperty(INTRA_OP_PROPERTY) == null && System.getProperty(INTER_OP_PROPERTY) == null) {
+            configureThreads(intraOp, interOp);
+        }
+        String intra = System.getProperty(INTRA_OP_PROPERTY);
+        return intra == null ? 0 : Integer.parseInt(intra);
+    }
+
     /** The PyTorch engine (loads the native library on first call: seconds, once per process). */
     public static Engine engine() {
         Engine engine = Engine.getEngine(ENGINE);

@@ -3,6 +3,8 @@ package org.cxrtriage.preprocess;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -16,10 +18,12 @@ import org.cxrtriage.common.RegistrySettings;
 import org.cxrtriage.common.Service;
 import org.cxrtriage.common.Settings;
 import org.cxrtriage.common.TopicSetup;
-import org.cxrtriage.imaging.HeuristicLungSegmenter;
+import org.cxrtriage.imaging.LungSegmenter;
 import org.cxrtriage.imaging.PreprocessConfig;
 import org.cxrtriage.imaging.Preprocessor;
 import org.cxrtriage.imaging.TensorPlanes;
+import org.cxrtriage.model.LungChannel;
+import org.cxrtriage.model.TorchRuntime;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,10 +36,20 @@ public final class PreprocessService implements Service {
     public static final int DEFAULT_TENSOR_SIZE = 256;
     /**
      * Below this lung-area fraction an image is rejected as "no lungs found" (default
-     * {@link TensorPlanes#DEFAULT_MIN_LUNG_FRACTION}: off while the heuristic segmenter misses the lungs on some real
-     * X-rays; the U-Net makes it trustworthy).
+     * {@link TensorPlanes#DEFAULT_MIN_LUNG_FRACTION} with the U-Net; 0 = off with the heuristic, which misses the
+     * lungs on some real X-rays).
      */
     public static final String MIN_LUNG_FRACTION = "PREPROCESS_MIN_LUNG_FRACTION";
+    /** {@code unet} (default: the trained lung U-Net) or {@code heuristic} (the classical placeholder). */
+    public static final String LUNG_SEGMENTER = "LUNG_SEGMENTER";
+    /** The lung U-Net directory (lung-model.json + weights), default {@value LungChannel#DEFAULT_MODEL_DIR}. */
+    public static final String LUNG_MODEL_DIR = "LUNG_MODEL_DIR";
+    /**
+     * PyTorch intra-op threads for the U-Net when this service owns the process (default 1: one image per stream
+     * thread, so parallelism comes from {@value #STREAM_THREADS}). PyTorch's setting is process-wide: when the
+     * inference service shares the JVM (the launcher) and configured it first, its value applies.
+     */
+    public static final String TORCH_THREADS = "PREPROCESS_TORCH_THREADS";
     public static final String STREAM_THREADS = "PREPROCESS_STREAM_THREADS";
     public static final String APPLICATION_ID = "PREPROCESS_APPLICATION_ID";
     public static final String STATE_DIR = "PREPROCESS_STATE_DIR";
@@ -58,10 +72,28 @@ public final class PreprocessService implements Service {
         return "preprocess";
     }
 
+    /**
+     * The tensor factory with the configured lung channel (loads the U-Net: fails if its directory is missing).
+     *
+     * @throws UncheckedIOException when the lung model cannot be loaded
+     */
     public static TensorFactory tensorFactory(Settings settings) {
         int size = settings.integer(TENSOR_SIZE, DEFAULT_TENSOR_SIZE);
-        return new TensorFactory(new TensorPlanes(new Preprocessor(PreprocessConfig.ofSize(size)),
-                new HeuristicLungSegmenter(), settings.decimal(MIN_LUNG_FRACTION, TensorPlanes.DEFAULT_MIN_LUNG_FRACTION)),
+        String kind = settings.string(LUNG_SEGMENTER, LungChannel.DEFAULT_KIND);
+        if (LungChannel.UNET.equalsIgnoreCase(kind.trim())) {
+            int threads = TorchRuntime.configureThreadsIfUnset(settings.integer(TORCH_THREADS, 1), 1);
+            LOG.info("lung U-Net runs with PyTorch intra-op threads = {}", threads == 0 ? "PyTorch default" : threads);
+        }
+        LungSegmenter lungs;
+        try {
+            lungs = LungChannel.open(kind, settings.string(LUNG_MODEL_DIR, LungChannel.DEFAULT_MODEL_DIR));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load the lung model (" + LUNG_MODEL_DIR + ", or "
+                    + LUNG_SEGMENTER + "=heuristic): " + e.getMessage(), e);
+        }
+        double minLung = settings.decimal(MIN_LUNG_FRACTION, LungChannel.defaultMinLungFraction(lungs));
+        LOG.info("lung channel {} (min lung fraction {})", lungs.version(), minLung);
+        return new TensorFactory(new TensorPlanes(new Preprocessor(PreprocessConfig.ofSize(size)), lungs, minLung),
                 Clock.systemUTC());
     }
 

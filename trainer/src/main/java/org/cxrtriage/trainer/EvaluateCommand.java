@@ -33,8 +33,8 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--part", defaultValue = "test", description = "train | val | test") String part;
     @Option(names = "--out", description = "output directory (default: trainer/target/evaluation)") Path out;
     @Option(names = "--tensor-size", defaultValue = "256", description = "preprocessing size, as in training") int tensorSize;
-    @Option(names = "--min-lung-fraction", defaultValue = "" + ImageCache.DEFAULT_MIN_LUNG_FRACTION,
-            description = "images below are skipped, as the preprocess service rejects them") double minLungFraction;
+    @picocli.CommandLine.Mixin
+    LungOptions lungOptions = new LungOptions();
     @Option(names = "--cache-dir", description = "default: $TMPDIR/cxr-trainer-cache; 'none' to disable") String cacheDir;
     @Option(names = "--knn", defaultValue = "4", description = "k for kNN over embeddings (train split as reference); 0 = skip") int k;
     @Option(names = "--bootstrap", defaultValue = "1000") int resamples;
@@ -57,7 +57,10 @@ final class EvaluateCommand implements Callable<Integer> {
         Files.createDirectories(outDir);
         Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
         Path cache = "none".equals(cacheDir) ? null : cacheDir != null ? Path.of(cacheDir) : tmp.resolve("cxr-trainer-cache");
-        ImageCache images = ImageCache.build(m, tensorSize, minLungFraction, threads, cache, System.out);
+        org.cxrtriage.imaging.LungSegmenter lungs = lungOptions.open();
+        System.out.println("lung channel: " + lungs.version() + ", min lung fraction " + lungOptions.minLungFraction(lungs));
+        ImageCache images = ImageCache.build(m, tensorSize, lungs, lungOptions.minLungFraction(lungs), threads, cache,
+                System.out);
 
         List<Path> dirs = modelDirs == null || modelDirs.isEmpty() ? List.of(Path.of("models/default")) : modelDirs;
         if (splitFile == null) {

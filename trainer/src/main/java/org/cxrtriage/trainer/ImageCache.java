@@ -21,6 +21,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.cxrtriage.imaging.HeuristicLungSegmenter;
 import org.cxrtriage.imaging.InvalidImageException;
+import org.cxrtriage.imaging.LungSegmenter;
 import org.cxrtriage.imaging.LungMap;
 import org.cxrtriage.imaging.LungSegmenter;
 import org.cxrtriage.imaging.PreprocessConfig;
@@ -31,12 +32,12 @@ import org.cxrtriage.model.ModelInput;
 
 /**
  * Every manifest image preprocessed once, exactly as the streaming preprocess service does it
- * ({@link Preprocessor} at the tensor size, then {@link HeuristicLungSegmenter}), kept in memory as the two
+ * ({@link Preprocessor} at the tensor size, then the lung channel: the U-Net or {@link HeuristicLungSegmenter}), kept in memory as the two
  * uint8 planes. Images the service would reject (decode/view errors, lung area below the minimum) are kept
  * as {@code null} with a reason. Optionally mirrored to a binary file so later runs skip the work.
  */
 public final class ImageCache {
-    /** Same default as the preprocess service's PREPROCESS_MIN_LUNG_FRACTION. */
+    /** The service's PREPROCESS_MIN_LUNG_FRACTION default with the U-Net (the heuristic's is 0). */
     public static final double DEFAULT_MIN_LUNG_FRACTION = TensorPlanes.DEFAULT_MIN_LUNG_FRACTION;
     private static final int MAGIC = 0x43585243; // "CXRC"
 
@@ -85,8 +86,18 @@ public final class ImageCache {
      */
     public static ImageCache build(Manifest manifest, int size, double minLungFraction, int threads, Path cacheDir,
             PrintStream log) throws IOException {
+        return build(manifest, size, new HeuristicLungSegmenter(), minLungFraction, threads, cacheDir, log);
+    }
+
+    /**
+     * As {@link #build(Manifest, int, double, int, Path, PrintStream)} with the given lung channel (shared by the
+     * worker threads: segmenters are thread-safe); the cache key includes its version.
+     */
+    public static ImageCache build(Manifest manifest, int size, LungSegmenter lungs, double minLungFraction,
+            int threads, Path cacheDir, PrintStream log) throws IOException {
         PreprocessConfig config = PreprocessConfig.ofSize(size);
-        Path file = cacheDir == null ? null : cacheDir.resolve("cxr-" + key(manifest, config, minLungFraction) + ".bin");
+        Path file = cacheDir == null ? null
+                : cacheDir.resolve("cxr-" + key(manifest, config, lungs, minLungFraction) + ".bin");
         if (file != null && Files.isRegularFile(file)) {
             try {
                 ImageCache cached = read(file, manifest.entries().size(), size);
@@ -109,8 +120,7 @@ public final class ImageCache {
                 final int worker = t;
                 final int stride = Math.max(1, threads);
                 futures.add(pool.submit(() -> {
-                    TensorPlanes planes = new TensorPlanes(new Preprocessor(config), new HeuristicLungSegmenter(),
-                            minLungFraction);
+                    TensorPlanes planes = new TensorPlanes(new Preprocessor(config), lungs, minLungFraction);
                     for (int i = worker; i < n; i += stride) {
                         Manifest.Entry e = manifest.entries().get(i);
                         try {
@@ -151,11 +161,11 @@ public final class ImageCache {
         return cache;
     }
 
-    private static String key(Manifest manifest, PreprocessConfig config, double minLungFraction) throws IOException {
+    private static String key(Manifest manifest, PreprocessConfig config, LungSegmenter lungs, double minLungFraction)
+            throws IOException {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            String planes = new TensorPlanes(new Preprocessor(config), new HeuristicLungSegmenter(), minLungFraction)
-                    .fingerprint();
+            String planes = new TensorPlanes(new Preprocessor(config), lungs, minLungFraction).fingerprint();
             md.update((planes + ";" + manifest.directory()).getBytes(StandardCharsets.UTF_8));
             for (Manifest.Entry e : manifest.entries()) {
                 Path p = manifest.resolve(e);

@@ -29,8 +29,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--work-dir", description = "checkpoints (default: $TMPDIR/cxr-trainer)")
     Path workDir;
 
-    @Option(names = "--min-lung-fraction", defaultValue = "" + ImageCache.DEFAULT_MIN_LUNG_FRACTION,
-            description = "images below are skipped, as the preprocess service rejects them") double minLungFraction;
+    @picocli.CommandLine.Mixin
+    LungOptions lungOptions = new LungOptions();
     @Option(names = "--cache-dir", description = "preprocessed-image cache (default: $TMPDIR/cxr-trainer-cache; 'none' to disable)")
     String cacheDir;
 
@@ -70,7 +70,10 @@ final class TrainCommand implements Callable<Integer> {
         System.out.println("split (seed " + seed + "): " + split.summary(m));
         Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
         Path cache = "none".equals(cacheDir) ? null : cacheDir != null ? Path.of(cacheDir) : tmp.resolve("cxr-trainer-cache");
-        ImageCache images = ImageCache.build(m, tensorSize, minLungFraction, threads, cache, System.out);
+        org.cxrtriage.imaging.LungSegmenter lungs = lungOptions.open();
+        System.out.println("lung channel: " + lungs.version() + ", min lung fraction " + lungOptions.minLungFraction(lungs));
+        ImageCache images = ImageCache.build(m, tensorSize, lungs, lungOptions.minLungFraction(lungs), threads, cache,
+                System.out);
         TrainOptions options = new TrainOptions(backbone, embeddingSize, tensorSize, inputSize, batchSize, epochs,
                 learningRate, lrDecay, weightDecay, patience, balance, !noAugment, minSensitivity, seed, logEvery,
                 maxStepsPerEpoch, maxMinutes, threads, name, version);
@@ -80,6 +83,9 @@ final class TrainCommand implements Callable<Integer> {
         report.put("manifest", manifestPath.toString());
         report.put("split", split.summary(m));
         report.put("rejectedByPreprocessing", images.rejectedCount());
+        report.put("planes", new org.cxrtriage.imaging.TensorPlanes(new org.cxrtriage.imaging.Preprocessor(
+                org.cxrtriage.imaging.PreprocessConfig.ofSize(tensorSize)), lungs, lungOptions.minLungFraction(lungs))
+                .fingerprint());
         report.put("options", options);
         report.put("result", result);
         new ObjectMapper().findAndRegisterModules().enable(SerializationFeature.INDENT_OUTPUT)

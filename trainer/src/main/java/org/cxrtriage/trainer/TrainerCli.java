@@ -6,8 +6,9 @@ import picocli.CommandLine.Command;
 
 /** {@code train} and {@code evaluate} the CXR classifier offline. */
 @Command(name = "cxr-trainer", mixinStandardHelpOptions = true,
-        subcommands = {TrainCommand.class, EvaluateCommand.class},
-        description = "Train and evaluate the CXR triage classifier (DJL, PyTorch on CPU).")
+        subcommands = {TrainCommand.class, EvaluateCommand.class, TrainLungsCommand.class,
+                EvaluateLungsCommand.class},
+        description = "Train and evaluate the CXR triage classifier and the lung U-Net (DJL, PyTorch on CPU).")
 public final class TrainerCli implements Runnable {
     static final String MANIFEST_ENV = "CXR_MANIFEST";
     static final String DEFAULT_MANIFEST = "../shared/data/cxr/manifest.csv";
