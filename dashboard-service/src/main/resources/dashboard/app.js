@@ -85,7 +85,7 @@ function renderList(freshId) {
     button.addEventListener('click', (ev) => { ev.stopPropagation(); acknowledge(a.alertId); });
     const tr = el('tr', { 'data-alert-id': a.alertId, class: (a.acknowledged ? 'acknowledged' : 'open')
       + (a.alertId === state.selected ? ' selected' : '') + (a.alertId === freshId ? ' fresh' : '') },
-    el('td', {}, when(a.lastSeen)), el('td', {}, a.siteId), el('td', { title: a.patientRef }, a.patientRef.slice(0, 14) + '…'),
+    el('td', {}, when(a.lastSeen)), el('td', { class: 'images' }, a.imageCount || 1), el('td', {}, a.siteId), el('td', { title: a.patientRef }, a.patientRef.slice(0, 14) + '…'),
     el('td', { class: 'prob' }, pct(a.probability)), el('td', { class: 'prob' }, pct(a.knnVote)),
     el('td', { class: 'state', title: a.ack ? 'by ' + a.ack.acknowledgedBy + ' at ' + when(a.ack.acknowledgedAt) : '' },
       stateText(a)),
@@ -117,11 +117,13 @@ function renderDetail() {
   if (!a) return;
   $('d-alert-id').textContent = a.alertId;
   const facts = [
-    ['patient (pseudonym)', a.patientRef], ['site', a.siteId], ['image', a.imageId],
-    ['probability', pct(a.probability)], ['kNN vote', pct(a.knnVote)], ['first seen', when(a.firstSeen)],
+    ['patient (pseudonym)', a.patientRef], ['site', a.siteId], ['image (newest)', a.imageId],
+    ['probability', pct(a.probability)], ['kNN vote', pct(a.knnVote)], ['positive images', a.imageCount || 1],
+    ['first seen', when(a.firstSeen)],
     ['last seen', when(a.lastSeen)], ['raised', when(a.raisedAt)], ['rule', a.rule],
     ['state', stateText(a) + (a.ack ? ' by ' + a.ack.acknowledgedBy + ' at ' + when(a.ack.acknowledgedAt) : '')],
   ];
+  if (a.openedByImageId) facts.splice(3, 0, ['opened by image', a.openedByImageId]);
   if (a.ack && a.ack.note) facts.push(['note', a.ack.note]);
   $('d-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   const cxr = $('d-cxr');

@@ -19,7 +19,8 @@ final class AlertMapping {
         List<DashboardAlert.SimilarCase> neighbours = a.getNeighbours().stream().map(AlertMapping::fromEvent).toList();
         return new DashboardAlert(a.getAlertId(), a.getPatientRef(), a.getSiteId(), a.getImageId(),
                 a.getProbability(), a.getKnnVote(), neighbours, a.getFirstSeen().toEpochMilli(),
-                a.getLastSeen().toEpochMilli(), a.getRaisedAt().toEpochMilli(), a.getRule());
+                a.getLastSeen().toEpochMilli(), a.getRaisedAt().toEpochMilli(), a.getRule(), a.getOpenedByImageId(),
+                a.getImageCount());
     }
 
     static DashboardAlert.SimilarCase fromEvent(Neighbour n) {
@@ -52,6 +53,8 @@ final class AlertMapping {
         m.put("lastSeen", iso(a.lastSeen()));
         m.put("raisedAt", iso(a.raisedAt()));
         m.put("rule", a.rule());
+        m.put("openedByImageId", a.openedByImageId());
+        m.put("imageCount", a.imageCount());
         m.put("neighbours", a.neighbours().stream().map(n -> {
             Map<String, Object> nm = new LinkedHashMap<>();
             nm.put("imageId", n.imageId());

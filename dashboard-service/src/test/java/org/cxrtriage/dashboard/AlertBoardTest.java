@@ -16,7 +16,7 @@ class AlertBoardTest {
 
     private static DashboardAlert alert(String id, String site, long lastSeen, List<DashboardAlert.SimilarCase> n) {
         return new DashboardAlert(id, "p-" + id, site, "img-" + id + "-" + lastSeen, 0.9, 0.75, n, 1_000, lastSeen,
-                lastSeen, "probability >= 0.5");
+                lastSeen, "probability >= 0.5", null, 1);
     }
 
     private static List<String> ids(List<AlertBoard.Entry> entries) {

@@ -30,6 +30,7 @@ import org.cxrtriage.common.CommonKeys;
 import org.cxrtriage.common.KafkaSettings;
 import org.cxrtriage.common.RegistrySettings;
 import org.cxrtriage.common.Settings;
+import org.cxrtriage.schemas.AlertEvent;
 import org.cxrtriage.schemas.CropBox;
 import org.cxrtriage.schemas.CxrAlert;
 import org.cxrtriage.schemas.ImageTensor;
@@ -158,12 +159,16 @@ class DashboardBrowserTest {
                 RegistrySettings.serdes(settings).anySerializer())) {
             CxrAlert update = alert(alertId, imageId + "-later", site, neighbourId, otherSite);
             update.setLastSeen(Instant.now().plusSeconds(5).truncatedTo(ChronoUnit.MILLIS));
+            update.setEvent(AlertEvent.UPDATED);
+            update.setOpenedByImageId(imageId);
+            update.setImageCount(2);
             producer.send(new ProducerRecord<>(Topic.ALERTS.name(), "p-" + run, update)).get();
         }
         new WebDriverWait(page2, WAIT).until(d -> d.findElement(By.cssSelector(row + " td.state")).getText()
                 .equals("Acknowledged (new image since)"));
         assertThat(page2.findElement(By.cssSelector(row + " .ack-btn")).getText()).isEqualTo("Acknowledge again");
         assertThat(page2.findElements(By.cssSelector(row))).hasSize(1);
+        assertThat(page2.findElement(By.cssSelector(row + " td.images")).getText()).isEqualTo("2");
 
         // The API agrees, and says which token (not which person) acknowledged.
         JsonNode listed = JSON.readTree(body(base2 + "/api/alerts?site=" + site, allToken));
