@@ -40,6 +40,10 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--bootstrap", defaultValue = "1000") int resamples;
     @Option(names = "--seed", defaultValue = "42") long seed;
     @Option(names = "--batch-size", defaultValue = "32") int batchSize;
+    @Option(names = "--recalibrate", description = "with --part val and one model: choose the model's threshold "
+            + "again by the training rule (highest validation threshold whose sensitivity is at least this) and "
+            + "write it to model.json, e.g. after the lung channel changed") Double recalibrate;
+    @Option(names = "--new-version", description = "the version model.json gets with --recalibrate") String newVersion;
     @Option(names = "--threads", defaultValue = "2") int threads;
     @Option(names = "--no-report", negatable = false, description = "skip the HTML/PNG report") boolean noReport;
     @Option(names = "--tsne-points", defaultValue = "500", description = "t-SNE plot of at most this many "
@@ -94,6 +98,12 @@ final class EvaluateCommand implements Callable<Integer> {
         List<Evaluation.Case> reference = !withKnn ? List.of()
                 : single ? perModelRef.get(0) : Evaluation.ensemble(perModelRef, thresholds);
         double threshold = single ? thresholds[0] : java.util.Arrays.stream(thresholds).average().orElse(0.5);
+        if (recalibrate != null) {
+            if (!single || evalPart != DataSplit.Part.VAL) {
+                throw new IllegalArgumentException("--recalibrate needs one model and --part val");
+            }
+            threshold = recalibrate(dirs.get(0), cases, threshold);
+        }
 
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("model", single ? metadata.get(0) : metadata);
@@ -117,6 +127,27 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         System.out.println("wrote " + outDir.resolve("metrics.json") + (noReport ? "" : " and report.html"));
         return 0;
+    }
+
+    /** Writes the threshold the training rule picks on these (validation) cases into the model's model.json. */
+    private double recalibrate(Path dir, List<Evaluation.Case> cases, double old) throws java.io.IOException {
+        double[] scores = cases.stream().mapToDouble(Evaluation.Case::score).toArray();
+        boolean[] labels = new boolean[cases.size()];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = cases.get(i).positive();
+        }
+        double t = Metrics.thresholdForSensitivity(scores, labels, recalibrate);
+        Path file = dir.resolve(org.cxrtriage.model.ModelDirectory.METADATA_FILE);
+        org.cxrtriage.model.ModelMetadata before = org.cxrtriage.model.ModelMetadata.fromJson(Files.readString(file));
+        String note = String.format(Locale.ROOT, "%s; threshold re-chosen %s on %d validation images with lung "
+                + "channel %s (was %.4f): highest with sensitivity >= %.2f", before.notes(),
+                java.time.LocalDate.now(java.time.ZoneOffset.UTC), cases.size(), lungOptions.kind, old, recalibrate);
+        org.cxrtriage.model.ModelMetadata after = new org.cxrtriage.model.ModelMetadata(before.name(),
+                newVersion != null ? newVersion : before.version(), before.backbone(), before.inputSize(),
+                before.embeddingSize(), t, before.seed(), before.trained(), before.createdAt(), note);
+        Files.writeString(file, after.toJson());
+        System.out.printf(Locale.ROOT, "threshold %.4f -> %.4f written to %s%n", old, t, file);
+        return t;
     }
 
     private static Map<String, Object> summary(Map<String, Object> report) {
