@@ -150,6 +150,31 @@ class PipelineEndToEndTest {
     }
 
     @Test
+    void anUploadedImageIsScoredLikeTheStreamAndFindsItsStoredTwin() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        String id = sentById.keySet().stream().filter(results.scores::containsKey).findFirst().orElseThrow();
+        byte[] bytes = java.nio.file.Files.readAllBytes(sentById.get(id).file());
+        URI uri = URI.create("http://127.0.0.1:" + pipeline.similarity().httpPort() + "/similar?limit=3");
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + ADMIN_TOKEN)
+                .header("Content-Type", "image/png").POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        com.fasterxml.jackson.databind.JsonNode body = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
+        // Same preprocessing, same model: the stored copy is the nearest case, at distance ~0, with the same score.
+        assertThat(body.get("cases")).hasSize(3);
+        assertThat(body.get("cases").get(0).get("imageId").asText()).isEqualTo(id);
+        assertThat(body.get("cases").get(0).get("distance").asDouble()).isLessThan(1e-3);
+        assertThat(body.get("probability").floatValue()).isCloseTo(results.scores.get(id).getProbability(),
+                org.assertj.core.api.Assertions.within(1e-4f));
+        HttpResponse<String> text = http.send(HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + ADMIN_TOKEN)
+                .POST(HttpRequest.BodyPublishers.ofString("not an image")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(text.statusCode()).isEqualTo(400);
+        assertThat(text.body()).contains("NOT_AN_IMAGE");
+        assertThat(http.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).as("no token").isEqualTo(401);
+    }
+
+    @Test
     void similarCasesOfAStoredImageAreServedOverHttpWithPaging() throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         String base = "http://127.0.0.1:" + pipeline.similarity().httpPort() + "/cases/";

@@ -29,6 +29,11 @@ public final class TensorFactory {
         this.clock = clock;
     }
 
+    /** The composition of preprocessing and lung channel this factory applies (also used for uploaded queries). */
+    public TensorPlanes planes() {
+        return planes;
+    }
+
     public PreprocessOutcome process(String key, ImageReceived image) {
         if (image == null) {
             return PreprocessOutcome.of(reject(key, null, "EMPTY_EVENT", "the image event has no value"));

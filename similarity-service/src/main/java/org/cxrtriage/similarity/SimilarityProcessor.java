@@ -213,6 +213,13 @@ public final class SimilarityProcessor {
         return reopened;
     }
 
+    /** The cases most similar to an embedding that is not stored (an uploaded image), nearest first. */
+    public List<NeighbourIndex.Hit> similarToEmbedding(float[] embedding, int limit, int offset) {
+        syncIndex();
+        List<NeighbourIndex.Hit> hits = index.search(embedding, offset + limit, null);
+        return hits.subList(Math.min(offset, hits.size()), hits.size());
+    }
+
     /** Attaches a confirmed outcome to one image, or to every stored image of a patient. */
     public int onLabel(CxrLabel label) {
         List<String> ids = new ArrayList<>();

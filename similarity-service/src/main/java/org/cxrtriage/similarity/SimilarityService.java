@@ -59,6 +59,8 @@ public final class SimilarityService implements Service {
     public static final String HNSW_EF = "SIMILARITY_HNSW_EF";
     /** Folder of the HNSW index snapshot (hnsw only): a restart reads only the changes made since. */
     public static final String INDEX_DIR = "SIMILARITY_INDEX_DIR";
+    /** POST /similar (an uploaded image, scored like the stream does): on by default; loads the models on first use. */
+    public static final String UPLOAD_API = "SIMILARITY_UPLOAD_API";
     /** How often the snapshot is written. */
     public static final String SNAPSHOT_INTERVAL = "SIMILARITY_SNAPSHOT_INTERVAL";
 
@@ -122,6 +124,10 @@ public final class SimilarityService implements Service {
         http = HttpEndpoints.start(settings, DEFAULT_HTTP_PORT, name(), this::healthy, metrics, config -> {
             tokens.protect(config);
             config.routes.get("/cases/{imageId}/similar", this::similar);
+            if (settings.flag(UPLOAD_API, true)) {
+                config.http.maxRequestSize = org.cxrtriage.common.KafkaSettings.MAX_RECORD_BYTES;
+                config.routes.post("/similar", this::similarToUpload);
+            }
         });
     }
 
@@ -239,17 +245,73 @@ public final class SimilarityService implements Service {
             return;
         }
         processor.similarTo(imageId, limit, offset).ifPresentOrElse(hits -> ctx.json(Map.of(
-                "imageId", imageId, "offset", offset, "limit", limit,
-                "cases", hits.stream().map(h -> Map.of(
-                        "imageId", h.record().imageId(),
-                        "patientRef", h.record().patientRef(),
-                        "siteId", h.record().siteId(),
-                        "distance", h.distance(),
-                        "probability", h.record().probability(),
-                        "positive", h.record().votePositive(),
-                        "labelSource", h.record().confirmedPositive() != null ? "CONFIRMED" : "PREDICTED",
-                        "scoredAt", Instant.ofEpochMilli(h.record().scoredAtMillis()).toString())).toList())),
+                "imageId", imageId, "offset", offset, "limit", limit, "cases", casesJson(hits))),
                 () -> ctx.status(404).json(Map.of("error", "UNKNOWN_IMAGE", "message", "no scored case " + imageId)));
+    }
+
+    private static List<Map<String, Object>> casesJson(List<NeighbourIndex.Hit> hits) {
+        return hits.stream().map(h -> Map.<String, Object>of(
+                "imageId", h.record().imageId(),
+                "patientRef", h.record().patientRef(),
+                "siteId", h.record().siteId(),
+                "distance", h.distance(),
+                "probability", h.record().probability(),
+                "positive", h.record().votePositive(),
+                "labelSource", h.record().confirmedPositive() != null ? "CONFIRMED" : "PREDICTED",
+                "scoredAt", Instant.ofEpochMilli(h.record().scoredAtMillis()).toString())).toList();
+    }
+
+    private UploadedImageScorer scorer;
+
+    /** The scorer for uploads, created on first use (it loads the lung U-Net and the classifier). */
+    private synchronized UploadedImageScorer scorer() throws java.io.IOException {
+        if (scorer == null) {
+            org.cxrtriage.model.LoadedModel model = org.cxrtriage.inference.InferenceService.loadModel(settings);
+            scorer = new UploadedImageScorer(
+                    org.cxrtriage.preprocess.PreprocessService.tensorFactory(settings).planes(),
+                    new org.cxrtriage.model.CxrPredictor(model, 1));
+        }
+        return scorer;
+    }
+
+    /**
+     * POST /similar?limit=4&offset=0 with an image (multipart field {@code image} or the raw body): scored through the
+     * stream's preprocessing and model, then the most similar stored cases (all patients: the upload has none).
+     */
+    private void similarToUpload(io.javalin.http.Context ctx) throws Exception {
+        int limit = Math.max(1, Math.min(100, ctx.queryParamAsClass("limit", Integer.class).getOrDefault(4)));
+        int offset = Math.max(0, ctx.queryParamAsClass("offset", Integer.class).getOrDefault(0));
+        byte[] bytes;
+        String type = ctx.contentType() == null ? "" : ctx.contentType();
+        if (type.startsWith("multipart/form-data")) {
+            io.javalin.http.UploadedFile file = ctx.uploadedFile("image");
+            if (file == null) {
+                ctx.status(400).json(Map.of("error", "MISSING_FIELD", "message", "multipart field 'image' is required"));
+                return;
+            }
+            try (java.io.InputStream in = file.content()) {
+                bytes = in.readAllBytes();
+            }
+        } else {
+            bytes = ctx.bodyAsBytes();
+        }
+        UploadedImageScorer.Scored scored;
+        try {
+            scored = scorer().score(bytes);
+        } catch (org.cxrtriage.imaging.InvalidImageException e) {
+            String code = e.code().name();
+            int status = code.startsWith("TOO_MANY") ? 413
+                    : code.equals("NO_LUNGS") || code.equals("BLANK") || code.equals("LATERAL_VIEW") ? 422 : 400;
+            ctx.status(status).json(Map.of("error", code, "message", e.getMessage()));
+            return;
+        }
+        List<NeighbourIndex.Hit> hits = processor.similarToEmbedding(scored.prediction().embedding(), limit, offset);
+        metrics.counter("cxr.similarity.uploads").increment();
+        ctx.json(Map.of("probability", scored.prediction().probability(), "positive", scored.positive(),
+                "threshold", scored.model().threshold(),
+                "model", scored.model().name() + ":" + scored.model().version(),
+                "lungAreaFraction", scored.lungAreaFraction(), "offset", offset, "limit", limit,
+                "cases", casesJson(hits)));
     }
 
     public int httpPort() {
@@ -279,6 +341,9 @@ public final class SimilarityService implements Service {
         }
         if (producer != null) {
             producer.close();
+        }
+        if (scorer != null) {
+            scorer.close();
         }
         if (index instanceof AutoCloseable c) {
             try {
