@@ -252,7 +252,10 @@ final class DicomImage {
                 case 0x00281051 -> h.width = number(b, at, len, 0);
                 case 0x00281052 -> h.intercept = number(b, at, len, 0);
                 case 0x00281053 -> h.slope = number(b, at, len, 1);
-                case PIXEL_DATA -> h.pixelStart = at;
+                case PIXEL_DATA -> {
+                    h.pixelStart = at;
+                    h.pixelLength = e.length();
+                }
                 default -> { }
             }
         });
@@ -260,8 +263,12 @@ final class DicomImage {
             throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT,
                     "DICOM header lacks transfer syntax, rows or columns");
         }
+        // The pixel data element's own length counts, not whatever follows it: bytes past it are not pixels (and
+        // the de-identified copy carries only the element's value).
+        long remaining = b.length - (long) h.pixelStart;
+        long available = h.pixelLength == 0xFFFFFFFFL ? remaining : Math.min(h.pixelLength, remaining);
         return new Header(syntax, h.rows, h.cols, h.bits, h.samples, h.photometric, h.view, h.slope, h.intercept,
-                h.center, h.width, b.length - (long) h.pixelStart, h.display);
+                h.center, h.width, available, h.display);
     }
 
     /** A US value; a shorter value is corrupt (reading on would take bytes of the next element). */
@@ -287,6 +294,7 @@ final class DicomImage {
         double center;
         double width;
         int pixelStart;
+        long pixelLength = 0xFFFFFFFFL;
         final java.util.List<int[]> display = new java.util.ArrayList<>();
     }
 

@@ -215,6 +215,9 @@ public final class BadInputCorpus {
         list.add(refused("dicom-unterminated-sequence", "an undefined-length sequence that never ends",
                 dicomUnterminatedSequence(), "application/dicom", ok, "TRUNCATED_OR_CORRUPT", 422,
                 RejectReason.TRUNCATED_OR_CORRUPT));
+        list.add(refused("dicom-pixel-element-too-short", "the pixel data element says 42 bytes, all pixels follow"
+                + " anyway (found by fuzzing: it decoded, its de-identified copy did not)", dicomPixelLength(dicom, 42),
+                "application/dicom", ok, "TRUNCATED_OR_CORRUPT", 422, RejectReason.TRUNCATED_OR_CORRUPT));
         SyntheticDicom huge = new SyntheticDicom();
         huge.declaredRows = 65535;
         huge.declaredCols = 65535;
@@ -270,8 +273,9 @@ public final class BadInputCorpus {
                 "WRONG_CONTENT_TYPE", 415, null, TENSOR));
         list.add(new Entry("dicom-declared-as-png", "DICOM bytes declared as image/png", dicom, "image/png", ok,
                 "WRONG_CONTENT_TYPE", 415, null, TENSOR));
-        list.add(good("generic-content-type", "application/octet-stream is generic: the bytes decide", png,
-                "application/octet-stream"));
+        // Its own image: every accepted entry has distinct bytes, so a run with duplicate detection on gets no 409.
+        list.add(good("generic-content-type", "application/octet-stream is generic: the bytes decide",
+                TestImages.png(TestImages.chestPhantom(200)), "application/octet-stream"));
         list.add(metaRefused("missing-patient-id", new Meta(null, "study-1", "site-a", null, "PA", null), png,
                 "MISSING_FIELD"));
         list.add(metaRefused("blank-study-id", new Meta("MRN-1", "  ", "site-a", null, "PA", null), png, "MISSING_FIELD"));
@@ -503,6 +507,14 @@ public final class BadInputCorpus {
             }
         }
         throw new IllegalStateException("no rows element");
+    }
+
+    /** Sets the length field of the (explicit VR) pixel data element, leaving the bytes after it in place. */
+    private static byte[] dicomPixelLength(byte[] dicom, int length) {
+        byte[] b = dicom.clone();
+        int at = indexOf(b, new byte[] {(byte) 0xE0, 0x7F, 0x10, 0x00});
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(at + 8, length);
+        return b;
     }
 
     private static byte[] dicomUnterminatedSequence() {

@@ -86,6 +86,12 @@ class BadInputCorpusTest {
     }
 
     @Test
+    void acceptedEntriesHaveDistinctBytesSoDuplicateDetectionNeverInterferes() {
+        List<Entry> accepted = BadInputCorpus.entries().stream().filter(Entry::accepted).toList();
+        assertThat(accepted.stream().map(e -> Arrays.hashCode(e.bytes())).distinct()).hasSameSizeAs(accepted);
+    }
+
+    @Test
     void theGeneratorIsDeterministic() {
         byte[] a = BadInputCorpus.entry("png-decompression-bomb").bytes();
         assertThat(Arrays.hashCode(a)).isNotZero();
