@@ -1,10 +1,8 @@
 package org.cxrtriage.imaging;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -71,7 +69,7 @@ public final class DicomDeidentifier {
             throw new InvalidImageException(RejectReason.NOT_AN_IMAGE, "not a DICOM file");
         }
         // Tag order must be ascending in the output; all kept groups are below 0x8000, so int order is tag order.
-        TreeMap<Integer, byte[]> values = new TreeMap<>();
+        TreeMap<Integer, ByteBuffer> values = new TreeMap<>();
         DicomImage.scan(dicom, e -> {
             if (e.tag() == PIXEL_DATA) {
                 if (e.length() == 0xFFFFFFFFL) {
@@ -79,60 +77,89 @@ public final class DicomDeidentifier {
                     throw new InvalidImageException(RejectReason.UNSUPPORTED_FORMAT, "encapsulated DICOM pixel data");
                 }
                 long end = Math.min(dicom.length, e.valueStart() + e.length());
-                values.put(PIXEL_DATA, Arrays.copyOfRange(dicom, e.valueStart(), (int) end));
+                values.put(PIXEL_DATA, slice(dicom, e.valueStart(), (int) end));
             } else if (KEPT.containsKey(e.tag())) {
-                values.put(e.tag(), Arrays.copyOfRange(dicom, e.valueStart(), e.valueStart() + (int) e.length()));
+                int length = (int) e.length();
+                if ("US".equals(KEPT.get(e.tag()))) {
+                    // One US value, exactly 2 bytes: a shorter one is dropped (readHeader refuses it where it matters),
+                    // extra values are cut, so every reader walks the output the same way.
+                    if (length < 2) {
+                        return;
+                    }
+                    length = 2;
+                }
+                values.put(e.tag(), slice(dicom, e.valueStart(), e.valueStart() + length));
             }
         });
         return write(values);
     }
 
-    private static byte[] write(TreeMap<Integer, byte[]> values) {
-        ByteArrayOutputStream body = new ByteArrayOutputStream(values.getOrDefault(PIXEL_DATA, new byte[0]).length + 1024);
-        byte[] bits = values.get(BITS_ALLOCATED);
-        boolean words = bits == null || bits.length < 2
-                || (ByteBuffer.wrap(bits).order(ByteOrder.LITTLE_ENDIAN).getShort(0) & 0xFFFF) > 8;
-        for (Map.Entry<Integer, byte[]> v : values.entrySet()) {
-            int tag = v.getKey();
-            String vr = tag == PIXEL_DATA ? (words ? "OW" : "OB") : KEPT.get(tag);
-            element(body, tag, vr, v.getValue());
+    /** A view of the input, not a copy: the pixel data is copied once, into the output. */
+    private static ByteBuffer slice(byte[] b, int from, int to) {
+        return ByteBuffer.wrap(b, from, to - from).slice().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static byte[] write(TreeMap<Integer, ByteBuffer> values) {
+        ByteBuffer bits = values.get(BITS_ALLOCATED);
+        boolean words = bits == null || (bits.getShort(0) & 0xFFFF) > 8;
+        ByteBuffer version = ByteBuffer.wrap(new byte[] {0, 1});
+        ByteBuffer syntax = ByteBuffer.wrap(DicomImage.EXPLICIT_LE.getBytes(StandardCharsets.US_ASCII));
+        int metaLength = size(version, "OB") + size(syntax, "UI");
+        long total = 132L + 12 + metaLength;
+        for (Map.Entry<Integer, ByteBuffer> v : values.entrySet()) {
+            total += size(v.getValue(), vr(v.getKey(), words));
         }
-        ByteArrayOutputStream meta = new ByteArrayOutputStream();
-        element(meta, 0x00020001, "OB", new byte[] {0, 1});
-        element(meta, 0x00020010, "UI", DicomImage.EXPLICIT_LE.getBytes(StandardCharsets.US_ASCII));
-        ByteArrayOutputStream out = new ByteArrayOutputStream(body.size() + meta.size() + 160);
-        out.writeBytes(new byte[128]);
-        out.writeBytes("DICM".getBytes(StandardCharsets.US_ASCII));
-        element(out, 0x00020000, "UL", ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(meta.size()).array());
-        out.writeBytes(meta.toByteArray());
-        out.writeBytes(body.toByteArray());
-        return out.toByteArray();
+        // One exact-size buffer: the pixel data (up to the byte limit) is copied once.
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(total)).order(ByteOrder.LITTLE_ENDIAN);
+        out.position(128);
+        out.put("DICM".getBytes(StandardCharsets.US_ASCII));
+        element(out, 0x00020000, "UL", ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, metaLength));
+        element(out, 0x00020001, "OB", version);
+        element(out, 0x00020010, "UI", syntax);
+        for (Map.Entry<Integer, ByteBuffer> v : values.entrySet()) {
+            element(out, v.getKey(), vr(v.getKey(), words), v.getValue());
+        }
+        return out.array();
+    }
+
+    private static String vr(int tag, boolean words) {
+        return tag == PIXEL_DATA ? (words ? "OW" : "OB") : KEPT.get(tag);
+    }
+
+    /**
+     * Implicit VR input can hold values too long for a short-form VR (absurd, but readable): those are written as UN,
+     * which has a 4-byte length and which both our scan and ImageJ read the same way.
+     */
+    private static String written(ByteBuffer value, String vr) {
+        return value.remaining() + 1 > 0xFFFF && !vr.equals("OB") && !vr.equals("OW") ? "UN" : vr;
+    }
+
+    private static boolean longLength(String vr) {
+        return vr.equals("OB") || vr.equals("OW") || vr.equals("UN");
+    }
+
+    private static int size(ByteBuffer value, String vr) {
+        return (longLength(written(value, vr)) ? 12 : 8) + value.remaining() + value.remaining() % 2;
     }
 
     /** Writes one explicit-VR little-endian element, padding odd values to even length as DICOM requires. */
-    private static void element(ByteArrayOutputStream out, int tag, String vr, byte[] value) {
-        byte[] v = value;
-        if (v.length % 2 != 0) {
-            v = Arrays.copyOf(value, value.length + 1);
-            // UI values are padded with NUL, text with a space, binary with 0.
-            v[value.length] = switch (vr) {
-                case "CS", "DS", "LO" -> (byte) ' ';
-                default -> 0;
-            };
-        }
-        boolean longLength = vr.equals("OB") || vr.equals("OW");
-        ByteBuffer h = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
-        h.putShort((short) (tag >>> 16)).putShort((short) tag).put(vr.getBytes(StandardCharsets.US_ASCII));
-        if (longLength) {
-            h.putShort((short) 0).putInt(v.length);
+    private static void element(ByteBuffer out, int tag, String vr, ByteBuffer value) {
+        String w = written(value, vr);
+        int length = value.remaining();
+        int padded = length + length % 2;
+        out.putShort((short) (tag >>> 16)).putShort((short) tag).put(w.getBytes(StandardCharsets.US_ASCII));
+        if (longLength(w)) {
+            out.putShort((short) 0).putInt(padded);
         } else {
-            if (v.length > 0xFFFF) {
-                throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, String.format(java.util.Locale.ROOT,
-                        "DICOM element (%04X,%04X) is %d bytes long", tag >>> 16, tag & 0xFFFF, v.length));
-            }
-            h.putShort((short) v.length);
+            out.putShort((short) padded);
         }
-        out.write(h.array(), 0, h.position());
-        out.writeBytes(v);
+        out.put(value.duplicate());
+        if (padded > length) {
+            // UI values are padded with NUL, text with a space, binary with 0.
+            out.put(switch (vr) {
+                case "CS", "DS", "LO" -> (byte) ' ';
+                default -> (byte) 0;
+            });
+        }
     }
 }

@@ -74,8 +74,13 @@ final class DicomImage {
 
     static GrayImage decode(byte[] bytes, ImageLimits limits) {
         ImageInfo info = probe(bytes, limits);
-        Header h = readHeader(bytes);
-        DICOM dicom = new DICOM(new ByteArrayInputStream(storedValuesOnly(bytes, h)));
+        // ImageJ never sees the upload itself, only our own minimal re-encoding of it: ImageJ parses the header again
+        // on its own terms (it descends into sequences, trusts nested lengths) and a fuzzed nested element length made
+        // it allocate gigabytes. The re-encoding has no sequences, private or unknown elements, and every length is
+        // that of bytes really present. It is also exactly what ingest publishes, so both decode the same.
+        byte[] minimal = DicomDeidentifier.strip(bytes);
+        Header h = readHeader(minimal);
+        DICOM dicom = new DICOM(new ByteArrayInputStream(storedValuesOnly(minimal, h)));
         try {
             // With an input stream set, ImageJ only uses the name for display; an empty one would open a file dialog.
             dicom.run("upload.dcm");
@@ -103,8 +108,9 @@ final class DicomImage {
      * ImageJ then returns the stored values, and we apply the modality LUT, window and inversion ourselves: its own
      * handling of those goes through its GUI (fails headless) and skips some slope/intercept combinations.
      */
-    private static byte[] storedValuesOnly(byte[] bytes, Header h) {
-        byte[] copy = bytes.clone();
+    private static byte[] storedValuesOnly(byte[] minimal, Header h) {
+        // Changed in place: the array is our own fresh re-encoding.
+        byte[] copy = minimal;
         for (int[] at : h.displayValues()) {
             int tag = at[0];
             String neutral = switch (tag) {

@@ -67,6 +67,18 @@ class DicomDeidentifierTest {
     }
 
     @Test
+    void aValueTooLongForExplicitVrIsKeptAsUn() {
+        SyntheticDicom d = new SyntheticDicom();
+        d.syntax = DicomImage.IMPLICIT_LE;
+        d.windowCenter = "2000" + " ".repeat(70_000);
+        d.windowWidth = "3000";
+        byte[] original = d.write();
+        byte[] stripped = DicomDeidentifier.strip(original);
+        assertThat(ImageDecoder.decode(stripped).pixels()).containsExactly(ImageDecoder.decode(original).pixels());
+        assertThat(DicomImage.readHeader(stripped).windowCenter()).isEqualTo(2000);
+    }
+
+    @Test
     void keepsWhatTheLateralRuleAndTheDisplayNeed() {
         SyntheticDicom lateral = new SyntheticDicom();
         lateral.view = "LATERAL";
