@@ -143,6 +143,9 @@ public final class BadInputCorpus {
         list.add(refused("png-decompression-bomb", "IHDR 30000x30000 with a 30 KB IDAT that inflates to 30 MB of"
                 + " zeros (and declares 900 MB): refused from the header before a pixel is allocated", pngBomb(),
                 "image/png", ok, "TOO_MANY_PIXELS", 413, RejectReason.TOO_MANY_PIXELS));
+        list.add(good("png-ztxt-bomb", "a valid chest PNG carrying a zTXt text chunk of 100 KB that inflates to 100 MB:"
+                + " metadata is never inflated (readers run with ignoreMetadata), so the image is fine",
+                withChunkBeforeIdat(png, "zTXt", zTxtBomb(100 << 20)), "image/png"));
         list.add(new Entry("png-inflates-16MB-black", "4000x4000 all-black PNG: 16 MB of pixels from a tiny file, within"
                 + " the limits, so it is decoded and then rejected as blank", blackOrWhitePng(4000, 0), "image/png", ok,
                 ACCEPTED, 202, null, "BLANK"));
@@ -390,6 +393,45 @@ public final class BadInputCorpus {
         pngChunk(out, "IHDR", ihdr.array());
         pngChunk(out, "IDAT", idat.toByteArray());
         pngChunk(out, "IEND", new byte[0]);
+        return out.toByteArray();
+    }
+
+    /** zTXt data: keyword "Comment", NUL, method 0, then {@code inflated} zero bytes deflated. */
+    private static byte[] zTxtBomb(int inflated) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(ascii("Comment"));
+        out.write(0);
+        out.write(0);
+        out.writeBytes(deflateZeros(inflated));
+        return out.toByteArray();
+    }
+
+    private static byte[] deflateZeros(long count) {
+        Deflater deflater = new Deflater(Deflater.BEST_COMPRESSION);
+        byte[] zeros = new byte[1 << 20];
+        byte[] buf = new byte[64 * 1024];
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (long done = 0; done < count; done += zeros.length) {
+            deflater.setInput(zeros, 0, (int) Math.min(zeros.length, count - done));
+            while (!deflater.needsInput()) {
+                out.write(buf, 0, deflater.deflate(buf));
+            }
+        }
+        deflater.finish();
+        while (!deflater.finished()) {
+            out.write(buf, 0, deflater.deflate(buf));
+        }
+        deflater.end();
+        return out.toByteArray();
+    }
+
+    /** Inserts a chunk (with a correct CRC) right before the first IDAT. */
+    private static byte[] withChunkBeforeIdat(byte[] png, String type, byte[] data) {
+        int idat = indexOf(png, ascii("IDAT")) - 4;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(png, 0, idat);
+        pngChunk(out, type, data);
+        out.write(png, idat, png.length - idat);
         return out.toByteArray();
     }
 

@@ -46,6 +46,18 @@ class CorpusMemoryTest {
     }
 
     @Test
+    void compressedMetadataIsNeverInflated() {
+        byte[] bomb = BadInputCorpus.entry("png-ztxt-bomb").bytes();
+        ImageDecoder.decode(bomb, BadInputCorpus.LIMITS);
+        long before = allocatedByThisThread();
+        GrayImage image = ImageDecoder.decode(bomb, BadInputCorpus.LIMITS);
+        long allocated = allocatedByThisThread() - before;
+        assertThat(image.width()).isEqualTo(192);
+        // The zTXt chunk inflates to 100 MB; the image itself needs well under 1 MB.
+        assertThat(allocated).as("bytes allocated decoding a %d byte PNG", bomb.length).isLessThan(16L * 1024 * 1024);
+    }
+
+    @Test
     void heapUsedAfterGcDoesNotGrowOverManyRunsOfTheWholeCorpus() {
         runCorpus();
         long baseline = usedAfterGc();
