@@ -11,6 +11,8 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.UUID;
 import org.cxrtriage.common.Pseudonymiser;
+import org.cxrtriage.imaging.DicomDeidentifier;
+import org.cxrtriage.imaging.ImageFormat;
 import org.cxrtriage.imaging.ImageInfo;
 import org.cxrtriage.imaging.ImageLimits;
 import org.cxrtriage.imaging.ImageProbe;
@@ -68,6 +70,18 @@ public final class ImageAdmission {
         }
         String contentType = info.format().mimeType();
         checkDeclaredType(declaredContentType, contentType);
+        // A DICOM header names the patient, dates, institution, physicians...: only a minimal re-encoding with the
+        // pixel data and what preprocessing reads goes any further. The sha256 (and so duplicate detection) is of
+        // the bytes published, so byte-identical re-sends still match, and two exports of the same image that differ
+        // only in patient/study header fields count as the same image.
+        byte[] published = bytes;
+        if (info.format() == ImageFormat.DICOM) {
+            try {
+                published = DicomDeidentifier.strip(bytes);
+            } catch (InvalidImageException e) {
+                throw new IngestRejection(statusFor(e.code().name()), e.code().name(), e.getMessage());
+            }
+        }
         return ImageReceived.newBuilder()
                 .setImageId(UUID.randomUUID().toString())
                 .setStudyId(studyId)
@@ -78,10 +92,10 @@ public final class ImageAdmission {
                 .setAcquisitionTime(acquired)
                 .setReceivedAt(clock.instant())
                 .setContentType(contentType)
-                .setSha256(sha256(bytes))
+                .setSha256(sha256(published))
                 .setWidth(info.width())
                 .setHeight(info.height())
-                .setImageBytes(java.nio.ByteBuffer.wrap(bytes))
+                .setImageBytes(java.nio.ByteBuffer.wrap(published))
                 .build();
     }
 

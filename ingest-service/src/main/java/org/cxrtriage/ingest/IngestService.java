@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.cxrtriage.common.ApiTokens;
@@ -61,7 +62,7 @@ public final class IngestService implements Service {
     private final ApiTokens tokens;
     private final PrometheusMeterRegistry metrics = HttpEndpoints.newMeterRegistry("ingest");
     private final Timer admitTimer = metrics.timer("cxr.ingest.admit");
-    private KafkaProducer<String, SpecificRecord> producer;
+    private Producer<String, SpecificRecord> producer;
     private HttpEndpoints http;
     private RedisClient redis;
     private DuplicateGuard duplicates;
@@ -102,11 +103,20 @@ public final class IngestService implements Service {
         // Give up within the HTTP wait, so the sender gets a 503 and retries rather than a late, unknown outcome.
         pp.put(org.apache.kafka.clients.producer.ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, DELIVERY_TIMEOUT_MS);
         pp.put(org.apache.kafka.clients.producer.ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
-        producer = new KafkaProducer<>(pp, new StringSerializer(), serdes.anySerializer());
+        startHttp(new KafkaProducer<>(pp, new StringSerializer(), serdes.anySerializer()));
+    }
+
+    /**
+     * Serves HTTP and publishes through the given producer. Called by {@link #start()} after topic setup and Redis;
+     * called directly it is the seam for tests without a broker (e.g. with a {@code MockProducer}), and then
+     * duplicates are not checked.
+     */
+    void startHttp(Producer<String, SpecificRecord> producer) {
+        this.producer = producer;
         new KafkaClientMetrics(producer).bindTo(metrics);
         running = true;
         http = HttpEndpoints.start(settings, DEFAULT_HTTP_PORT, name(), this::healthy, metrics, config -> {
-            long maxBody = admission.limits().maxBytes() + 64 * 1024L;
+            long maxBody = maxBody();
             config.http.maxRequestSize = maxBody;
             config.jetty.multipartConfig.maxFileSize(maxBody, io.javalin.config.SizeUnit.BYTES);
             config.jetty.multipartConfig.maxTotalRequestSize(maxBody, io.javalin.config.SizeUnit.BYTES);
@@ -205,23 +215,40 @@ public final class IngestService implements Service {
         LOG.info("rejected upload for study {}: {} ({})", meta.studyId(), r.reasonCode(), r.getMessage());
     }
 
+    /** Largest request body read at all: the image limit plus room for the multipart envelope and form fields. */
+    private long maxBody() {
+        return admission.limits().maxBytes() + 64 * 1024L;
+    }
+
     private void handleUpload(Context ctx) throws IOException {
         String contentType = ctx.contentType() == null ? "" : ctx.contentType();
+        if (ctx.contentLength() > maxBody()) {
+            // Refused before a byte of the body is read.
+            refuseBody(ctx, contentType, tooLarge(ctx.contentLength()));
+            return;
+        }
         byte[] bytes;
         String partType;
-        if (contentType.startsWith("multipart/form-data")) {
-            UploadedFile file = ctx.uploadedFile("image");
-            if (file == null) {
-                reject(ctx, new IngestRejection(400, "MISSING_FIELD", "multipart field 'image' (the file) is required"));
-                return;
+        try {
+            if (contentType.startsWith("multipart/form-data")) {
+                UploadedFile file = ctx.uploadedFile("image");
+                if (file == null) {
+                    reject(ctx, new IngestRejection(400, "MISSING_FIELD", "multipart field 'image' (the file) is required"));
+                    return;
+                }
+                try (InputStream in = file.content()) {
+                    bytes = in.readAllBytes();
+                }
+                partType = file.contentType();
+            } else {
+                bytes = ctx.bodyAsBytes();
+                partType = contentType;
             }
-            try (InputStream in = file.content()) {
-                bytes = in.readAllBytes();
-            }
-            partType = file.contentType();
-        } else {
-            bytes = ctx.bodyAsBytes();
-            partType = contentType;
+        } catch (Exception e) {
+            // Jetty and Javalin signal a body over the limit (chunked, so no Content-Length to check first) or a broken
+            // multipart envelope with their own exceptions, which would otherwise become a 500 or a bare 413.
+            refuseBody(ctx, contentType, bodyRejection(e));
+            return;
         }
         IngestMetadata meta = new IngestMetadata(param(ctx, "patientId"), param(ctx, "studyId"), param(ctx, "siteId"),
                 param(ctx, "deviceId"), param(ctx, "viewPosition"), param(ctx, "acquisitionTime"));
@@ -245,6 +272,36 @@ public final class IngestService implements Service {
             Thread.currentThread().interrupt();
             ctx.status(503);
         }
+    }
+
+    private IngestRejection tooLarge(long bodyBytes) {
+        return new IngestRejection(413, "TOO_MANY_BYTES", "the request body has " + (bodyBytes < 0 ? "more than "
+                + maxBody() : bodyBytes) + " bytes; images of at most " + admission.limits().maxBytes()
+                + " bytes are accepted");
+    }
+
+    private IngestRejection bodyRejection(Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+            if ((t instanceof io.javalin.http.HttpResponseException h && h.getStatus() == 413)
+                    || m.contains("max length exceeded") || m.contains("exceeds max") || m.contains("too large")) {
+                return tooLarge(-1);
+            }
+        }
+        return new IngestRejection(400, "MALFORMED_REQUEST", "the request body cannot be read: " + e.getMessage());
+    }
+
+    /** A refusal before the form fields could be read: the metadata comes from the query string and headers only. */
+    private void refuseBody(Context ctx, String contentType, IngestRejection r) {
+        IngestMetadata meta = new IngestMetadata(null, queryOrHeader(ctx, "studyId"), queryOrHeader(ctx, "siteId"),
+                null, queryOrHeader(ctx, "viewPosition"), null);
+        publishRejection(r, meta, contentType);
+        reject(ctx, r);
+    }
+
+    private static String queryOrHeader(Context ctx, String name) {
+        String v = ctx.queryParam(name);
+        return v != null ? v : ctx.header("X-" + name);
     }
 
     private static String param(Context ctx, String name) {
