@@ -26,3 +26,7 @@ if [[ $# -eq 0 && ${SKIP_FAULTS:-} != 1 ]]; then
   scripts/stack.sh stop >&2 # free the test stack's memory and cores first
   bin/faults.sh --count ${FAULTS_COUNT:-40} --rate 4 --out target/faults-ci
 fi
+# Short coverage-guided fuzzing of the image parsers (bin/fuzz.sh 300 for a longer run).
+if [[ $# -eq 0 && ${SKIP_FUZZ:-} != 1 ]]; then
+  bin/fuzz.sh ${FUZZ_SECONDS:-20}
+fi
