@@ -43,6 +43,9 @@ ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.inf
 
 FROM runtime AS similarity-service
 COPY --from=build /out/similarity-service/lib /app/lib
+# POST /similar scores uploads with the stream's lung channel and the inference model.
+COPY --from=build /src/models /app/models
+ENV MODEL_DIR=/app/models/default MODEL_INIT_IF_MISSING=false LUNG_MODEL_DIR=/app/models/lung-unet
 EXPOSE 8093
 ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.similarity.SimilarityMain"]
 

@@ -295,9 +295,18 @@ public final class SimilarityService implements Service {
         } else {
             bytes = ctx.bodyAsBytes();
         }
+        UploadedImageScorer uploads;
+        try {
+            uploads = scorer();
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.error("cannot load the models for POST /similar: {}", e.toString());
+            ctx.status(503).json(Map.of("error", "MODEL_UNAVAILABLE", "message",
+                    "the lung or classifier model could not be loaded (MODEL_DIR, LUNG_MODEL_DIR)"));
+            return;
+        }
         UploadedImageScorer.Scored scored;
         try {
-            scored = scorer().score(bytes);
+            scored = uploads.score(bytes);
         } catch (org.cxrtriage.imaging.InvalidImageException e) {
             String code = e.code().name();
             int status = code.startsWith("TOO_MANY") ? 413
