@@ -29,6 +29,7 @@ import org.cxrtriage.schemas.CxrScore;
 import org.cxrtriage.schemas.ImageReceived;
 import org.cxrtriage.similarity.SimilarityService;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -40,9 +41,8 @@ import picocli.CommandLine.Option;
         description = "Benchmark the pipeline against the model's and the preprocessing's own speed.")
 final class BenchCommand implements Callable<Integer> {
 
-    @Option(names = "--images", defaultValue = "${env:CXR_IMAGES:-../shared/data/cxr/images}",
-            description = "Folder of X-rays (default: ${DEFAULT-VALUE}).")
-    Path images;
+    @Mixin
+    ImageFolderOptions folder;
 
     @Option(names = "--count", defaultValue = "120", description = "Images per pipeline phase (default: ${DEFAULT-VALUE}).")
     int count;
@@ -57,7 +57,7 @@ final class BenchCommand implements Callable<Integer> {
         // The benchmark sends the same images in several phases: duplicates must not be refused here.
         settings = settings.with(java.util.Map.of(SimilarityService.REDIS_KEY_PREFIX,
                 "cxr:bench-" + System.currentTimeMillis() + ":", org.cxrtriage.ingest.IngestService.DEDUP, "false"));
-        List<FolderSource.Item> all = FolderSource.list(images, FolderSource.findManifest(images));
+        List<FolderSource.Item> all = folder.items();
         List<FolderSource.Item> sample = RunCommand.spread(all, Math.min(count, all.size()));
         int batch = settings.integer(InferenceService.BATCH_SIZE, 4);
 

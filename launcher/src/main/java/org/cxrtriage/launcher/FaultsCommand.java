@@ -17,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -36,6 +35,7 @@ import org.cxrtriage.schemas.AvroSerdes;
 import org.cxrtriage.schemas.Topic;
 import org.cxrtriage.similarity.AlertPolicy;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import redis.clients.jedis.RedisClient;
 
@@ -48,12 +48,8 @@ import redis.clients.jedis.RedisClient;
         description = "Crash every service, the broker and Redis during a run; check nothing was lost or duplicated.")
 final class FaultsCommand implements Callable<Integer> {
 
-    @Option(names = "--images", description = "Folder of X-rays (default: ${DEFAULT-VALUE}).",
-            defaultValue = "${env:CXR_IMAGES:-../shared/data/cxr/images}")
-    Path images;
-
-    @Option(names = "--manifest", description = "Manifest CSV (default: manifest.csv in or above the folder).")
-    Path manifest;
+    @Mixin
+    ImageFolderOptions folder;
 
     @Option(names = "--count", description = "Images to send, spread over the folder (default: ${DEFAULT-VALUE}).",
             defaultValue = "300")
@@ -106,8 +102,7 @@ final class FaultsCommand implements Callable<Integer> {
         services.put("preprocess", service("preprocess", "org.cxrtriage.preprocess.PreprocessMain", 1, env));
         services.put("ingest", service("ingest", "org.cxrtriage.ingest.IngestMain", 0, env));
 
-        List<FolderSource.Item> items = RunCommand.spread(FolderSource.list(images,
-                manifest != null ? Optional.of(manifest) : FolderSource.findManifest(images)), count);
+        List<FolderSource.Item> items = RunCommand.spread(folder.items(), count);
         console.printf("fault suite: %d images, services as separate JVMs, logs in %s%n", items.size(),
                 out.resolve("logs"));
         List<FaultRecord> faults = new ArrayList<>();

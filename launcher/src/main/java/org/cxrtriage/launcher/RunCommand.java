@@ -23,6 +23,7 @@ import org.cxrtriage.schemas.CxrScore;
 import org.cxrtriage.schemas.Neighbour;
 import org.cxrtriage.similarity.SimilarityService;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -33,12 +34,8 @@ import picocli.CommandLine.Option;
         description = "Stream a folder of X-rays through the whole pipeline and print the results.")
 final class RunCommand implements Callable<Integer> {
 
-    @Option(names = "--images", description = "Folder of X-rays (default: ${DEFAULT-VALUE}).",
-            defaultValue = "${env:CXR_IMAGES:-../shared/data/cxr/images}")
-    Path images;
-
-    @Option(names = "--manifest", description = "Manifest CSV with metadata (default: manifest.csv in or above the folder).")
-    Path manifest;
+    @Mixin
+    ImageFolderOptions folder;
 
     @Option(names = "--limit", description = "Send at most N images, spread evenly over the folder (0 = all).",
             defaultValue = "${env:CXR_LIMIT:-0}")
@@ -65,9 +62,9 @@ final class RunCommand implements Callable<Integer> {
         Settings settings = Settings.fromEnv();
         settings = settings.with(SimilarityService.REDIS_KEY_PREFIX, redisPrefix != null ? redisPrefix
                 : settings.string(SimilarityService.REDIS_KEY_PREFIX, "cxr:run-" + System.currentTimeMillis() + ":"));
-        Optional<Path> manifestPath = manifest != null ? Optional.of(manifest) : FolderSource.findManifest(images);
-        List<FolderSource.Item> items = spread(FolderSource.list(images, manifestPath), limit);
-        out.printf("CXR Triage Stream: %d image(s) from %s%s%n", items.size(), images,
+        Optional<Path> manifestPath = folder.manifestPath();
+        List<FolderSource.Item> items = spread(FolderSource.list(folder.images, manifestPath), limit);
+        out.printf("CXR Triage Stream: %d image(s) from %s%s%n", items.size(), folder.images,
                 manifestPath.map(m -> " (metadata: " + m + ")").orElse(""));
 
         long t0 = System.currentTimeMillis();

@@ -49,10 +49,17 @@ public final class CaseStore {
 
     /** Stores a case; returns its change sequence number (see {@link #changedSince}). */
     public long save(CaseRecord c) {
-        redis.hset(caseKey(c.imageId()), hash(c));
-        redis.zadd(casesKey(), c.scoredAtMillis(), c.imageId());
-        redis.sadd(patientKey(c.patientRef()), c.imageId());
-        return touch(c.imageId());
+        // One round trip for the case and its change number (this runs for every scored image), one for the change.
+        redis.clients.jedis.Response<Long> seq;
+        try (var p = redis.pipelined()) {
+            p.hset(caseKey(c.imageId()), hash(c));
+            p.zadd(casesKey(), c.scoredAtMillis(), c.imageId());
+            p.sadd(patientKey(c.patientRef()), c.imageId());
+            seq = p.incr(seqKey());
+            p.sync();
+        }
+        redis.zadd(changesKey(), seq.get(), c.imageId());
+        return seq.get();
     }
 
     private String seqKey() {
