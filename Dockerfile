@@ -1,11 +1,13 @@
 # One build, five service images: docker build --target ingest-service (or preprocess-service, inference-service,
 # similarity-service, dashboard-service). docker-compose.yml builds each target.
 FROM maven:3.9-eclipse-temurin-17 AS build
+# MAVEN_PROFILES=gpu builds with DJL's CUDA libtorch (docker-compose.gpu.yml; README, "GPU").
+ARG MAVEN_PROFILES=""
 WORKDIR /src
 COPY . .
-RUN mvn -B -q -DskipTests install \
+RUN mvn -B -q ${MAVEN_PROFILES:+-P$MAVEN_PROFILES} -DskipTests install \
  && for m in ingest-service preprocess-service inference-service similarity-service dashboard-service; do \
-      mvn -B -q -pl "$m" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="/out/$m/lib" \
+      mvn -B -q ${MAVEN_PROFILES:+-P$MAVEN_PROFILES} -pl "$m" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="/out/$m/lib" \
       && cp "$m/target/$m-0.1.0-SNAPSHOT.jar" "/out/$m/lib/"; \
     done
 
