@@ -1,21 +1,29 @@
 package org.cxrtriage.launcher;
 
 import java.io.PrintStream;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.cxrtriage.common.ApiTokens;
+import org.cxrtriage.common.CommonKeys;
 import org.cxrtriage.common.Settings;
 import org.cxrtriage.inference.InferenceService;
-import org.cxrtriage.ingest.FolderIngest;
+import org.cxrtriage.ingest.IngestService;
 import org.cxrtriage.ingest.FolderSource;
 import org.cxrtriage.model.CxrPredictor;
 import org.cxrtriage.model.LoadedModel;
@@ -24,18 +32,17 @@ import org.cxrtriage.model.TorchRuntime;
 import org.cxrtriage.preprocess.PreprocessOutcome;
 import org.cxrtriage.preprocess.PreprocessService;
 import org.cxrtriage.preprocess.TensorFactory;
-import org.cxrtriage.schemas.CxrNeighbours;
-import org.cxrtriage.schemas.CxrScore;
 import org.cxrtriage.schemas.ImageReceived;
-import org.cxrtriage.similarity.SimilarityService;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * Measures, in one run on one machine: the limit (raw DJL forward throughput and the preprocessing cost), the whole
- * pipeline's sustained throughput through the real broker, registry and Redis, and its end-to-end latency at half of
- * that load; prints the ratios against the limit and writes them to a Markdown file.
+ * Measures, in one run on one machine: the limit (raw DJL forward throughput and the preprocessing cost), then the
+ * whole pipeline with each service as its own JVM through the real broker, registry and Redis: sustained throughput
+ * with 1 and with 2 inference instances (one consumer group), end-to-end latency at half of the single-instance load,
+ * each service's peak resident memory, and optionally a soak at half load watching the inference worker's memory.
+ * Prints the ratios against the limits and writes them to a Markdown file.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark the pipeline against the model's and the preprocessing's own speed.")
@@ -50,13 +57,22 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "bench-results.md", description = "Where the table is written.")
     Path out;
 
+    @Option(names = "--instances", split = ",", defaultValue = "1,2",
+            description = "Inference instance counts to measure saturation with, ascending (default: ${DEFAULT-VALUE}).")
+    List<Integer> instances;
+
+    @Option(names = "--soak-minutes", defaultValue = "0",
+            description = "Then run at half load this long, watching the inference worker's memory (default: none).")
+    int soakMinutes;
+
+    @Option(names = "--port-base", defaultValue = "28190",
+            description = "HTTP ports of the services from here (default: ${DEFAULT-VALUE}).")
+    int portBase;
+
     @Override
     public Integer call() throws Exception {
         PrintStream o = System.out;
         Settings settings = Settings.fromEnv();
-        // The benchmark sends the same images in several phases: duplicates must not be refused here.
-        settings = settings.with(java.util.Map.of(SimilarityService.REDIS_KEY_PREFIX,
-                "cxr:bench-" + System.currentTimeMillis() + ":", org.cxrtriage.ingest.IngestService.DEDUP, "false"));
         List<FolderSource.Item> all = folder.items();
         List<FolderSource.Item> sample = RunCommand.spread(all, Math.min(count, all.size()));
         int batch = settings.integer(InferenceService.BATCH_SIZE, 4);
@@ -69,16 +85,21 @@ final class BenchCommand implements Callable<Integer> {
         TensorFactory factory = PreprocessService.tensorFactory(settings);
         List<ModelInput> inputs = new ArrayList<>();
         double[] preMs = new double[sample.size()];
-        for (int i = 0; i < sample.size(); i++) {
-            ImageReceived img = ImageReceived.newBuilder().setImageId("b" + i).setStudyId("s").setPatientRef("p")
-                    .setSiteId("s").setViewPosition("PA").setReceivedAt(Instant.now()).setContentType("image/png")
-                    .setSha256("x").setWidth(0).setHeight(0)
-                    .setImageBytes(java.nio.ByteBuffer.wrap(Files.readAllBytes(sample.get(i).file()))).build();
-            long t = System.nanoTime();
-            PreprocessOutcome r = factory.process(img.getImageId(), img);
-            preMs[i] = (System.nanoTime() - t) / 1e6;
-            if (r.ok()) {
-                inputs.add(org.cxrtriage.inference.ScoreMapper.toInput(r.tensor()));
+        // Round 0 warms up (JIT, the U-Net's first forward passes) and is not timed.
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < (round == 0 ? Math.min(4, sample.size()) : sample.size()); i++) {
+                ImageReceived img = ImageReceived.newBuilder().setImageId("b" + i).setStudyId("s").setPatientRef("p")
+                        .setSiteId("s").setViewPosition("PA").setReceivedAt(Instant.now()).setContentType("image/png")
+                        .setSha256("x").setWidth(0).setHeight(0)
+                        .setImageBytes(java.nio.ByteBuffer.wrap(Files.readAllBytes(sample.get(i).file()))).build();
+                long t = System.nanoTime();
+                PreprocessOutcome r = factory.process(img.getImageId(), img);
+                if (round == 1) {
+                    preMs[i] = (System.nanoTime() - t) / 1e6;
+                    if (r.ok()) {
+                        inputs.add(org.cxrtriage.inference.ScoreMapper.toInput(r.tensor()));
+                    }
+                }
             }
         }
         double preMean = Arrays.stream(preMs).average().orElse(Double.NaN);
@@ -103,59 +124,221 @@ final class BenchCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "model: %.1f ms per batch of %d (%.2f images/s); %.1f ms for one image%n",
                 forwardBatchMs, batch, modelRate, forwardSingleMs);
 
-        // 3. + 4. The pipeline: saturation, then half of it for latency.
-        double pipelineRate;
-        double[] latency;
-        try (LocalPipeline pipeline = new LocalPipeline(settings); ResultCollector results = new ResultCollector(settings)) {
-            pipeline.start();
-            FolderIngest ingest = new FolderIngest(pipeline.ingest());
-            // Warm the path (JIT, connections, first registry lookups) before measuring.
-            await(results, ingest.send(sample.subList(0, Math.min(8, sample.size())), x -> { }));
-            long t0 = System.nanoTime();
-            Set<String> ids = await(results, ingest.send(sample, x -> { }));
-            pipelineRate = ids.size() / ((System.nanoTime() - t0) / 1e9);
-            o.printf(Locale.ROOT, "pipeline at saturation: %.2f images/s (%d images)%n", pipelineRate, ids.size());
-
-            long gapNanos = (long) (1e9 / (pipelineRate * 0.5));
-            Set<String> paced = new HashSet<>();
-            long next = System.nanoTime();
-            for (FolderSource.Item item : sample) {
-                while (System.nanoTime() < next) {
-                    Thread.sleep(1);
-                }
-                next += gapNanos;
-                paced.addAll(ids(ingest.send(List.of(item), x -> { })));
-            }
-            results.await(paced, Duration.ofMinutes(2), n -> { });
-            latency = paced.stream().filter(id -> results.scores.containsKey(id) && results.neighbours.containsKey(id))
-                    .mapToDouble(id -> {
-                        CxrScore s = results.scores.get(id);
-                        CxrNeighbours n = results.neighbours.get(id);
-                        return Duration.between(s.getReceivedAt(), n.getComputedAt()).toNanos() / 1e6;
-                    }).sorted().toArray();
-        }
-        double p50 = percentile(latency, 50);
-        double p95 = percentile(latency, 95);
-        double p99 = percentile(latency, 99);
+        // 3. - 6. The pipeline, each service its own JVM as in production.
+        PipelineFigures p = measurePipeline(settings, sample, o);
+        double p50 = percentile(p.latency, 50);
+        double p95 = percentile(p.latency, 95);
+        double p99 = percentile(p.latency, 99);
         double latencyLimit = 2 * (preMean + forwardSingleMs);
-        long peakRssMb = peakRssMb();
+        double single = p.rates.get(0);
 
-        String table = String.format(Locale.ROOT, """
+        StringBuilder table = new StringBuilder(String.format(Locale.ROOT, """
                 | measure (%s, %d cores, %s) | value | limit | ratio | target |
                 | --- | --- | --- | --- | --- |
                 | raw model forward, batch %d | %.2f images/s (%.0f ms/batch) | | | |
                 | preprocessing, 1 thread | %.2f images/s (%.1f ms/image) | | | |
-                | pipeline throughput at saturation | %.2f images/s | %.2f images/s (slower of the two above) | %.2f | ≥ 0.85 |
-                | end-to-end latency at 50%% load p50 / p95 / p99 | %.0f / %.0f / %.0f ms | %.0f ms (2 × (preprocess + forward of one image)) | %.2f (p99) | ≤ 1 |
-                | peak RSS of the process (all four services in one JVM) | %d MB | | | |
                 """, Instant.now().toString().substring(0, 16), cores, modelName, batch, modelRate, forwardBatchMs,
-                preRate, preMean, pipelineRate, limit, pipelineRate / limit, p50, p95, p99, latencyLimit,
-                p99 / latencyLimit, peakRssMb);
+                preRate, preMean));
+        for (int i = 0; i < instances.size(); i++) {
+            int n = instances.get(i);
+            double rate = p.rates.get(i);
+            table.append(n == instances.get(0)
+                    ? String.format(Locale.ROOT, "| pipeline throughput at saturation, %d inference instance%s | %.2f "
+                            + "images/s | %.2f images/s (slower of the two above) | %.2f | ≥ 0.85 |%n", n,
+                            n == 1 ? "" : "s", rate, limit, rate / limit)
+                    : String.format(Locale.ROOT, "| pipeline throughput at saturation, %d inference instances | %.2f "
+                            + "images/s | %.2f images/s (%d instance%s) | %.2f (scaling) | > 1 |%n", n, rate, single,
+                            instances.get(0), instances.get(0) == 1 ? "" : "s", rate / single));
+        }
+        table.append(String.format(Locale.ROOT, "| end-to-end latency at 50%% load p50 / p95 / p99 | %.0f / %.0f / %.0f "
+                + "ms | %.0f ms (2 × (preprocess + forward of one image)) | %.2f (p99) | ≤ 1 |%n", p50, p95, p99,
+                latencyLimit, p99 / latencyLimit));
+        for (var e : p.peakRssMb.entrySet()) {
+            table.append(String.format(Locale.ROOT, "| peak RSS, %s service | %d MB | 2048 MB | %.2f | ≤ 1%s |%n",
+                    e.getKey(), e.getValue(), e.getValue() / 2048.0,
+                    e.getKey().startsWith("inference") ? " (model worker: native memory flat instead)" : ""));
+        }
+        if (p.soak != null) {
+            table.append(p.soak);
+        }
         o.println();
         o.print(table);
-        Files.writeString(out, table);
+        Files.writeString(out, table.toString());
         o.println("written to " + out.toAbsolutePath());
         return 0;
+    }
+
+    /** What the pipeline phases measured. */
+    private record PipelineFigures(List<Double> rates, double[] latency, Map<String, Long> peakRssMb, String soak) {
+    }
+
+    private PipelineFigures measurePipeline(Settings settings, List<FolderSource.Item> sample, PrintStream o)
+            throws Exception {
+        Path logs = Files.createDirectories(out.toAbsolutePath().getParent().resolve("bench-logs"));
+        String token = "bench-" + UUID.randomUUID();
+        Map<String, String> env = new HashMap<>();
+        // The benchmark sends the same images in several phases: duplicates must not be refused here.
+        env.put(CommonKeys.REDIS_KEY_PREFIX, "cxr:bench-" + System.currentTimeMillis() + ":");
+        env.put(IngestService.DEDUP, "false");
+        env.put(ApiTokens.TOKENS, token + "=" + ApiTokens.ANY_SITE);
+        env.put(PreprocessService.STATE_DIR, Files.createTempDirectory("cxr-bench-streams").toString());
+        List<ServiceProcess> services = new ArrayList<>();
+        List<ServiceProcess> inference = new ArrayList<>();
+        Map<String, Long> peaks = new java.util.LinkedHashMap<>();
+        try (ResultCollector results = new ResultCollector(settings)) {
+            services.add(new ServiceProcess("similarity", "org.cxrtriage.similarity.SimilarityMain", portBase + 4, env,
+                    logs.resolve("similarity.log")));
+            inference.add(new ServiceProcess("inference", "org.cxrtriage.inference.InferenceMain", portBase + 2, env,
+                    logs.resolve("inference.log")));
+            services.add(inference.get(0));
+            services.add(new ServiceProcess("preprocess", "org.cxrtriage.preprocess.PreprocessMain", portBase + 1, env,
+                    logs.resolve("preprocess.log")));
+            ServiceProcess ingest = new ServiceProcess("ingest", "org.cxrtriage.ingest.IngestMain", portBase, env,
+                    logs.resolve("ingest.log"));
+            services.add(ingest);
+            for (ServiceProcess s : services) {
+                s.start();
+                s.awaitHealthy(Duration.ofMinutes(3));
+            }
+            o.printf("services up as separate JVMs (logs in %s)%n", logs);
+            IngestUploader uploader = new IngestUploader(ingest.httpPort(), token);
+            List<FolderSource.Item> warm = sample.subList(0, Math.min(8, sample.size()));
+            List<Double> rates = new ArrayList<>();
+            double[] latency = null;
+            String soak = null;
+            for (int n : instances) {
+                while (inference.size() < n) {
+                    ServiceProcess extra = new ServiceProcess("inference-" + (inference.size() + 1),
+                            "org.cxrtriage.inference.InferenceMain", portBase + 4 + inference.size(), env,
+                            logs.resolve("inference-" + (inference.size() + 1) + ".log"));
+                    extra.start();
+                    extra.awaitHealthy(Duration.ofMinutes(3));
+                    inference.add(extra);
+                    services.add(extra);
+                }
+                // Warm the path (JIT, connections, registry lookups, a rebalance after a new instance) first.
+                awaitAll(results, send(uploader, warm, 2, 0));
+                long t0 = System.nanoTime();
+                Set<String> ids = awaitAll(results, send(uploader, sample, 4, 0));
+                double rate = ids.size() / ((System.nanoTime() - t0) / 1e9);
+                rates.add(rate);
+                o.printf(Locale.ROOT, "pipeline at saturation, %d inference instance(s): %.2f images/s (%d images)%n",
+                        n, rate, ids.size());
+                if (latency == null) {
+                    // Half of the saturation rate, one image at a time.
+                    Set<String> paced = send(uploader, sample, 1, rate * 0.5);
+                    results.await(paced, Duration.ofMinutes(2), x -> { });
+                    latency = paced.stream().filter(id -> results.scores.containsKey(id)
+                                    && results.neighbours.containsKey(id))
+                            .mapToDouble(id -> Duration.between(results.scores.get(id).getReceivedAt(),
+                                    results.neighbours.get(id).getComputedAt()).toNanos() / 1e6).sorted().toArray();
+                    o.printf(Locale.ROOT, "latency at 50%% load: %d images%n", latency.length);
+                    if (soakMinutes > 0) {
+                        soak = soak(uploader, results, sample, rate * 0.5, inference.get(0), o);
+                    }
+                }
+                for (ServiceProcess s : services) {
+                    peaks.merge(s.name(), s.memory().peakRssMb(), Math::max);
+                }
+            }
+            return new PipelineFigures(rates, latency, peaks, soak);
+        } finally {
+            java.util.Collections.reverse(services);
+            for (ServiceProcess s : services) {
+                s.stop();
+            }
+        }
+    }
+
+    /**
+     * Sends at half load for {@code soakMinutes}, sampling the inference worker's resident memory every 30 s: its
+     * native memory (PyTorch) must stay flat. Returns the table rows.
+     */
+    private String soak(IngestUploader uploader, ResultCollector results, List<FolderSource.Item> sample, double rate,
+                        ServiceProcess worker, PrintStream o) throws Exception {
+        long end = System.nanoTime() + Duration.ofMinutes(soakMinutes).toNanos();
+        List<long[]> samples = new ArrayList<>(); // {seconds, rss MB}
+        long start = System.nanoTime();
+        long nextSample = start;
+        long gap = (long) (1e9 / rate);
+        long next = start;
+        int i = 0;
+        Set<String> sent = new HashSet<>();
+        Map<String, Integer> refusals = new ConcurrentHashMap<>();
+        while (System.nanoTime() < end) {
+            if (System.nanoTime() >= nextSample) {
+                long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+                samples.add(new long[] {seconds, worker.memory().rssMb()});
+                o.printf(Locale.ROOT, "soak: %3d s, inference RSS %d MB, %d images%n", seconds,
+                        samples.get(samples.size() - 1)[1], sent.size());
+                nextSample += Duration.ofSeconds(30).toNanos();
+            }
+            while (System.nanoTime() < next) {
+                Thread.sleep(1);
+            }
+            next += gap;
+            String id = uploader.upload(sample.get(i++ % sample.size()), refusals);
+            if (id != null) {
+                sent.add(id);
+            }
+        }
+        samples.add(new long[] {(System.nanoTime() - start) / 1_000_000_000L, worker.memory().rssMb()});
+        Set<String> missing = results.await(sent, Duration.ofMinutes(2), x -> { });
+        // Growth over the second half: the first half includes allocator and JIT warm-up.
+        long[] mid = samples.get(samples.size() / 2);
+        long[] last = samples.get(samples.size() - 1);
+        double growth = (last[1] - mid[1]) / (double) mid[1];
+        return String.format(Locale.ROOT, "| soak %d min at 50%% load, inference RSS at 30 s / half / end | %d / %d / "
+                        + "%d MB (%d images, %d not through) | flat | %+.1f%% (second half) | ≤ +5%% |%n", soakMinutes,
+                samples.get(Math.min(1, samples.size() - 1))[1], mid[1], last[1], sent.size(), missing.size(),
+                growth * 100);
+    }
+
+    /**
+     * Uploads {@code items} with {@code threads} senders, as fast as ingest takes them ({@code rate} 0) or at
+     * {@code rate} images per second; returns the accepted image ids.
+     */
+    private static Set<String> send(IngestUploader uploader, List<FolderSource.Item> items, int threads, double rate)
+            throws Exception {
+        Set<String> ids = ConcurrentHashMap.newKeySet();
+        Map<String, Integer> refusals = new ConcurrentHashMap<>();
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            long start = System.nanoTime();
+            for (int i = 0; i < items.size(); i++) {
+                FolderSource.Item item = items.get(i);
+                long due = rate > 0 ? start + (long) (i * 1e9 / rate) : 0;
+                done.add(pool.submit(() -> {
+                    long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                    }
+                    String id = uploader.upload(item, refusals);
+                    if (id != null) {
+                        ids.add(id);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+        if (!refusals.isEmpty()) {
+            System.out.println("refused at ingest: " + refusals);
+        }
+        return ids;
+    }
+
+    private static Set<String> awaitAll(ResultCollector results, Set<String> ids) throws InterruptedException {
+        Set<String> missing = results.await(ids, Duration.ofMinutes(3), n -> { });
+        if (!missing.isEmpty()) {
+            throw new IllegalStateException(missing.size() + " images did not come through the pipeline");
+        }
+        return ids;
     }
 
     private static double timeBatches(CxrPredictor predictor, List<ModelInput> inputs, int batch, int rounds) {
@@ -172,22 +355,6 @@ final class BenchCommand implements Callable<Integer> {
         return total / 1e6 / rounds;
     }
 
-    private static Set<String> ids(List<FolderIngest.Outcome> outcomes) {
-        Set<String> ids = new HashSet<>();
-        outcomes.stream().filter(FolderIngest.Outcome::isAccepted).forEach(x -> ids.add(x.accepted().getImageId()));
-        return ids;
-    }
-
-    private static Set<String> await(ResultCollector results, List<FolderIngest.Outcome> outcomes)
-            throws InterruptedException {
-        Set<String> ids = ids(outcomes);
-        Set<String> missing = results.await(ids, Duration.ofMinutes(2), n -> { });
-        if (!missing.isEmpty()) {
-            throw new IllegalStateException(missing.size() + " images did not come through the pipeline");
-        }
-        return ids;
-    }
-
     private static double percentile(double[] sorted, double p) {
         if (sorted.length == 0) {
             return Double.NaN;
@@ -196,17 +363,4 @@ final class BenchCommand implements Callable<Integer> {
         return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
     }
 
-    /** Peak resident set size (VmHWM) of this process, from /proc; JVM heap high-water mark elsewhere. */
-    private static long peakRssMb() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
-                }
-            }
-        } catch (java.io.IOException | NumberFormatException e) {
-            // not Linux
-        }
-        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() / (1024 * 1024);
-    }
 }

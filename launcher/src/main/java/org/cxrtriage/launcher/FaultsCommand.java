@@ -3,11 +3,9 @@ package org.cxrtriage.launcher;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,8 +21,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.cxrtriage.common.CommonKeys;
 import org.cxrtriage.common.Pseudonymiser;
 import org.cxrtriage.common.RegistrySettings;
@@ -75,7 +71,6 @@ final class FaultsCommand implements Callable<Integer> {
     Duration timeout;
 
     private static final String TOKEN = "fault-suite-token";
-    private static final Pattern JSON_IMAGE_ID = Pattern.compile("\"imageId\"\\s*:\\s*\"([^\"]+)\"");
 
     /** One fault as it happened. */
     record FaultRecord(String fault, double atSeconds, double recoverySeconds, int acceptedBefore) {
@@ -117,12 +112,13 @@ final class FaultsCommand implements Callable<Integer> {
                 s.awaitHealthy(Duration.ofMinutes(3));
                 console.printf("  %-10s up on :%d (%.0f s)%n", s.name(), s.httpPort(), seconds());
             }
+            IngestUploader uploader = new IngestUploader(services.get("ingest").httpPort(), TOKEN);
             ExecutorService senders = Executors.newFixedThreadPool(2);
             List<Future<?>> done = new ArrayList<>();
             for (FolderSource.Item item : items) {
                 done.add(senders.submit(() -> {
                     pause(nextSlot() - System.nanoTime());
-                    String id = upload(item, services.get("ingest").httpPort(), refusals);
+                    String id = uploader.upload(item, refusals);
                     if (id != null) {
                         synchronized (books) {
                             books.accepted(id, pseudonyms.patientRef(item.metadata().patientId()));
@@ -207,44 +203,6 @@ final class FaultsCommand implements Callable<Integer> {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(out.resolve("logs/stack.log").toFile())).start();
         if (p.waitFor() != 0) {
             throw new IllegalStateException(String.join(" ", cmd) + " failed; see " + out.resolve("logs/stack.log"));
-        }
-    }
-
-    /**
-     * Sends one image, retrying while ingest is down or asks to retry (503); returns the accepted image id (the
-     * first one's id when ingest says the bytes were already stored), or null when the image was refused.
-     */
-    private String upload(FolderSource.Item item, int port, Map<String, Integer> refusals) throws Exception {
-        byte[] bytes = Files.readAllBytes(item.file());
-        var m = item.metadata();
-        String query = "patientId=" + enc(m.patientId()) + "&studyId=" + enc(m.studyId()) + "&siteId="
-                + enc(m.siteId()) + "&viewPosition=" + enc(m.viewPosition());
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/images?" + query))
-                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", contentType(item.file()))
-                .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build();
-        long giveUp = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-        while (true) {
-            try {
-                HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 202 || r.statusCode() == 409) {
-                    Matcher id = JSON_IMAGE_ID.matcher(r.body());
-                    if (!id.find()) {
-                        throw new IllegalStateException("no imageId in " + r.body());
-                    }
-                    return id.group(1);
-                }
-                if (r.statusCode() < 500) {
-                    Matcher reason = Pattern.compile("\"error\"\\s*:\\s*\"([^\"]+)\"").matcher(r.body());
-                    refusals.merge(reason.find() ? reason.group(1) : "HTTP " + r.statusCode(), 1, Integer::sum);
-                    return null;
-                }
-            } catch (IOException e) {
-                // Ingest is down (killed): the sender retries, as a modality would.
-            }
-            if (System.nanoTime() > giveUp) {
-                throw new IllegalStateException("ingest did not take " + item.file() + " within 5 minutes");
-            }
-            Thread.sleep(1000);
         }
     }
 
@@ -337,23 +295,5 @@ final class FaultsCommand implements Callable<Integer> {
         if (nanos > 0) {
             Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
         }
-    }
-
-    private static String enc(String s) {
-        return s == null ? "" : URLEncoder.encode(s, StandardCharsets.UTF_8);
-    }
-
-    private static String contentType(Path file) {
-        String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (n.endsWith(".png")) {
-            return "image/png";
-        }
-        if (n.endsWith(".jpg") || n.endsWith(".jpeg")) {
-            return "image/jpeg";
-        }
-        if (n.endsWith(".tif") || n.endsWith(".tiff")) {
-            return "image/tiff";
-        }
-        return n.endsWith(".dcm") ? "application/dicom" : "application/octet-stream";
     }
 }

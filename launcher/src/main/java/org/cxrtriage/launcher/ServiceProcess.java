@@ -44,7 +44,7 @@ final class ServiceProcess {
     void start() throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-Xmx" + (name.equals("inference") ? "1g" : "768m"));
+        cmd.add("-Xmx" + (name.startsWith("inference") ? "1g" : "768m"));
         cmd.add("-Dai.djl.offline=true");
         cmd.add("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage");
         cmd.add("-cp");
@@ -73,6 +73,32 @@ final class ServiceProcess {
                 process.destroyForcibly().waitFor();
             }
         }
+    }
+
+    /** Resident memory now and at its peak, in MB (Linux /proc: VmRSS, VmHWM; Java heap plus native). */
+    record Memory(long rssMb, long peakRssMb) {
+    }
+
+    /** This process's memory; {@code Memory(-1, -1)} when it is not running or /proc is missing. */
+    Memory memory() {
+        if (!alive()) {
+            return new Memory(-1, -1);
+        }
+        long rss = -1;
+        long peak = -1;
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc", Long.toString(process.pid()),
+                    "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    rss = Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+                } else if (line.startsWith("VmHWM:")) {
+                    peak = Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not Linux, or the process just ended
+        }
+        return new Memory(rss, peak);
     }
 
     boolean alive() {
