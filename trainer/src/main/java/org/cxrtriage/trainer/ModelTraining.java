@@ -12,6 +12,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -54,12 +55,42 @@ public final class ModelTraining {
     public record Result(ModelMetadata metadata, int bestEpoch, double bestValAuc, double threshold,
             String thresholdRule, List<EpochStats> history, double trainSeconds, int trainImages, int valImages) {}
 
+    /**
+     * Where an interrupted run stands, written to {@code workDir/progress.json} after every epoch next to the weights
+     * of that epoch ({@code workDir/last}). {@code fingerprint} holds the options that shape the run: a resume with
+     * other ones is refused.
+     */
+    record Progress(String fingerprint, int epoch, int step, int bestEpoch, double bestAuc, int badEpochs,
+            double trainSeconds, List<EpochStats> history) {}
+
+    static final String PROGRESS_FILE = "progress.json";
+    private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules();
+
     private final TrainOptions options;
     private final PrintStream log;
+    private final boolean resume;
 
     public ModelTraining(TrainOptions options, PrintStream log) {
+        this(options, log, false);
+    }
+
+    /**
+     * @param resume continue from the last completed epoch in the work directory, if there is one: its weights,
+     *     step count (so the learning-rate schedule and the per-epoch batch draws continue exactly), best epoch and
+     *     early-stopping count. Adam's moment estimates are not saved by DJL and start again from zero.
+     */
+    public ModelTraining(TrainOptions options, PrintStream log, boolean resume) {
         this.options = options;
         this.log = log;
+        this.resume = resume;
+    }
+
+    /** The options that determine the trajectory (not the epoch count, budget, patience or logging). */
+    private String fingerprint(int trainImages) {
+        TrainOptions o = options;
+        return String.format(Locale.ROOT, "%s/%d/%d/%d/%d/%s/%s/%s/%s/%b/%d/%d/train=%d", o.backbone(),
+                o.embeddingSize(), o.tensorSize(), o.inputSize(), o.batchSize(), o.learningRate(), o.lrDecay(),
+                o.weightDecay(), o.balance(), o.augment(), o.seed(), o.maxStepsPerEpoch(), trainImages);
     }
 
     public Result run(Manifest manifest, DataSplit split, ImageCache cache, Path outDir, Path workDir)
@@ -87,7 +118,26 @@ public final class ModelTraining {
                 options.inputSize(), options.embeddingSize(), ModelDirectory.DEFAULT_THRESHOLD, options.seed(), false,
                 Instant.now().truncatedTo(ChronoUnit.MILLIS), "training");
         Path checkpoint = workDir.resolve("best");
-        clearWeights(checkpoint);
+        Path last = workDir.resolve("last");
+        Path progressFile = workDir.resolve(PROGRESS_FILE);
+        String fingerprint = fingerprint(train.size());
+        Progress resumed = null;
+        if (resume && Files.isRegularFile(progressFile)) {
+            resumed = JSON.readValue(progressFile.toFile(), Progress.class);
+            if (!resumed.fingerprint().equals(fingerprint)) {
+                throw new IllegalArgumentException("cannot resume: " + progressFile + " was written by a run with "
+                        + "other options (" + resumed.fingerprint() + ", now " + fingerprint + ")");
+            }
+            log.printf(Locale.ROOT, "resuming after epoch %d (step %d, best epoch %d, val AUC %.4f) from %s%n",
+                    resumed.epoch(), resumed.step(), resumed.bestEpoch(), resumed.bestAuc(), workDir);
+        } else {
+            if (resume) {
+                log.println("nothing to resume in " + workDir + "; starting from epoch 1");
+            }
+            clearWeights(checkpoint);
+            clearWeights(last);
+            Files.deleteIfExists(progressFile);
+        }
         Augmenter augmenter = options.augment() ? Augmenter.defaults() : Augmenter.none();
         // A step's data (augment + encode) is prepared on another thread while the previous step runs.
         ExecutorService loader = Executors.newSingleThreadExecutor(r -> {
@@ -95,17 +145,29 @@ public final class ModelTraining {
             t.setDaemon(true);
             return t;
         });
-        List<EpochStats> history = new ArrayList<>();
-        int bestEpoch = -1;
-        double bestAuc = Double.NEGATIVE_INFINITY;
-        long start = System.nanoTime();
+        List<EpochStats> history = new ArrayList<>(resumed == null ? List.of() : resumed.history());
+        int bestEpoch = resumed == null ? -1 : resumed.bestEpoch();
+        double bestAuc = resumed == null ? Double.NEGATIVE_INFINITY : resumed.bestAuc();
+        int firstEpoch = resumed == null ? 1 : resumed.epoch() + 1;
+        // Wall-clock of the interrupted part counts towards the budget and the reported training time.
+        long start = System.nanoTime() - (resumed == null ? 0 : (long) (resumed.trainSeconds() * 1e9));
         int sample = InputEncoder.CHANNELS * options.inputSize() * options.inputSize();
-        try (LoadedModel lm = ModelDirectory.initialise(metadata, Device.cpu())) {
+        try (LoadedModel lm = resumed == null ? ModelDirectory.initialise(metadata, Device.cpu())
+                : ModelDirectory.load(last, Device.cpu())) {
             Model model = lm.model();
-            // Per-step factor so the LR is multiplied by lrDecay once per epoch, smoothly.
+            if (resumed != null) {
+                // Loaded for inference (frozen): make the learned parameters trainable again, not BatchNorm's
+                // running statistics, which PyTorch refuses to differentiate.
+                model.getBlock().freezeParameters(false, p -> p.getType() != ai.djl.nn.Parameter.Type.RUNNING_MEAN
+                        && p.getType() != ai.djl.nn.Parameter.Type.RUNNING_VAR);
+            }
+            int stepsDone = resumed == null ? 0 : resumed.step();
+            // Per-step factor so the LR is multiplied by lrDecay once per epoch, smoothly; a resumed run starts
+            // where the schedule stood (the tracker counts its own updates from zero).
             float stepFactor = (float) Math.pow(options.lrDecay(), 1.0 / stepsPerEpoch);
             Optimizer adam = Optimizer.adam()
-                    .optLearningRateTracker(Tracker.factor().setBaseValue(options.learningRate())
+                    .optLearningRateTracker(Tracker.factor().setBaseValue(
+                                    (float) (options.learningRate() * Math.pow(stepFactor, stepsDone)))
                             .setFactor(stepFactor).build())
                     .optWeightDecays(options.weightDecay())
                     .optClipGrad(5f)
@@ -117,9 +179,9 @@ public final class ModelTraining {
             try (Trainer trainer = model.newTrainer(config)) {
                 trainer.initialize(new Shape(options.batchSize(), InputEncoder.CHANNELS, options.inputSize(),
                         options.inputSize()));
-                int step = 0;
-                int badEpochs = 0;
-                for (int epoch = 1; epoch <= options.epochs(); epoch++) {
+                int step = stepsDone;
+                int badEpochs = resumed == null ? 0 : resumed.badEpochs();
+                for (int epoch = firstEpoch; epoch <= options.epochs(); epoch++) {
                     long epochStart = System.nanoTime();
                     SplittableRandom rnd = new SplittableRandom(options.seed() * 1_000_003L + epoch);
                     int[][] batches = drawBatches(train, weights, stepsPerEpoch, options.batchSize(), rnd);
@@ -207,11 +269,22 @@ public final class ModelTraining {
                         bestEpoch = epoch;
                         badEpochs = 0;
                         saveWeights(checkpoint, model, metadata.withTrained(true, "checkpoint epoch " + epoch));
-                    } else if (++badEpochs >= options.patience()) {
+                    } else {
+                        badEpochs++;
+                    }
+                    double elapsed = (System.nanoTime() - start) / 1e9;
+                    // The epoch's weights, then the progress that points at them: a crash in between resumes
+                    // from the epoch before, never from weights newer than the progress says.
+                    saveWeights(last, model, metadata.withTrained(true, "epoch " + epoch));
+                    Path tmpProgress = workDir.resolve(PROGRESS_FILE + ".tmp");
+                    JSON.writeValue(tmpProgress.toFile(), new Progress(fingerprint, epoch, step, bestEpoch, bestAuc,
+                            badEpochs, elapsed, history));
+                    Files.move(tmpProgress, progressFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    if (badEpochs >= options.patience()) {
                         log.printf("early stopping: no val AUC improvement for %d epochs%n", badEpochs);
                         break;
                     }
-                    double elapsed = (System.nanoTime() - start) / 1e9;
                     if (options.maxMinutes() > 0 && epoch < options.epochs()
                             && elapsed + elapsed / epoch > options.maxMinutes() * 60) {
                         log.printf(Locale.ROOT, "time budget: stopping after epoch %d (%s elapsed, budget %.0f min)%n",

@@ -31,6 +31,10 @@ final class TrainCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Mixin
     LungOptions lungOptions = new LungOptions();
+    @Option(names = "--resume", description = "continue an interrupted run from the last epoch saved in --work-dir "
+            + "(same options; Adam's moments restart)")
+    boolean resume;
+
     @Option(names = "--cache-dir", description = "preprocessed-image cache (default: $TMPDIR/cxr-trainer-cache; 'none' to disable)")
     String cacheDir;
 
@@ -77,7 +81,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainOptions options = new TrainOptions(backbone, embeddingSize, tensorSize, inputSize, batchSize, epochs,
                 learningRate, lrDecay, weightDecay, patience, balance, !noAugment, minSensitivity, seed, logEvery,
                 maxStepsPerEpoch, maxMinutes, threads, name, version);
-        ModelTraining.Result result = new ModelTraining(options, System.out).run(m, split, images, out,
+        ModelTraining.Result result = new ModelTraining(options, System.out, resume).run(m, split, images, out,
                 workDir != null ? workDir : tmp.resolve("cxr-trainer"));
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("manifest", manifestPath.toString());

@@ -22,19 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 class TrainRoundTripTest {
     @Test
     void tinyTrainingRunProducesALoadableTrainedModel(@TempDir Path tmp) throws Exception {
-        Path data = tmp.resolve("data");
-        Files.createDirectories(data.resolve("images"));
-        StringBuilder csv = new StringBuilder("file,label,patient_id,view,source,finding,license\n");
-        Random random = new Random(5);
-        for (int i = 0; i < 12; i++) {
-            boolean covid = i % 2 == 0;
-            String file = "images/synth_" + i + ".png";
-            ImageIO.write(phantom(128, covid, random), "png", data.resolve(file).toFile());
-            csv.append(file).append(',').append(covid ? "covid" : "negative").append(",synth:").append(i)
-                    .append(",PA,").append(i < 6 ? "ieee8023" : "synth").append(",x,generated\n");
-        }
-        Path manifest = data.resolve("manifest.csv");
-        Files.writeString(manifest, csv);
+        Path manifest = syntheticManifest(tmp);
         Path out = tmp.resolve("model");
 
         int rc = TrainerCli.run("train", "--manifest", manifest.toString(), "--out", out.toString(),
@@ -86,6 +74,60 @@ class TrainRoundTripTest {
         assertThat(ensemble.get("overall").get("confusion")).isEqualTo(metrics.get("overall").get("confusion"));
         assertThat(ensemble.get("overall").get("metrics").get("rocAuc").get("value").asDouble())
                 .isEqualTo(metrics.get("overall").get("metrics").get("rocAuc").get("value").asDouble());
+    }
+
+    /** Twelve generated chest-like images and their manifest, half of them "covid". */
+    private static Path syntheticManifest(Path tmp) throws java.io.IOException {
+        Path data = tmp.resolve("data");
+        Files.createDirectories(data.resolve("images"));
+        StringBuilder csv = new StringBuilder("file,label,patient_id,view,source,finding,license\n");
+        Random random = new Random(5);
+        for (int i = 0; i < 12; i++) {
+            boolean covid = i % 2 == 0;
+            String file = "images/synth_" + i + ".png";
+            ImageIO.write(phantom(128, covid, random), "png", data.resolve(file).toFile());
+            csv.append(file).append(',').append(covid ? "covid" : "negative").append(",synth:").append(i)
+                    .append(",PA,").append(i < 6 ? "ieee8023" : "synth").append(",x,generated\n");
+        }
+        Path manifest = data.resolve("manifest.csv");
+        Files.writeString(manifest, csv);
+        return manifest;
+    }
+
+    private static String[] trainArgs(Path manifest, Path out, Path work, String epochs, String lr, String... extra) {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("train", "--manifest",
+                manifest.toString(), "--out", out.toString(), "--work-dir", work.toString(), "--cache-dir", "none",
+                "--tensor-size", "64", "--input-size", "32", "--batch-size", "2", "--epochs", epochs,
+                "--max-steps-per-epoch", "2", "--val-fraction", "0.34", "--test-fraction", "0.34",
+                "--min-lung-fraction", "0", "--threads", "2", "--log-every", "0", "--patience", "9", "--lr", lr,
+                "--name", "test-model"));
+        args.addAll(java.util.List.of(extra));
+        return args.toArray(String[]::new);
+    }
+
+    @Test
+    void anInterruptedRunResumesAfterItsLastEpoch(@TempDir Path tmp) throws Exception {
+        Path manifest = syntheticManifest(tmp);
+        Path work = tmp.resolve("work");
+        assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("a"), work, "1", "1e-3"))).isZero();
+        JsonNode first = new ObjectMapper().readTree(tmp.resolve("a/training.json").toFile());
+        assertThat(work.resolve(ModelTraining.PROGRESS_FILE)).isRegularFile();
+
+        // Other options than the interrupted run: refused rather than silently mixing two runs.
+        assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("x"), work, "2", "5e-4", "--resume"))).isNotZero();
+
+        assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("b"), work, "2", "1e-3", "--resume"))).isZero();
+        JsonNode resumed = new ObjectMapper().readTree(tmp.resolve("b/training.json").toFile());
+        JsonNode history = resumed.get("result").get("history");
+        assertThat(history).hasSize(2);
+        assertThat(history.get(0)).isEqualTo(first.get("result").get("history").get(0));
+        assertThat(history.get(1).get("epoch").asInt()).isEqualTo(2);
+        // the learning-rate schedule went on where it stood: epoch 2 ends two epochs of decay in
+        assertThat(history.get(1).get("learningRate").asDouble())
+                .isLessThan(history.get(0).get("learningRate").asDouble());
+        try (LoadedModel model = ModelDirectory.load(tmp.resolve("b"), Device.cpu())) {
+            assertThat(model.metadata().trained()).isTrue();
+        }
     }
 
     /** A bright body with two darker elliptical lung fields; "covid" adds bright patches inside them. */
