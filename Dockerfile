@@ -12,6 +12,9 @@ RUN mvn -B -q ${MAVEN_PROFILES:+-P$MAVEN_PROFILES} -DskipTests install \
     done
 
 FROM eclipse-temurin:17-jre AS runtime
+# Services that run PyTorch start through bash to drop libtorch's "Could not initialize NNPACK! Reason: Unsupported
+# hardware." lines (several per image on CPUs without NNPACK support; DJL cannot switch them off); the rest of
+# stderr passes through.
 WORKDIR /app
 ENV JAVA_OPTS="-XX:MaxRAMPercentage=75 -Dai.djl.offline=true -Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage" \
     OPT_OUT_TRACKING=true HTTP_HOST=0.0.0.0
@@ -29,7 +32,7 @@ COPY --from=build /out/preprocess-service/lib /app/lib
 COPY --from=build /src/models/lung-unet /app/models/lung-unet
 ENV LUNG_MODEL_DIR=/app/models/lung-unet
 EXPOSE 8091
-ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.preprocess.PreprocessMain"]
+ENTRYPOINT ["bash", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.preprocess.PreprocessMain 2> >(grep --line-buffered -v 'Could not initialize NNPACK' >&2)"]
 
 FROM runtime AS inference-service
 USER root
@@ -41,7 +44,7 @@ COPY --from=build /out/inference-service/lib /app/lib
 COPY --from=build /src/models /app/models
 ENV MODEL_DIR=/app/models/default MODEL_INIT_IF_MISSING=false
 EXPOSE 8092
-ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.inference.InferenceMain"]
+ENTRYPOINT ["bash", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.inference.InferenceMain 2> >(grep --line-buffered -v 'Could not initialize NNPACK' >&2)"]
 
 FROM runtime AS similarity-service
 COPY --from=build /out/similarity-service/lib /app/lib
@@ -49,7 +52,7 @@ COPY --from=build /out/similarity-service/lib /app/lib
 COPY --from=build /src/models /app/models
 ENV MODEL_DIR=/app/models/default MODEL_INIT_IF_MISSING=false LUNG_MODEL_DIR=/app/models/lung-unet
 EXPOSE 8093
-ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.similarity.SimilarityMain"]
+ENTRYPOINT ["bash", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.similarity.SimilarityMain 2> >(grep --line-buffered -v 'Could not initialize NNPACK' >&2)"]
 
 FROM runtime AS dashboard-service
 COPY --from=build /out/dashboard-service/lib /app/lib
