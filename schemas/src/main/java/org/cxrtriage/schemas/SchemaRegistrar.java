@@ -90,25 +90,36 @@ public final class SchemaRegistrar {
      * Subjects registered by the serializer before {@code apicurio.registry.dereference-schema} was set hold
      * versions whose text names the nested types (Neighbour, enums) and references them as separate artifacts.
      * The registry checks compatibility by parsing the latest version with the <em>proposed</em> version's
-     * references, so a self-contained proposal fails with 422 against such a version. When the latest version has
-     * references, first add its own dereferenced text (same schema, hence compatible) with those references as a new
-     * version: later self-contained versions are then checked against a self-contained one.
+     * references, so a self-contained proposal fails with 422 against such a version. When the latest version's
+     * text does not parse on its own, first add that version's dereferenced text (the same schema, hence compatible)
+     * with its references as a new version: it parses on its own, so later self-contained versions are checked against
+     * it, and the next start finds nothing to bridge.
      */
     private void bridgeReferencedLatestVersion(String subject) {
         String latest = artifactPath(subject) + "/versions/branch=latest";
-        JsonNode references = sendOrNull(registryUrl, "GET", latest + "/references", null);
-        if (references == null || !references.isArray() || references.isEmpty()) {
+        String text = sendTextOrNull(registryUrl, latest + "/content");
+        if (text == null || parsesOnItsOwn(text)) {
             return; // no such subject yet, or already self-contained
         }
-        String dereferenced = sendText(registryUrl, "GET", latest + "/content?references=DEREFERENCE");
+        JsonNode references = send(registryUrl, "GET", latest + "/references", null);
+        String dereferenced = sendTextOrNull(registryUrl, latest + "/content?references=DEREFERENCE");
         ObjectNode body = JSON.createObjectNode();
         ObjectNode content = body.putObject("content").put("content", dereferenced)
                 .put("contentType", AVRO_CONTENT_TYPE);
         content.set("references", references);
         JsonNode version = send(registryUrl, "POST", artifactPath(subject) + "/versions", body.toString());
-        LOG.info("subject {}: latest version referenced {} separate artifacts; added version {} with the same schema "
-                + "self-contained so that new versions can be checked for compatibility", subject, references.size(),
+        LOG.info("subject {}: the latest version referred to {} separate artifacts; added version {}, the same schema "
+                + "self-contained, so that new versions can be checked for compatibility", subject, references.size(),
                 version.path("version").asText());
+    }
+
+    private static boolean parsesOnItsOwn(String schemaText) {
+        try {
+            new Schema.Parser().parse(schemaText);
+            return true;
+        } catch (RuntimeException e) { // SchemaParseException: a named type it only refers to
+            return false;
+        }
     }
 
     /** The schema text the registry holds for a Confluent schema id. */
@@ -151,12 +162,10 @@ public final class SchemaRegistrar {
         }
     }
 
-    private String sendText(String base, String method, String path) {
-        HttpResponse<String> r = exchange(base, method, path, null);
-        if (r.statusCode() == 404) {
-            throw new IllegalStateException("registry " + method + " " + path + " -> 404");
-        }
-        return r.body();
+    /** The body as text, or null on 404. */
+    private String sendTextOrNull(String base, String path) {
+        HttpResponse<String> r = exchange(base, "GET", path, null);
+        return r.statusCode() == 404 ? null : r.body();
     }
 
     private HttpResponse<String> exchange(String base, String method, String path, String body) {

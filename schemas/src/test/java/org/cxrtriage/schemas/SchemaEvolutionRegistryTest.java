@@ -104,9 +104,7 @@ class SchemaEvolutionRegistryTest {
     void subjectsHoldingTheOldReferencedFormAcceptNewVersions() throws Exception {
         Topic<CxrAlert> topic = uniqueTopic();
         CxrAlert alert = alert("a-3");
-        AvroSerdes legacy = new AvroSerdes(REGISTRY_URL, AvroSerdes.DEFAULT_SERIALIZER, AvroSerdes.DEFAULT_DESERIALIZER,
-                Map.of("apicurio.registry.dereference-schema", "false"));
-        byte[] legacyBytes = legacy.serializer(topic).serialize(topic.name(), alert);
+        byte[] legacyBytes = legacySerdes().serializer(topic).serialize(topic.name(), alert);
         assertThat(http("GET", REGISTRY_URL + "/groups/default/artifacts/" + topic.valueSubject()
                 + "/versions/branch=latest/references", null)).as("the old form has references").isNotEqualTo("[]");
         http("PUT", CCOMPAT_URL + "/config/" + topic.valueSubject(), "{\"compatibility\":\"BACKWARD\"}");
@@ -114,16 +112,51 @@ class SchemaEvolutionRegistryTest {
         int v1Id = registrar.register(topic);
         byte[] v1Bytes = serdes.serializer(topic).serialize(topic.name(), alert);
         assertThat(schemaId(v1Bytes)).isEqualTo(v1Id);
+        // Bridged once: the next start registers nothing new.
+        int versions = versionCount(topic.valueSubject());
+        assertThat(registrar.register(topic)).isEqualTo(v1Id);
+        assertThat(versionCount(topic.valueSubject())).isEqualTo(versions);
+
         int v2Id = registrar.register(topic.valueSubject(), V2);
         byte[] v2Bytes = genericSerializer().serialize(topic.name(), asV2(alert, "ward 9"));
         assertThat(schemaId(v2Bytes)).isEqualTo(v2Id);
+        assertThat(registrar.register(topic.valueSubject(), V2)).isEqualTo(v2Id);
+        assertThat(registrar.register(topic)).isEqualTo(v1Id);
+        assertThat(versionCount(topic.valueSubject())).isEqualTo(versions + 1);
 
         assertBothConsumersRead(topic, alert, v1Bytes, v2Bytes, "ward 9");
         // Events written in the old form stay readable.
         assertThat(serdes.deserializer(topic).deserialize(topic.name(), legacyBytes)).isEqualTo(alert);
     }
 
+    /** An old producer still running during an upgrade adds its referenced form after the self-contained one. */
+    @Test
+    void aReferencedVersionAddedByAnOldProducerIsBridgedOnce() {
+        Topic<CxrAlert> topic = uniqueTopic();
+        CxrAlert alert = alert("a-4");
+        int v1Id = registrar.register(topic);
+        byte[] legacyBytes = legacySerdes().serializer(topic).serialize(topic.name(), alert);
+        assertThat(schemaId(legacyBytes)).as("a second version, in the old form").isNotEqualTo(v1Id);
+        int versions = versionCount(topic.valueSubject());
+
+        assertThat(registrar.register(topic)).isEqualTo(v1Id);
+        assertThat(registrar.register(topic)).isEqualTo(v1Id);
+        assertThat(versionCount(topic.valueSubject())).as("one bridge version").isEqualTo(versions + 1);
+        int v2Id = registrar.register(topic.valueSubject(), V2);
+        byte[] v2Bytes = genericSerializer().serialize(topic.name(), asV2(alert, "ward 2"));
+        assertThat(schemaId(v2Bytes)).isEqualTo(v2Id);
+        assertBothConsumersRead(topic, alert, serdes.serializer(topic).serialize(topic.name(), alert), v2Bytes,
+                "ward 2");
+        assertThat(serdes.deserializer(topic).deserialize(topic.name(), legacyBytes)).isEqualTo(alert);
+    }
+
     // ------------------------------------------------------------------------------------------------ helpers
+
+    /** The serializer as configured before the fix: nested named types registered as separate artifacts. */
+    private static AvroSerdes legacySerdes() {
+        return new AvroSerdes(REGISTRY_URL, AvroSerdes.DEFAULT_SERIALIZER, AvroSerdes.DEFAULT_DESERIALIZER,
+                Map.of("apicurio.registry.dereference-schema", "false"));
+    }
 
     /** A consumer built on v1 (the generated class) and one on v2 both read what v1 and v2 producers wrote. */
     private void assertBothConsumersRead(Topic<CxrAlert> topic, CxrAlert alert, byte[] v1Bytes, byte[] v2Bytes,
