@@ -7,6 +7,7 @@ const state = {
   alerts: new Map(),      // alertId -> alert JSON (the entry with the highest version wins)
   selected: null,
   pending: new Set(),     // alertIds whose acknowledgement was sent but has not come back as an event yet
+  drafts: new Map(),      // alertId -> note typed next to its Acknowledge button, not sent yet
   source: null,
 };
 
@@ -48,6 +49,7 @@ function imageUrl(imageId, plane) {
 
 const pct = (p) => (100 * p).toFixed(1) + ' %';
 const when = (iso) => new Date(iso).toLocaleString();
+const MAX_NOTE = 500; // the service refuses longer notes
 
 function upsert(a) {
   const old = state.alerts.get(a.alertId);
@@ -71,6 +73,43 @@ function renderSites() {
   select.value = sites.includes(current) ? current : '';
 }
 
+function ackedBy(a) {
+  return 'by ' + a.ack.acknowledgedBy + ' at ' + when(a.ack.acknowledgedAt);
+}
+
+function stateCell(a) {
+  const td = el('td', { class: 'state' }, el('span', { class: 'state-label' }, stateText(a)));
+  if (a.ack) {
+    td.append(el('div', { class: 'ack-by muted' }, ackedBy(a)));
+    if (a.ack.note) td.append(el('div', { class: 'ack-note-text', title: 'note' }, a.ack.note));
+  }
+  return td;
+}
+
+function ackCell(a) {
+  const pending = state.pending.has(a.alertId);
+  const canAck = (!a.acknowledged || a.updatedSinceAck) && !pending;
+  const button = el('button', { type: 'button', class: 'ack-btn', disabled: !canAck },
+    a.acknowledged && a.updatedSinceAck ? 'Acknowledge again' : 'Acknowledge');
+  button.addEventListener('click', (ev) => { ev.stopPropagation(); acknowledge(a.alertId); });
+  const td = el('td', { class: 'actions' });
+  if (canAck || pending) {
+    // Optional free text sent with the acknowledgement; kept across re-renders while it is being typed.
+    const note = el('input', { type: 'text', class: 'ack-note', maxLength: MAX_NOTE, disabled: pending,
+      placeholder: 'note…', title: 'optional note, shown on every dashboard; no patient identifiers',
+      value: state.drafts.get(a.alertId) || '' });
+    note.setAttribute('aria-label', 'note for the acknowledgement of ' + a.alertId);
+    note.addEventListener('click', (ev) => ev.stopPropagation());
+    note.addEventListener('input', () => state.drafts.set(a.alertId, note.value));
+    note.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') { ev.preventDefault(); acknowledge(a.alertId); }
+    });
+    td.append(note);
+  }
+  td.append(button);
+  return td;
+}
+
 function renderList(freshId) {
   const site = $('site-filter').value;
   const hideAcked = $('hide-acked').checked;
@@ -79,20 +118,28 @@ function renderList(freshId) {
     .sort((x, y) => y.lastSeen.localeCompare(x.lastSeen) || y.raisedAt.localeCompare(x.raisedAt)
       || x.alertId.localeCompare(y.alertId));
   const body = $('alerts').tBodies[0];
+  // Live events re-render the rows: keep the caret in a note that is being typed.
+  const active = document.activeElement;
+  const typing = active && active.classList.contains('ack-note') ? {
+    alertId: active.closest('tr').dataset.alertId, start: active.selectionStart, end: active.selectionEnd,
+  } : null;
   body.replaceChildren(...rows.map((a) => {
-    const button = el('button', { type: 'button', class: 'ack-btn', disabled: a.acknowledged && !a.updatedSinceAck
-      || state.pending.has(a.alertId) }, a.acknowledged && a.updatedSinceAck ? 'Acknowledge again' : 'Acknowledge');
-    button.addEventListener('click', (ev) => { ev.stopPropagation(); acknowledge(a.alertId); });
     const tr = el('tr', { 'data-alert-id': a.alertId, class: (a.acknowledged ? 'acknowledged' : 'open')
       + (a.alertId === state.selected ? ' selected' : '') + (a.alertId === freshId ? ' fresh' : '') },
     el('td', {}, when(a.lastSeen)), el('td', { class: 'images' }, a.imageCount || 1), el('td', {}, a.siteId), el('td', { title: a.patientRef }, a.patientRef.slice(0, 14) + '…'),
     el('td', { class: 'prob' }, pct(a.probability)), el('td', { class: 'prob' }, pct(a.knnVote)),
-    el('td', { class: 'state', title: a.ack ? 'by ' + a.ack.acknowledgedBy + ' at ' + when(a.ack.acknowledgedAt) : '' },
-      stateText(a)),
-    el('td', {}, button));
+    stateCell(a), ackCell(a));
     tr.addEventListener('click', () => select(a.alertId));
     return tr;
   }));
+  if (typing) {
+    const input = [...body.querySelectorAll('input.ack-note')]
+      .find((i) => i.closest('tr').dataset.alertId === typing.alertId);
+    if (input && !input.disabled) {
+      input.focus();
+      input.setSelectionRange(typing.start, typing.end);
+    }
+  }
   $('empty').hidden = rows.length > 0;
   $('count').textContent = rows.length + ' shown of ' + state.alerts.size;
 }
@@ -121,7 +168,7 @@ function renderDetail() {
     ['probability', pct(a.probability)], ['kNN vote', pct(a.knnVote)], ['positive images', a.imageCount || 1],
     ['first seen', when(a.firstSeen)],
     ['last seen', when(a.lastSeen)], ['raised', when(a.raisedAt)], ['rule', a.rule],
-    ['state', stateText(a) + (a.ack ? ' by ' + a.ack.acknowledgedBy + ' at ' + when(a.ack.acknowledgedAt) : '')],
+    ['state', stateText(a) + (a.ack ? ' ' + ackedBy(a) : '')],
   ];
   if (a.openedByImageId) facts.splice(3, 0, ['opened by image', a.openedByImageId]);
   if (a.ack && a.ack.note) facts.push(['note', a.ack.note]);
@@ -152,13 +199,17 @@ function select(alertId) {
 }
 
 async function acknowledge(alertId) {
-  const note = null; // a free-text note could be asked for here; it must never hold patient identifiers
+  if (state.pending.has(alertId)) return;
+  // Optional free text from the box next to the button (no patient identifiers: it goes to every dashboard).
+  const note = (state.drafts.get(alertId) || '').trim() || null;
   state.pending.add(alertId);
   renderList();
   const r = await api('/api/alerts/' + encodeURIComponent(alertId) + '/ack', {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ note }),
   });
-  if (r.status !== 202) {
+  if (r.status === 202) {
+    state.drafts.delete(alertId);
+  } else {
     state.pending.delete(alertId);
     const body = await r.json().catch(() => ({}));
     alert('Not acknowledged: ' + (body.message || r.status));

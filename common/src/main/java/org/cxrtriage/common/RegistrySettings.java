@@ -32,6 +32,6 @@ public final class RegistrySettings {
     }
 
     public static SchemaRegistrar registrar(Settings settings) {
-        return new SchemaRegistrar(ccompatUrl(settings));
+        return new SchemaRegistrar(apicurioUrl(settings), ccompatUrl(settings));
     }
 }

@@ -75,7 +75,6 @@ public final class DashboardService implements Service {
     public static final String REDIS_KEY_PREFIX = CommonKeys.REDIS_KEY_PREFIX;
 
     private static final Logger LOG = LoggerFactory.getLogger(DashboardService.class);
-    private static final int MAX_NOTE = 500;
     private static final List<String> STATIC_FILES = List.of("app.js", "app.css");
 
     private final Settings settings;
@@ -361,19 +360,20 @@ public final class DashboardService implements Service {
             forbidden(ctx);
             return;
         }
-        String note = null;
+        Object rawNote = null;
         if (!ctx.body().isBlank()) {
             try {
-                Object n = ctx.bodyAsClass(Map.class).get("note");
-                note = n == null || n.toString().isBlank() ? null : n.toString().strip();
+                rawNote = ctx.bodyAsClass(Map.class).get("note");
             } catch (RuntimeException e) {
                 ctx.status(400).json(Map.of("error", "MALFORMED_BODY", "message", "expected {\"note\": \"...\"}"));
                 return;
             }
         }
-        if (note != null && (note.length() > MAX_NOTE || note.chars().anyMatch(c -> c < 0x20 && c != '\n'))) {
-            ctx.status(400).json(Map.of("error", "MALFORMED_NOTE",
-                    "message", "a note has at most " + MAX_NOTE + " characters and no control characters"));
+        String note;
+        try {
+            note = Acknowledgement.cleanNote(rawNote);
+        } catch (IllegalArgumentException e) {
+            ctx.status(400).json(Map.of("error", "MALFORMED_NOTE", "message", e.getMessage()));
             return;
         }
         Acknowledgement ack = new Acknowledgement(entry.alert().alertId(), ApiTokens.label(ctx),
@@ -387,8 +387,12 @@ public final class DashboardService implements Service {
             return;
         }
         metrics.counter("cxr.dashboard.acks.published").increment();
-        ctx.status(202).json(Map.of("alertId", ack.alertId(), "acknowledgedBy", ack.acknowledgedBy(),
-                "acknowledgedAt", Instant.ofEpochMilli(ack.acknowledgedAt()).toString()));
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("alertId", ack.alertId());
+        answer.put("acknowledgedBy", ack.acknowledgedBy());
+        answer.put("acknowledgedAt", Instant.ofEpochMilli(ack.acknowledgedAt()).toString());
+        answer.put("note", ack.note());
+        ctx.status(202).json(answer);
     }
 
     /**

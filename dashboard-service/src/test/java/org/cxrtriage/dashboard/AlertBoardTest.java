@@ -109,6 +109,27 @@ class AlertBoardTest {
     }
 
     @Test
+    void theNewestAcknowledgementsNoteIsShownWithWhoAndWhen() {
+        AlertBoard board = new AlertBoard(10);
+        // A note that comes with an acknowledgement read before its alert stays with it.
+        board.acknowledge(new Acknowledgement("a", "token:*:12345678", 1_500, "patient moved to isolation bay 3"));
+        AlertBoard.Entry e = board.upsert(alert("a", "ED-NORTH", 1_000)).orElseThrow();
+        assertThat(e.ack()).isEqualTo(
+                new Acknowledgement("a", "token:*:12345678", 1_500, "patient moved to isolation bay 3"));
+
+        // After the patient's next image, a new acknowledgement without a note replaces the old one and its note.
+        board.upsert(alert("a", "ED-NORTH", 2_000));
+        AlertBoard.Entry again = board.acknowledge(new Acknowledgement("a", "token:ED-NORTH:0badcafe", 2_500, null))
+                .orElseThrow();
+        assertThat(again.ack().note()).isNull();
+        assertThat(again.ack().acknowledgedBy()).isEqualTo("token:ED-NORTH:0badcafe");
+        // A replay of the older acknowledgement does not bring its note back.
+        assertThat(board.acknowledge(
+                new Acknowledgement("a", "token:*:12345678", 1_500, "patient moved to isolation bay 3"))).isEmpty();
+        assertThat(board.get("a").orElseThrow().ack().note()).isNull();
+    }
+
+    @Test
     void showsTheAlertImageAndItsNeighboursOnlyToThoseWhoMaySeeTheAlert() {
         AlertBoard board = new AlertBoard(10);
         var neighbour = new DashboardAlert.SimilarCase("old-img", "p-other", "ED-SOUTH", 0.3, 0.8, true, true);

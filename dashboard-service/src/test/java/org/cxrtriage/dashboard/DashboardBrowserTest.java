@@ -127,6 +127,7 @@ class DashboardBrowserTest {
         for (WebDriver page : List.of(page1, page2)) {
             new WebDriverWait(page, WAIT).until(d -> !d.findElements(By.cssSelector(row)).isEmpty());
             assertThat(page.findElement(By.cssSelector(row + " td.state")).getText()).isEqualTo("Open");
+            assertThat(page.findElement(By.cssSelector(row + " input.ack-note")).isEnabled()).isTrue();
         }
 
         // The detail view: the X-ray, the lung overlay over it, and the similar case with its label and distance.
@@ -145,13 +146,25 @@ class DashboardBrowserTest {
         // For a person to look at: what the page showed (target/dashboard-e2e.png).
         Files.write(Path.of("target", "dashboard-e2e.png"), ((TakesScreenshot) page1).getScreenshotAs(OutputType.BYTES));
 
-        // Acknowledge on page 1: both pages (two dashboard instances) show it once the event comes back from Kafka.
+        // Acknowledge on page 1 with a note typed next to the button: both pages (two dashboard instances) show the
+        // acknowledgement, who and when, and the note once the event comes back from Kafka.
+        String note = "Isolation bay 3 – swab sent " + run;
+        page1.findElement(By.cssSelector(row + " input.ack-note")).sendKeys(note);
         page1.findElement(By.cssSelector(row + " .ack-btn")).click();
         for (WebDriver page : List.of(page1, page2)) {
-            new WebDriverWait(page, WAIT).until(d -> d.findElement(By.cssSelector(row + " td.state")).getText()
-                    .equals("Acknowledged"));
+            new WebDriverWait(page, WAIT).until(d -> d.findElement(By.cssSelector(row + " td.state .state-label"))
+                    .getText().equals("Acknowledged"));
+            assertThat(page.findElement(By.cssSelector(row + " td.state .ack-note-text")).getText()).isEqualTo(note);
+            assertThat(page.findElement(By.cssSelector(row + " td.state .ack-by")).getText())
+                    .matches("by token:\\*:[0-9a-f]{8} at .+");
             assertThat(page.findElement(By.cssSelector(row + " .ack-btn")).isEnabled()).isFalse();
+            assertThat(page.findElements(By.cssSelector(row + " input.ack-note"))).isEmpty();
         }
+        Files.write(Path.of("target", "dashboard-e2e-ack.png"),
+                ((TakesScreenshot) page2).getScreenshotAs(OutputType.BYTES));
+        // The open detail view shows it too.
+        new WebDriverWait(page1, WAIT).until(d -> d.findElement(By.id("d-facts")).getText().contains(note));
+        assertThat(page1.findElement(By.id("d-facts")).getText()).contains("Acknowledged by token:*:");
 
         // A later image of the patient updates the alert (same id, newer lastSeen): it stays acknowledged, marked.
         try (KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(
@@ -164,9 +177,12 @@ class DashboardBrowserTest {
             update.setImageCount(2);
             producer.send(new ProducerRecord<>(Topic.ALERTS.name(), "p-" + run, update)).get();
         }
-        new WebDriverWait(page2, WAIT).until(d -> d.findElement(By.cssSelector(row + " td.state")).getText()
-                .equals("Acknowledged (new image since)"));
+        new WebDriverWait(page2, WAIT).until(d -> d.findElement(By.cssSelector(row + " td.state .state-label"))
+                .getText().equals("Acknowledged (new image since)"));
         assertThat(page2.findElement(By.cssSelector(row + " .ack-btn")).getText()).isEqualTo("Acknowledge again");
+        // The earlier note stays until the next acknowledgement; a new one can be typed.
+        assertThat(page2.findElement(By.cssSelector(row + " td.state .ack-note-text")).getText()).isEqualTo(note);
+        assertThat(page2.findElement(By.cssSelector(row + " input.ack-note")).isEnabled()).isTrue();
         assertThat(page2.findElements(By.cssSelector(row))).hasSize(1);
         assertThat(page2.findElement(By.cssSelector(row + " td.images")).getText()).isEqualTo("2");
 
@@ -176,6 +192,12 @@ class DashboardBrowserTest {
         JsonNode a = listed.path("alerts").get(0);
         assertThat(a.path("acknowledged").asBoolean()).isTrue();
         assertThat(a.path("ack").path("acknowledgedBy").asText()).matches("token:\\*:[0-9a-f]{8}");
+        assertThat(a.path("ack").path("note").asText()).isEqualTo(note);
+        // Notes are bounded and plain text.
+        assertThat(post(base2 + "/api/alerts/" + alertId + "/ack", allToken,
+                JSON.createObjectNode().put("note", "x".repeat(501)).toString())).isEqualTo(400);
+        assertThat(post(base2 + "/api/alerts/" + alertId + "/ack", allToken, "{\"note\": \"bell\\u0007\"}"))
+                .isEqualTo(400);
 
         // A token of another site neither sees nor acknowledges the alert, nor its picture; it does see its own
         // site's picture. Without a token: 401.
@@ -232,6 +254,12 @@ class DashboardBrowserTest {
     private int post(String url, String token) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token)
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    private int post(String url, String token, String json) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 
     private static ImageTensor tensor(String imageId, String site) {

@@ -2,6 +2,7 @@ package org.cxrtriage.schemas;
 
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
@@ -45,9 +46,16 @@ public final class AvroSerdes implements TopicSerdes {
     public Map<String, Object> config() {
         Map<String, Object> c = new HashMap<>();
         c.put("apicurio.registry.url", registryUrl);
-        // Register the schema on first use (producers); subjects also get BACKWARD compatibility from SchemaRegistrar.
+        // A producer finds the version whose content is exactly its own schema (SchemaRegistrar registers the same
+        // text at start, see registeredForm) and registers it if no version has it yet; subjects get BACKWARD
+        // compatibility from SchemaRegistrar, which the registry applies to these registrations too.
         c.put("apicurio.registry.auto-register", "true");
         c.put("apicurio.registry.find-latest", "false");
+        // One self-contained schema per version. By default the serializer splits nested named types (Neighbour,
+        // the enums) off into artifacts of their own and registers a text that refers to them by name; the registry
+        // then parses that version with the references of whatever version is proposed next, so a self-contained new
+        // version failed its compatibility check with 422 and the two forms gave one schema two ids.
+        c.put("apicurio.registry.dereference-schema", "true");
         // Deserialize into the generated classes rather than GenericRecord.
         c.put("apicurio.registry.use-specific-avro-reader", "true");
         // Confluent schema ids (4 bytes) are content ids, as the ccompat API exposes them.
@@ -58,6 +66,15 @@ public final class AvroSerdes implements TopicSerdes {
         c.put("specific.avro.reader", "true");
         c.putAll(extraConfig);
         return c;
+    }
+
+    /**
+     * The schema text the serializer registers and looks up for a value schema (with dereference-schema: the whole
+     * schema, nested types inline, exactly as Avro prints it). SchemaRegistrar registers this same text, so both end
+     * up on one version and one id.
+     */
+    public static String registeredForm(Schema schema) {
+        return schema.toString();
     }
 
     public <V extends SpecificRecord> Serializer<V> serializer(Topic<V> topic) {

@@ -2,30 +2,55 @@ package org.cxrtriage.schemas;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.avro.Schema;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Registers every topic's value schema under its subject through the registry's Confluent-compatible API and sets
- * the subject's compatibility to BACKWARD, so a consumer on the new schema can always read old events.
- * Idempotent: registering an identical schema returns the existing id.
+ * Registers every topic's value schema under its subject and sets the subject's compatibility to BACKWARD, so a
+ * consumer on the new schema can always read old events.
+ *
+ * <p>Registration goes through the registry's core API exactly as the serializer's auto-registration does (artifact =
+ * subject in group {@code default}, find the version with this content or create one, the self-contained text of
+ * {@link AvroSerdes#registeredForm}), so the registrar and the producers land on the same version and the same id.
+ * Idempotent: registering a schema some version already has returns that version's id. Compatibility and lookups by
+ * id use the Confluent-compatible API.
  */
 public final class SchemaRegistrar {
 
+    private static final Logger LOG = LoggerFactory.getLogger(SchemaRegistrar.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String GROUP = "default";
+    private static final String AVRO_CONTENT_TYPE = "application/json";
+
+    private final String registryUrl;
     private final String ccompatUrl;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    /** @param ccompatUrl e.g. http://127.0.0.1:8081/apis/ccompat/v7 */
+    /**
+     * @param registryUrl core API, e.g. http://127.0.0.1:8081/apis/registry/v3
+     * @param ccompatUrl  Confluent-compatible API of the same registry, e.g. http://127.0.0.1:8081/apis/ccompat/v7
+     */
+    public SchemaRegistrar(String registryUrl, String ccompatUrl) {
+        this.registryUrl = trimSlash(registryUrl);
+        this.ccompatUrl = trimSlash(ccompatUrl);
+    }
+
+    /** @param ccompatUrl e.g. http://127.0.0.1:8081/apis/ccompat/v7 (the core API is found next to it) */
     public SchemaRegistrar(String ccompatUrl) {
-        this.ccompatUrl = ccompatUrl.endsWith("/") ? ccompatUrl.substring(0, ccompatUrl.length() - 1) : ccompatUrl;
+        this(trimSlash(ccompatUrl).replace("/apis/ccompat/v7", "/apis/registry/v3"), ccompatUrl);
     }
 
     /** Registers all topics; returns subject -> schema id. */
@@ -38,47 +63,139 @@ public final class SchemaRegistrar {
     }
 
     public int register(Topic<?> topic) {
-        String subject = topic.valueSubject();
-        String body = JSON.createObjectNode().put("schema", topic.valueSchema().toString())
-                .put("schemaType", "AVRO").toString();
-        JsonNode response = send("POST", "/subjects/" + subject + "/versions", body);
-        int id = response.path("id").asInt(-1);
+        return register(topic.valueSubject(), topic.valueSchema());
+    }
+
+    /**
+     * Finds or creates the version of {@code subject} whose content is this schema; returns its schema id (the
+     * content id, which the wire format carries). A schema that breaks the subject's compatibility rule is refused
+     * (IllegalStateException naming the registry's RuleViolationException).
+     */
+    public int register(String subject, Schema schema) {
+        bridgeReferencedLatestVersion(subject);
+        ObjectNode body = JSON.createObjectNode().put("artifactId", subject).put("artifactType", "AVRO");
+        body.putObject("firstVersion").putObject("content")
+                .put("content", AvroSerdes.registeredForm(schema)).put("contentType", AVRO_CONTENT_TYPE);
+        JsonNode created = send(registryUrl, "POST", groupPath() + "/artifacts?ifExists=FIND_OR_CREATE_VERSION"
+                + "&canonical=false", body.toString());
+        int id = created.path("version").path("contentId").asInt(-1);
         if (id < 0) {
-            throw new IllegalStateException("registry returned no id for " + subject + ": " + response);
+            throw new IllegalStateException("registry returned no content id for " + subject + ": " + created);
         }
-        send("PUT", "/config/" + subject, "{\"compatibility\":\"BACKWARD\"}");
+        send(ccompatUrl, "PUT", "/config/" + enc(subject), "{\"compatibility\":\"BACKWARD\"}");
         return id;
+    }
+
+    /**
+     * Subjects registered by the serializer before {@code apicurio.registry.dereference-schema} was set hold
+     * versions whose text names the nested types (Neighbour, enums) and references them as separate artifacts.
+     * The registry checks compatibility by parsing the latest version with the <em>proposed</em> version's
+     * references, so a self-contained proposal fails with 422 against such a version. When the latest version's
+     * text does not parse on its own, first add that version's dereferenced text (the same schema, hence compatible)
+     * with its references as a new version: it parses on its own, so later self-contained versions are checked against
+     * it, and the next start finds nothing to bridge.
+     */
+    private void bridgeReferencedLatestVersion(String subject) {
+        String latest = artifactPath(subject) + "/versions/branch=latest";
+        String text = sendTextOrNull(registryUrl, latest + "/content");
+        if (text == null || parsesOnItsOwn(text)) {
+            return; // no such subject yet, or already self-contained
+        }
+        JsonNode references = send(registryUrl, "GET", latest + "/references", null);
+        String dereferenced = sendTextOrNull(registryUrl, latest + "/content?references=DEREFERENCE");
+        ObjectNode body = JSON.createObjectNode();
+        ObjectNode content = body.putObject("content").put("content", dereferenced)
+                .put("contentType", AVRO_CONTENT_TYPE);
+        content.set("references", references);
+        JsonNode version = send(registryUrl, "POST", artifactPath(subject) + "/versions", body.toString());
+        LOG.info("subject {}: the latest version referred to {} separate artifacts; added version {}, the same schema "
+                + "self-contained, so that new versions can be checked for compatibility", subject, references.size(),
+                version.path("version").asText());
+    }
+
+    private static boolean parsesOnItsOwn(String schemaText) {
+        try {
+            new Schema.Parser().parse(schemaText);
+            return true;
+        } catch (RuntimeException e) { // SchemaParseException: a named type it only refers to
+            return false;
+        }
     }
 
     /** The schema text the registry holds for a Confluent schema id. */
     public String schemaById(int id) {
-        return send("GET", "/schemas/ids/" + id, null).path("schema").asText();
+        return send(ccompatUrl, "GET", "/schemas/ids/" + id, null).path("schema").asText();
     }
 
     public String compatibility(String subject) {
-        JsonNode node = send("GET", "/config/" + subject, null);
+        JsonNode node = send(ccompatUrl, "GET", "/config/" + enc(subject), null);
         return node.has("compatibilityLevel") ? node.get("compatibilityLevel").asText()
                 : node.path("compatibility").asText();
     }
 
-    private JsonNode send(String method, String path, String body) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(ccompatUrl + path)).timeout(Duration.ofSeconds(15))
-                .header("Accept", "application/vnd.schemaregistry.v1+json, application/json");
+    private static String groupPath() {
+        return "/groups/" + GROUP;
+    }
+
+    private static String artifactPath(String subject) {
+        return groupPath() + "/artifacts/" + enc(subject);
+    }
+
+    private JsonNode send(String base, String method, String path, String body) {
+        JsonNode node = sendOrNull(base, method, path, body);
+        if (node == null) {
+            throw new IllegalStateException("registry " + method + " " + path + " -> 404");
+        }
+        return node;
+    }
+
+    /** The JSON answer, or null on 404; any other non-2xx status is an IllegalStateException. */
+    private JsonNode sendOrNull(String base, String method, String path, String body) {
+        HttpResponse<String> r = exchange(base, method, path, body);
+        if (r.statusCode() == 404) {
+            return null;
+        }
+        try {
+            return r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
+        } catch (IOException e) {
+            throw new IllegalStateException("registry " + method + " " + path + " answered no JSON: " + r.body(), e);
+        }
+    }
+
+    /** The body as text, or null on 404. */
+    private String sendTextOrNull(String base, String path) {
+        HttpResponse<String> r = exchange(base, "GET", path, null);
+        return r.statusCode() == 404 ? null : r.body();
+    }
+
+    private HttpResponse<String> exchange(String base, String method, String path, String body) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(15))
+                .header("Accept", "application/vnd.schemaregistry.v1+json, application/json, */*");
         if (body != null) {
-            b.header("Content-Type", "application/vnd.schemaregistry.v1+json");
+            b.header("Content-Type", base.equals(ccompatUrl) ? "application/vnd.schemaregistry.v1+json"
+                    : "application/json");
         }
         b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         try {
             HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() / 100 != 2) {
-                throw new IllegalStateException("registry " + method + " " + path + " -> " + r.statusCode() + ": " + r.body());
+            if (r.statusCode() / 100 != 2 && r.statusCode() != 404) {
+                throw new IllegalStateException("registry " + method + " " + path + " -> " + r.statusCode() + ": "
+                        + r.body());
             }
-            return r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
+            return r;
         } catch (IOException e) {
-            throw new IllegalStateException("registry unreachable at " + ccompatUrl + ": " + e.getMessage(), e);
+            throw new IllegalStateException("registry unreachable at " + base + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted talking to the registry", e);
         }
+    }
+
+    private static String enc(String pathSegment) {
+        return URLEncoder.encode(pathSegment, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    private static String trimSlash(String url) {
+        return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
     }
 }

@@ -1,0 +1,47 @@
+package org.cxrtriage.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.cxrtriage.schemas.CxrAlertAck;
+import org.junit.jupiter.api.Test;
+
+class AlertMappingTest {
+
+    private static final DashboardAlert ALERT = new DashboardAlert("alert-1", "p-abc", "ED-NORTH", "img-1", 0.9,
+            0.75, List.of(), 1_000, 1_000, 1_000, "probability >= 0.5", null, 1);
+
+    @Test
+    void theNoteTravelsInTheEventAndComesBackWithWhoAndWhen() {
+        Acknowledgement ack = new Acknowledgement("alert-1", "token:*:12345678", 1_764_000_000_000L,
+                "moved to isolation");
+        CxrAlertAck event = AlertMapping.toEvent(ALERT, ack);
+        assertThat(event.getNote()).isEqualTo("moved to isolation");
+        assertThat(event.getPatientRef()).isEqualTo("p-abc");
+        assertThat(AlertMapping.fromEvent(event)).isEqualTo(ack);
+
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(ALERT);
+        AlertBoard.Entry entry = board.acknowledge(AlertMapping.fromEvent(event)).orElseThrow();
+        Map<String, Object> json = AlertMapping.json(entry);
+        assertThat(json).containsEntry("acknowledged", true);
+        assertThat(json.get("ack")).isEqualTo(Map.of("acknowledgedBy", "token:*:12345678",
+                "acknowledgedAt", Instant.ofEpochMilli(1_764_000_000_000L).toString(), "note", "moved to isolation"));
+    }
+
+    @Test
+    void anAcknowledgementWithoutANoteHasNone() {
+        CxrAlertAck event = CxrAlertAck.newBuilder().setAlertId("alert-1").setPatientRef("p-abc")
+                .setSiteId("ED-NORTH").setAcknowledgedBy("token:*:12345678")
+                .setAcknowledgedAt(Instant.ofEpochMilli(2_000)).build();
+        assertThat(event.getNote()).as("the schema's default").isNull();
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(ALERT);
+        Map<String, Object> json = AlertMapping.json(board.acknowledge(AlertMapping.fromEvent(event)).orElseThrow());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> ack = (Map<String, Object>) json.get("ack");
+        assertThat(ack).containsEntry("note", null).containsEntry("acknowledgedBy", "token:*:12345678");
+    }
+}
