@@ -88,17 +88,18 @@ final class DicomImage {
     }
 
     static GrayImage decode(byte[] bytes, ImageLimits limits) {
-        Header h = readHeader(bytes);
-        ImageInfo info = check(h, limits);
-        return new GrayImage(info.width(), info.height(), pixels(bytes, h));
+        return decodePlane(bytes, limits).toGray();
     }
 
     /**
-     * The pixels in [0, 1]: stored value → modality LUT → VOI window (or the min..max of the image when the header
-     * has none) → inverted for MONOCHROME1. {@link #check} has verified that the samples lie inside {@code b}.
+     * The pixels in [0, 1] as a {@link Plane} over the upload's own pixel data: stored value → modality LUT → VOI
+     * window (or the min..max of the image when the header has none) → inverted for MONOCHROME1, all in one lookup
+     * table per image. {@link #check} has verified that the samples lie inside {@code bytes}.
      */
-    private static float[] pixels(byte[] b, Header h) {
-        int n = h.rows() * h.columns();
+    static Plane decodePlane(byte[] bytes, ImageLimits limits) {
+        Header h = readHeader(bytes);
+        ImageInfo info = check(h, limits);
+        int n = info.width() * info.height();
         Samples s = Samples.of(h);
         int lo;
         int hi;
@@ -108,14 +109,47 @@ final class DicomImage {
             lo = 0;
             hi = s.mask;
         } else {
-            int[] range = s.indexRange(b, h.pixelStart(), n);
+            int[] range = s.indexRange(bytes, h.pixelStart(), n);
             lo = range[0];
             hi = range[1];
         }
-        float[] lut = lookupTable(h, s, lo, hi, windowed);
-        float[] out = new float[n];
-        s.map(b, h.pixelStart(), n, lut, lo, out);
-        return out;
+        return new Pixels(info.width(), info.height(), bytes, h.pixelStart(), s, lookupTable(h, s, lo, hi, windowed),
+                lo);
+    }
+
+    /** The stored samples of the upload, read through the lookup table. */
+    private static final class Pixels extends Plane {
+        private final byte[] b;
+        private final int start;
+        private final Samples s;
+        private final float[] lut;
+        private final int lo;
+
+        Pixels(int width, int height, byte[] b, int start, Samples s, float[] lut, int lo) {
+            super(width, height);
+            this.b = b;
+            this.start = start;
+            this.s = s;
+            this.lut = lut;
+            this.lo = lo;
+        }
+
+        @Override
+        void copyRow(int y, int x0, int n, float[] dst) {
+            s.map(b, start + (y * width + x0) * (s.words ? 2 : 1), n, lut, lo, dst, false);
+        }
+
+        @Override
+        void addRow(int y, int x0, int n, float[] dst) {
+            s.map(b, start + (y * width + x0) * (s.words ? 2 : 1), n, lut, lo, dst, true);
+        }
+
+        @Override
+        GrayImage toGray() {
+            float[] out = new float[width * height];
+            s.map(b, start, out.length, lut, lo, out, false);
+            return new GrayImage(width, height, out);
+        }
     }
 
     /**
@@ -194,11 +228,25 @@ final class DicomImage {
             return new int[] {min, max};
         }
 
-        /** {@code out[i] = lut[index(sample i) - lo]}; every index lies in the table's range. */
-        void map(byte[] b, int start, int n, float[] lut, int lo, float[] out) {
-            if (words) {
+        /**
+         * {@code out[i] = lut[index(sample i) - lo]} (or {@code +=} when {@code add}) for the {@code n} samples from
+         * byte {@code start}; every index lies in the table's range.
+         */
+        void map(byte[] b, int start, int n, float[] lut, int lo, float[] out, boolean add) {
+            int shift = this.shift;
+            int mask = this.mask;
+            int flip = this.flip;
+            if (words && add) {
+                for (int i = 0, at = start; i < n; i++, at += 2) {
+                    out[i] += lut[(((short) LE_SHORT.get(b, at) & 0xFFFF) >>> shift & mask ^ flip) - lo];
+                }
+            } else if (words) {
                 for (int i = 0, at = start; i < n; i++, at += 2) {
                     out[i] = lut[(((short) LE_SHORT.get(b, at) & 0xFFFF) >>> shift & mask ^ flip) - lo];
+                }
+            } else if (add) {
+                for (int i = 0, at = start; i < n; i++, at++) {
+                    out[i] += lut[((b[at] & 0xFF) >>> shift & mask ^ flip) - lo];
                 }
             } else {
                 for (int i = 0, at = start; i < n; i++, at++) {
