@@ -12,7 +12,8 @@ import org.opencv.core.Rect;
  *
  * <p>Concretely, for a configured output {@code size}:
  * <ol>
- *   <li>{@link ImageDecoder decode} to [0, 1] floats; reject near-constant images ({@link RejectReason#BLANK}).</li>
+ *   <li>{@link ImageDecoder decode} to [0, 1] values (read from the decoded samples through a {@link Plane}, the
+ *       same floats {@link ImageDecoder#decode} returns); reject near-constant images ({@link RejectReason#BLANK}).</li>
  *   <li>{@link BorderCrop} finds the radiograph.</li>
  *   <li>The crop is brought to a working size whose longer side is {@code size × workingScale} (never above the
  *       crop itself): box-averaged by an integer factor in Java (see {@code BoxDownscale} for why not OpenCV),
