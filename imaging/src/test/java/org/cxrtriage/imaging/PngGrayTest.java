@@ -170,8 +170,34 @@ class PngGrayTest {
         }
     }
 
+    /** A pool whose thread inflates while the test thread unfilters, used for images of every size. */
+    private static final java.util.concurrent.ExecutorService HELPER = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "png-gray-test-helper");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** PngGray's result on the calling thread alone, checked equal to the one with the inflate on a helper. */
+    private static PngGray.Samples decodeBothWays(byte[] png) {
+        PngGray.Samples inline = PngGray.decode(png, null, 0);
+        PngGray.Samples pipelined = PngGray.decode(png, HELPER, 0);
+        PngGray.Samples rejected = PngGray.decode(png, r -> {
+            throw new java.util.concurrent.RejectedExecutionException("busy");
+        }, 0);
+        for (PngGray.Samples other : new PngGray.Samples[] {pipelined, rejected}) {
+            if (inline == null) {
+                assertThat(other).isNull();
+            } else {
+                assertThat(other).isNotNull();
+                assertThat(other.samples8()).isEqualTo(inline.samples8());
+                assertThat(other.samples16()).isEqualTo(inline.samples16());
+            }
+        }
+        return inline;
+    }
+
     private static int[] java(byte[] png) {
-        PngGray.Samples s = PngGray.decode(png);
+        PngGray.Samples s = decodeBothWays(png);
         assertThat(s).as("PngGray decodes it").isNotNull();
         int[] out = new int[s.width() * s.height()];
         for (int i = 0; i < out.length; i++) {
@@ -246,19 +272,19 @@ class PngGrayTest {
                 }),
                 with(w -> w.missingData = 0)).toList();
         for (Writer w : irregular.subList(0, irregular.size() - 1)) {
-            assertThat(PngGray.decode(w.write())).isNull();
+            assertThat(decodeBothWays(w.write())).isNull();
         }
         // Layouts it does not read: colour type 4 (gray + alpha), 4-bit, interlaced (IHDR patched, CRC fixed).
-        assertThat(PngGray.decode(patchedHeader(24, 4))).isNull();
-        assertThat(PngGray.decode(patchedHeader(25, 4))).isNull();
-        assertThat(PngGray.decode(patchedHeader(28, 1))).isNull();
-        assertThat(PngGray.decode(patchedHeader(28, 0))).isNotNull();
+        assertThat(decodeBothWays(patchedHeader(24, 4))).isNull();
+        assertThat(decodeBothWays(patchedHeader(25, 4))).isNull();
+        assertThat(decodeBothWays(patchedHeader(28, 1))).isNull();
+        assertThat(decodeBothWays(patchedHeader(28, 0))).isNotNull();
         // A critical chunk PngGray does not know, before the data.
         Writer ok = new Writer();
         byte[] png = ok.write();
         byte[] withPlte = insertAfterIhdr(png, "PLTE", new byte[] {0, 0, 0});
-        assertThat(PngGray.decode(withPlte)).isNull();
-        assertThat(PngGray.decode(Arrays.copyOf(png, png.length - 20))).isNull();
+        assertThat(decodeBothWays(withPlte)).isNull();
+        assertThat(decodeBothWays(Arrays.copyOf(png, png.length - 20))).isNull();
     }
 
     @Test
@@ -295,6 +321,38 @@ class PngGrayTest {
         Writer w = new Writer();
         change.accept(w);
         return w;
+    }
+
+    @Test
+    void anInterruptedPipelinedDecodeStillDecodesAndKeepsTheInterrupt() {
+        Writer w = new Writer();
+        w.width = 1500;
+        w.height = 1200;
+        byte[] png = w.write();
+        int[] expected = libpng(png);
+        Thread.currentThread().interrupt();
+        try {
+            PngGray.Samples s = PngGray.decode(png, HELPER, 0);
+            assertThat(Thread.currentThread().isInterrupted()).isTrue();
+            int[] got = new int[expected.length];
+            for (int i = 0; i < got.length; i++) {
+                got[i] = s.samples8()[i] & 0xFF;
+            }
+            assertThat(got).isEqualTo(expected);
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    @Test
+    void largeImagesThroughTheDefaultHelpers() {
+        Writer w = new Writer();
+        w.width = 1500;
+        w.height = 1200; // 1.8 MB of samples: above PIPELINE_MIN_BYTES
+        byte[] png = w.write();
+        assertThat((long) w.width * w.height).isGreaterThanOrEqualTo(PngGray.PIPELINE_MIN_BYTES);
+        PngGray.Samples s = PngGray.decode(png);
+        assertThat(s.samples8()).isEqualTo(PngGray.decode(png, null, 0).samples8());
     }
 
     @Test
