@@ -25,8 +25,9 @@ import java.util.Set;
  * ({@link DicomDeidentifier}). The values are the same for every well-formed file (the golden test compares both on
  * the synthetic fixtures and the bad-input corpus); they differ only where ImageJ ignored the header: sample bits
  * above {@code HighBit} (ImageJ kept them), signed {@code BitsStored} below the container that the writer did not
- * sign-extend, 8-bit signed samples (ImageJ read them as unsigned), and a rescale or window beyond the float range
- * (ImageJ's path made NaN pixels; here such a rescale or window is ignored like a non-numeric one).
+ * sign-extend, 8-bit signed samples (ImageJ read them as unsigned), and a rescale that overflows float with no VOI
+ * window or a window whose bounds overflow double (ImageJ's path made NaN pixels; here such a rescale or window is
+ * ignored like a non-numeric one).
  */
 final class DicomImage {
 
@@ -103,8 +104,9 @@ final class DicomImage {
         Samples s = Samples.of(h);
         int lo;
         int hi;
+        // A window whose bounds overflow double would make NaN pixels: ignored, the image's min..max is used.
         boolean windowed = h.windowWidth() > 1 && Double.isFinite(h.windowCenter() - h.windowWidth() / 2)
-                && Double.isFinite(h.windowCenter() + h.windowWidth() / 2);
+                && Double.isFinite(h.windowCenter() + h.windowWidth() / 2) && Double.isFinite(h.windowWidth());
         if (windowed) {
             lo = 0;
             hi = s.mask;
@@ -161,9 +163,10 @@ final class DicomImage {
     private static float[] lookupTable(Header h, Samples s, int lo, int hi, boolean windowed) {
         double slope = h.rescaleSlope();
         double intercept = h.rescaleIntercept();
-        if (!Float.isFinite((float) (s.value(lo) * slope + intercept))
-                || !Float.isFinite((float) (s.value(hi) * slope + intercept))) {
-            // A rescale that overflows float would turn pixels into NaN: ignored like a non-numeric one.
+        if (!windowed && (!Float.isFinite((float) (s.value(lo) * slope + intercept))
+                || !Float.isFinite((float) (s.value(hi) * slope + intercept)))) {
+            // Stretched between an infinite min and max, every pixel would be NaN: a rescale that overflows float is
+            // then ignored like a non-numeric one. Within a finite window infinite values simply clip to 0 or 1.
             slope = 1;
             intercept = 0;
         }

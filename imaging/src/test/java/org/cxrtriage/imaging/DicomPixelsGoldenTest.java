@@ -33,7 +33,8 @@ class DicomPixelsGoldenTest {
     static Stream<Arguments> fixtures() {
         List<Arguments> all = new ArrayList<>();
         int[][] depths = {{16, 16, 0}, {16, 12, 0}, {16, 10, 0}, {16, 16, 1}, {16, 12, 1}, {8, 8, 0}};
-        String[][] rescales = {{"1", "0"}, {"2", "-1024"}, {"0.5", "100.25"}, {"-1", "4095"}};
+        // The last one overflows float: stretched to min..max it made NaN (see below), in a window it clips.
+        String[][] rescales = {{"1", "0"}, {"2", "-1024"}, {"0.5", "100.25"}, {"-1", "4095"}, {"1e40", "0"}};
         String[][] windows = {null, {"2000", "3000"}, {"40", "100"}, {"-500", "1000"}};
         for (String syntax : List.of(DicomImage.EXPLICIT_LE, DicomImage.IMPLICIT_LE)) {
             for (int[] depth : depths) {
@@ -56,6 +57,9 @@ class DicomPixelsGoldenTest {
                                     syntax.equals(DicomImage.IMPLICIT_LE) ? "implicit" : "explicit", depth[1], depth[0],
                                     depth[2] == 1 ? " signed" : "", photometric, rescale[0], rescale[1],
                                     window == null ? "none" : window[0] + "/" + window[1]);
+                            if (window == null && rescale[0].equals("1e40")) {
+                                continue; // NaN in the ImageJ path: rescaleOrWindowBeyondTheFloatRange... covers it
+                            }
                             all.add(Arguments.of(name, write(d)));
                         }
                     }
