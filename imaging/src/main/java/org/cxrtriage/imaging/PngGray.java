@@ -189,7 +189,9 @@ final class PngGray {
             try {
                 n = Integer.parseInt(configured.trim());
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("IMAGING_DECODE_HELPERS must be a number of threads: " + configured, e);
+                // Read on the first PNG decode, deep inside a stream thread: a typo must not make every decode fail.
+                System.getLogger(PngGray.class.getName()).log(System.Logger.Level.WARNING,
+                        "IMAGING_DECODE_HELPERS=" + configured + " is not a number of threads; using " + n);
             }
         }
         if (n <= 0) {
