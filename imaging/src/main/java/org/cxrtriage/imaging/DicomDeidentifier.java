@@ -128,7 +128,7 @@ public final class DicomDeidentifier {
 
     /**
      * Implicit VR input can hold values too long for a short-form VR (absurd, but readable): those are written as UN,
-     * which has a 4-byte length and which both our scan and ImageJ read the same way.
+     * which has a 4-byte length and which our scan reads like any other long-form VR.
      */
     private static String written(ByteBuffer value, String vr) {
         return value.remaining() + 1 > 0xFFFF && !vr.equals("OB") && !vr.equals("OW") ? "UN" : vr;

@@ -1,10 +1,7 @@
 package org.cxrtriage.imaging;
 
-import ij.ImagePlus;
-import ij.measure.Calibration;
-import ij.plugin.DICOM;
-import ij.process.ImageProcessor;
-import java.io.ByteArrayInputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -13,9 +10,24 @@ import java.util.Set;
 
 /**
  * DICOM X-rays: a bounded scan of the header first (sizes, transfer syntax, view position) so that limits and
- * lateral views are enforced before any pixel is decoded, then ImageJ's reader for the pixels. Rescale
- * slope/intercept and the VOI window are applied and MONOCHROME1 is inverted, so the result looks like every other
- * input: bright bone, dark air.
+ * lateral views are enforced before any pixel is decoded, then the pixel data is read straight from the upload.
+ * Rescale slope/intercept and the VOI window are applied and MONOCHROME1 is inverted, so the result looks like every
+ * other input: bright bone, dark air.
+ *
+ * <p>Only uncompressed little-endian syntaxes get this far (the scan refuses the others), so the pixel data is a
+ * plain array of 8- or 16-bit little-endian samples. Each sample is read as PS3.5 8.1.1 describes: the
+ * {@code BitsStored} bits ending at {@code HighBit}, sign-extended when {@code PixelRepresentation} is 1; bits outside
+ * them (historically overlays) are ignored. Every stored value then goes through one lookup table that applies the
+ * modality LUT ({@code v · slope + intercept}, in double, rounded to float), the window and the inversion, so the
+ * whole decode is one or two passes over the samples.
+ *
+ * <p>Until this class read the pixels itself, ImageJ did, on a minimal re-encoding of the upload
+ * ({@link DicomDeidentifier}). The values are the same for every well-formed file (the golden test compares both on
+ * the synthetic fixtures and the bad-input corpus); they differ only where ImageJ ignored the header: sample bits
+ * above {@code HighBit} (ImageJ kept them), signed {@code BitsStored} below the container that the writer did not
+ * sign-extend, 8-bit signed samples (ImageJ read them as unsigned), and a rescale that overflows float with no VOI
+ * window or a window whose bounds overflow double (ImageJ's path made NaN pixels; here such a rescale or window is
+ * ignored like a non-numeric one).
  */
 final class DicomImage {
 
@@ -24,23 +36,28 @@ final class DicomImage {
     private static final Set<String> LONG_LENGTH_VRS = Set.of("OB", "OW", "OF", "SQ", "UT", "UN", "OD", "OL", "UC",
             "UR", "OV", "SV", "UV");
     private static final int PIXEL_DATA = 0x7FE00010;
+    private static final VarHandle LE_SHORT = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
-    /** What the header says, read without the pixel data. */
+    /**
+     * What the header says, read without the pixel data. {@code bitsStored}, {@code highBit} and
+     * {@code pixelRepresentation} are as written (-1 when absent); {@code pixelStart} is where the pixel data's value
+     * begins in the file.
+     */
     record Header(String transferSyntax, int rows, int columns, int bitsAllocated, int samplesPerPixel,
                   String photometric, String viewPosition, double rescaleSlope, double rescaleIntercept,
-                  double windowCenter, double windowWidth, long pixelBytesAvailable,
-                  java.util.List<int[]> displayValues) {
+                  double windowCenter, double windowWidth, long pixelBytesAvailable, int bitsStored, int highBit,
+                  int pixelRepresentation, int pixelStart) {
     }
-
-    /** Value positions ({offset, length}) of the photometric, window and rescale elements. */
-    private static final Set<Integer> DISPLAY_TAGS = Set.of(0x00280004, 0x00281050, 0x00281051, 0x00281052,
-            0x00281053);
 
     private DicomImage() {
     }
 
     static ImageInfo probe(byte[] bytes, ImageLimits limits) {
-        Header h = readHeader(bytes);
+        return check(readHeader(bytes), limits);
+    }
+
+    /** The limits and what this decoder supports, checked on the header alone. */
+    private static ImageInfo check(Header h, ImageLimits limits) {
         long pixels = (long) h.rows() * h.columns();
         if (pixels > limits.maxPixels()) {
             throw new InvalidImageException(RejectReason.TOO_MANY_PIXELS, "DICOM declares " + h.columns() + "x"
@@ -55,8 +72,7 @@ final class DicomImage {
                     + h.samplesPerPixel() + " samples per pixel) is not a radiograph");
         }
         if (h.bitsAllocated() != 8 && h.bitsAllocated() != 16) {
-            // ImageJ reads 8, 16 and 32 (float or int) bits; X-ray detectors store 8 or 16. Anything else would be
-            // read as garbage or fail deep inside ImageJ.
+            // X-ray detectors store 8 or 16 bits per sample; anything else is not a radiograph we can read.
             throw new InvalidImageException(RejectReason.UNSUPPORTED_FORMAT, "DICOM with " + h.bitsAllocated()
                     + " bits allocated per sample is not supported (8 or 16)");
         }
@@ -73,83 +89,174 @@ final class DicomImage {
     }
 
     static GrayImage decode(byte[] bytes, ImageLimits limits) {
-        ImageInfo info = probe(bytes, limits);
-        // ImageJ never sees the upload itself, only our own minimal re-encoding of it: ImageJ parses the header again
-        // on its own terms (it descends into sequences, trusts nested lengths) and a fuzzed nested element length made
-        // it allocate gigabytes. The re-encoding has no sequences, private or unknown elements, and every length is
-        // that of bytes really present. It is also exactly what ingest publishes, so both decode the same.
-        byte[] minimal = DicomDeidentifier.strip(bytes);
-        Header h = readHeader(minimal);
-        DICOM dicom = new DICOM(new ByteArrayInputStream(storedValuesOnly(minimal, h)));
-        try {
-            // With an input stream set, ImageJ only uses the name for display; an empty one would open a file dialog.
-            dicom.run("upload.dcm");
-        } catch (RuntimeException e) {
-            // ImageJ parses the header again on its own terms; what it chokes on is damaged input, not our bug.
-            throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "ImageJ could not read the DICOM: " + e, e);
-        }
-        ImagePlus imp = dicom;
-        if (imp.getWidth() != info.width() || imp.getHeight() != info.height() || imp.getProcessor() == null) {
-            throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "ImageJ could not read the DICOM pixels");
-        }
-        ImageProcessor ip = imp.getProcessor();
-        Calibration cal = imp.getCalibration();
-        int n = info.width() * info.height();
-        float[] values = new float[n];
-        for (int i = 0; i < n; i++) {
-            // Stored value (ImageJ's calibration only undoes its own signed-to-unsigned offset), then the modality LUT.
-            values[i] = (float) (cal.getCValue(ip.getf(i)) * h.rescaleSlope() + h.rescaleIntercept());
-        }
-        return new GrayImage(info.width(), info.height(), window(values, h));
+        return decodePlane(bytes, limits).toGray();
     }
 
     /**
-     * A copy whose photometric, window and rescale values are neutral (MONOCHROME2, none, 1, 0), same lengths.
-     * ImageJ then returns the stored values, and we apply the modality LUT, window and inversion ourselves: its own
-     * handling of those goes through its GUI (fails headless) and skips some slope/intercept combinations.
+     * The pixels in [0, 1] as a {@link Plane} over the upload's own pixel data: stored value → modality LUT → VOI
+     * window (or the min..max of the image when the header has none) → inverted for MONOCHROME1, all in one lookup
+     * table per image. {@link #check} has verified that the samples lie inside {@code bytes}.
      */
-    private static byte[] storedValuesOnly(byte[] minimal, Header h) {
-        // Changed in place: the array is our own fresh re-encoding.
-        byte[] copy = minimal;
-        for (int[] at : h.displayValues()) {
-            int tag = at[0];
-            String neutral = switch (tag) {
-                case 0x00280004 -> "MONOCHROME2";
-                case 0x00281053 -> "1";
-                default -> "0";
-            };
-            if (neutral.length() > at[2]) {
-                continue;
-            }
-            byte[] value = (neutral + " ".repeat(at[2] - neutral.length())).getBytes(StandardCharsets.US_ASCII);
-            System.arraycopy(value, 0, copy, at[1], at[2]);
+    static Plane decodePlane(byte[] bytes, ImageLimits limits) {
+        Header h = readHeader(bytes);
+        ImageInfo info = check(h, limits);
+        int n = info.width() * info.height();
+        Samples s = Samples.of(h);
+        int lo;
+        int hi;
+        // A window whose bounds overflow double would make NaN pixels: ignored, the image's min..max is used.
+        boolean windowed = h.windowWidth() > 1 && Double.isFinite(h.windowCenter() - h.windowWidth() / 2)
+                && Double.isFinite(h.windowCenter() + h.windowWidth() / 2) && Double.isFinite(h.windowWidth());
+        if (windowed) {
+            lo = 0;
+            hi = s.mask;
+        } else {
+            int[] range = s.indexRange(bytes, h.pixelStart(), n);
+            lo = range[0];
+            hi = range[1];
         }
-        return copy;
+        return new Pixels(info.width(), info.height(), bytes, h.pixelStart(), s, lookupTable(h, s, lo, hi, windowed),
+                lo);
     }
 
-    /** Applies the VOI window when the header has one, else stretches min..max; inverts MONOCHROME1. */
-    private static float[] window(float[] v, Header h) {
-        double lo;
-        double hi;
-        if (h.windowWidth() > 1) {
-            lo = h.windowCenter() - h.windowWidth() / 2;
-            hi = h.windowCenter() + h.windowWidth() / 2;
+    /** The stored samples of the upload, read through the lookup table. */
+    private static final class Pixels extends Plane {
+        private final byte[] b;
+        private final int start;
+        private final Samples s;
+        private final float[] lut;
+        private final int lo;
+
+        Pixels(int width, int height, byte[] b, int start, Samples s, float[] lut, int lo) {
+            super(width, height);
+            this.b = b;
+            this.start = start;
+            this.s = s;
+            this.lut = lut;
+            this.lo = lo;
+        }
+
+        @Override
+        void copyRow(int y, int x0, int n, float[] dst) {
+            s.map(b, start + (y * width + x0) * (s.words ? 2 : 1), n, lut, lo, dst, false);
+        }
+
+        @Override
+        void addRow(int y, int x0, int n, float[] dst) {
+            s.map(b, start + (y * width + x0) * (s.words ? 2 : 1), n, lut, lo, dst, true);
+        }
+
+        @Override
+        GrayImage toGray() {
+            float[] out = new float[width * height];
+            s.map(b, start, out.length, lut, lo, out, false);
+            return new GrayImage(width, height, out);
+        }
+    }
+
+    /**
+     * The final value of every sample index in {@code [lo, hi]}, computed exactly as the values used to be: the
+     * stored value times the slope plus the intercept in double, rounded to float, then windowed in double.
+     * Without a VOI window the image's own min..max is the window: the modality LUT is monotonic, so those are the
+     * values of the smallest and largest index present.
+     */
+    private static float[] lookupTable(Header h, Samples s, int lo, int hi, boolean windowed) {
+        double slope = h.rescaleSlope();
+        double intercept = h.rescaleIntercept();
+        if (!windowed && (!Float.isFinite((float) (s.value(lo) * slope + intercept))
+                || !Float.isFinite((float) (s.value(hi) * slope + intercept)))) {
+            // Stretched between an infinite min and max, every pixel would be NaN: a rescale that overflows float is
+            // then ignored like a non-numeric one. Within a finite window infinite values simply clip to 0 or 1.
+            slope = 1;
+            intercept = 0;
+        }
+        double low;
+        double high;
+        if (windowed) {
+            low = h.windowCenter() - h.windowWidth() / 2;
+            high = h.windowCenter() + h.windowWidth() / 2;
         } else {
-            lo = Double.MAX_VALUE;
-            hi = -Double.MAX_VALUE;
-            for (float x : v) {
-                lo = Math.min(lo, x);
-                hi = Math.max(hi, x);
+            float a = (float) (s.value(lo) * slope + intercept);
+            float z = (float) (s.value(hi) * slope + intercept);
+            low = Math.min(a, z);
+            high = Math.max(a, z);
+        }
+        double range = Math.max(high - low, 1e-6);
+        boolean invert = "MONOCHROME1".equals(h.photometric());
+        float[] lut = new float[hi - lo + 1];
+        for (int i = lo; i <= hi; i++) {
+            float v = (float) (s.value(i) * slope + intercept);
+            float y = (float) Math.min(1, Math.max(0, (v - low) / range));
+            lut[i - lo] = invert ? 1 - y : y;
+        }
+        return lut;
+    }
+
+    /**
+     * How samples are laid out: container size, the stored bits ({@code index = (raw >>> shift) & mask}) and their
+     * sign. Signed indices are offset by half the range ({@code ^ flip}) so that index order is value order.
+     */
+    private record Samples(boolean words, int shift, int mask, int flip) {
+        static Samples of(Header h) {
+            int allocated = h.bitsAllocated();
+            // Absent or impossible BitsStored / HighBit: all bits of the container, as ImageJ read them.
+            int stored = h.bitsStored() >= 1 && h.bitsStored() <= allocated ? h.bitsStored() : allocated;
+            int high = h.highBit() >= stored - 1 && h.highBit() < allocated ? h.highBit() : stored - 1;
+            int flip = h.pixelRepresentation() == 1 ? 1 << (stored - 1) : 0;
+            return new Samples(allocated == 16, high + 1 - stored, (1 << stored) - 1, flip);
+        }
+
+        /** The stored value of an index. */
+        double value(int index) {
+            return index - flip;
+        }
+
+        /** {min, max} index over the {@code n} samples from {@code start}. */
+        int[] indexRange(byte[] b, int start, int n) {
+            int min = Integer.MAX_VALUE;
+            int max = Integer.MIN_VALUE;
+            if (words) {
+                for (int i = 0, at = start; i < n; i++, at += 2) {
+                    int index = ((short) LE_SHORT.get(b, at) & 0xFFFF) >>> shift & mask ^ flip;
+                    min = Math.min(min, index);
+                    max = Math.max(max, index);
+                }
+            } else {
+                for (int i = 0, at = start; i < n; i++, at++) {
+                    int index = (b[at] & 0xFF) >>> shift & mask ^ flip;
+                    min = Math.min(min, index);
+                    max = Math.max(max, index);
+                }
+            }
+            return new int[] {min, max};
+        }
+
+        /**
+         * {@code out[i] = lut[index(sample i) - lo]} (or {@code +=} when {@code add}) for the {@code n} samples from
+         * byte {@code start}; every index lies in the table's range.
+         */
+        void map(byte[] b, int start, int n, float[] lut, int lo, float[] out, boolean add) {
+            int shift = this.shift;
+            int mask = this.mask;
+            int flip = this.flip;
+            if (words && add) {
+                for (int i = 0, at = start; i < n; i++, at += 2) {
+                    out[i] += lut[(((short) LE_SHORT.get(b, at) & 0xFFFF) >>> shift & mask ^ flip) - lo];
+                }
+            } else if (words) {
+                for (int i = 0, at = start; i < n; i++, at += 2) {
+                    out[i] = lut[(((short) LE_SHORT.get(b, at) & 0xFFFF) >>> shift & mask ^ flip) - lo];
+                }
+            } else if (add) {
+                for (int i = 0, at = start; i < n; i++, at++) {
+                    out[i] += lut[((b[at] & 0xFF) >>> shift & mask ^ flip) - lo];
+                }
+            } else {
+                for (int i = 0, at = start; i < n; i++, at++) {
+                    out[i] = lut[((b[at] & 0xFF) >>> shift & mask ^ flip) - lo];
+                }
             }
         }
-        double range = Math.max(hi - lo, 1e-6);
-        boolean invert = "MONOCHROME1".equals(h.photometric());
-        float[] out = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            float y = (float) Math.min(1, Math.max(0, (v[i] - lo) / range));
-            out[i] = invert ? 1 - y : y;
-        }
-        return out;
     }
 
     static boolean isLateral(String view) {
@@ -244,9 +351,6 @@ final class DicomImage {
         String syntax = scan(b, e -> {
             int at = e.valueStart();
             int len = (int) Math.min(e.length(), Integer.MAX_VALUE);
-            if (DISPLAY_TAGS.contains(e.tag())) {
-                h.display.add(new int[] {e.tag(), at, len});
-            }
             switch (e.tag()) {
                 case 0x00185101 -> h.view = text(b, at, len);
                 case 0x00280002 -> h.samples = unsignedShort(buf, e);
@@ -254,6 +358,9 @@ final class DicomImage {
                 case 0x00280010 -> h.rows = unsignedShort(buf, e);
                 case 0x00280011 -> h.cols = unsignedShort(buf, e);
                 case 0x00280100 -> h.bits = unsignedShort(buf, e);
+                case 0x00280101 -> h.bitsStored = optionalUnsignedShort(buf, e);
+                case 0x00280102 -> h.highBit = optionalUnsignedShort(buf, e);
+                case 0x00280103 -> h.pixelRepresentation = optionalUnsignedShort(buf, e);
                 case 0x00281050 -> h.center = number(b, at, len, 0);
                 case 0x00281051 -> h.width = number(b, at, len, 0);
                 case 0x00281052 -> h.intercept = number(b, at, len, 0);
@@ -274,7 +381,7 @@ final class DicomImage {
         long remaining = b.length - (long) h.pixelStart;
         long available = h.pixelLength == 0xFFFFFFFFL ? remaining : Math.min(h.pixelLength, remaining);
         return new Header(syntax, h.rows, h.cols, h.bits, h.samples, h.photometric, h.view, h.slope, h.intercept,
-                h.center, h.width, available, h.display);
+                h.center, h.width, available, h.bitsStored, h.highBit, h.pixelRepresentation, h.pixelStart);
     }
 
     /** A US value; a shorter value is corrupt (reading on would take bytes of the next element). */
@@ -285,6 +392,14 @@ final class DicomImage {
                     e.length()));
         }
         return buf.getShort(e.valueStart()) & 0xFFFF;
+    }
+
+    /**
+     * A US value that only refines how samples are read (bits stored, high bit, pixel representation): a value
+     * shorter than 2 bytes counts as absent (-1), as it does in the de-identified copy, which drops it.
+     */
+    private static int optionalUnsignedShort(ByteBuffer buf, Element e) {
+        return e.length() < 2 ? -1 : buf.getShort(e.valueStart()) & 0xFFFF;
     }
 
     /** Mutable state of {@link #readHeader} while scanning. */
@@ -299,9 +414,11 @@ final class DicomImage {
         double intercept;
         double center;
         double width;
+        int bitsStored = -1;
+        int highBit = -1;
+        int pixelRepresentation = -1;
         int pixelStart;
         long pixelLength = 0xFFFFFFFFL;
-        final java.util.List<int[]> display = new java.util.ArrayList<>();
     }
 
     /** Skips a sequence of undefined length up to its delimitation item (FFFE,E0DD). */

@@ -48,13 +48,21 @@ public final class ImageDecoder {
      *                               pixel data cannot be decoded completely
      */
     public static GrayImage decode(byte[] bytes, ImageLimits limits) throws InvalidImageException {
+        return decodePlane(bytes, limits).toGray();
+    }
+
+    /**
+     * As {@link #decode(byte[], ImageLimits)}, as a {@link Plane}: 8- and 16-bit PNG and DICOM stay in their
+     * samples, and {@code decodePlane(b, l).toGray()} is {@code decode(b, l)}.
+     */
+    static Plane decodePlane(byte[] bytes, ImageLimits limits) throws InvalidImageException {
         Objects.requireNonNull(limits, "limits");
         ImageFormat format = ImageProbe.checkBytes(bytes, limits);
         if (format == ImageFormat.DICOM) {
-            return DicomImage.decode(bytes, limits);
+            return DicomImage.decodePlane(bytes, limits);
         }
         if (format == ImageFormat.PNG) {
-            GrayImage fast = decodePngNatively(bytes, limits);
+            Plane fast = decodePngNatively(bytes, limits);
             if (fast != null) {
                 return fast;
             }
@@ -77,7 +85,7 @@ public final class ImageDecoder {
                 throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "decoded " + image.getWidth() + "x"
                         + image.getHeight() + " but header declares " + info.width() + "x" + info.height());
             }
-            return new GrayImage(image.getWidth(), image.getHeight(), toGray(image));
+            return Plane.of(new GrayImage(image.getWidth(), image.getHeight(), toGray(image)));
         } catch (InvalidImageException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
@@ -88,14 +96,20 @@ public final class ImageDecoder {
     }
 
     /**
-     * PNG through OpenCV's libpng: about twice as fast as the ImageIO reader on large radiographs (the inflate is
-     * the same zlib; the row filtering and sample unpacking are native). Runs only after {@link ImageProbe} checked
-     * the header against the limits and found the PNG trailer, so no size is
-     * decoded that the limits refuse. Gray, palette and RGB(A) become luma with the Rec. 601 weights the Java path
-     * uses; alpha is ignored; 16-bit samples keep their precision. Returns null when libpng fails.
+     * PNG without ImageIO: 8- and 16-bit gray (what radiographs are) through {@link PngGray}, everything else and
+     * anything {@link PngGray} refuses through OpenCV's libpng, about twice as fast as the ImageIO reader on large
+     * radiographs. Runs only after {@link ImageProbe} checked the header against the limits and found the PNG
+     * trailer, so no size is decoded that the limits refuse. Gray, palette and RGB(A) become luma with the Rec. 601
+     * weights the Java path uses; alpha is ignored; 16-bit samples keep their precision (scaled as OpenCV's
+     * {@code convertTo} scales them, so both routes give the same floats). Returns null when libpng fails.
      */
-    private static GrayImage decodePngNatively(byte[] bytes, ImageLimits limits) throws InvalidImageException {
+    private static Plane decodePngNatively(byte[] bytes, ImageLimits limits) throws InvalidImageException {
         ImageInfo info = ImageProbe.probe(bytes, limits); // header limits and trailer, before any pixel
+        PngGray.Samples samples = PngGray.decode(bytes);
+        if (samples != null && samples.width() == info.width() && samples.height() == info.height()) {
+            return samples.depth() == 8 ? Plane.of8(samples.width(), samples.height(), samples.samples8())
+                    : Plane.of16(samples.width(), samples.height(), samples.samples16());
+        }
         OpenCv.load();
         try (OpenCv.Scope s = new OpenCv.Scope()) {
             Mat encoded = s.add(new MatOfByte(bytes));
@@ -104,15 +118,25 @@ public final class ImageDecoder {
                 return null;
             }
             if (gray.depth() == CvType.CV_8U) {
-                return OpenCv.toGray8(gray);
+                return Plane.of8(gray.cols(), gray.rows(), OpenCv.bytes(gray));
             }
             if (gray.depth() != CvType.CV_16U) {
                 return null;
             }
             Mat scaled = s.add(new Mat());
             gray.convertTo(scaled, CvType.CV_32F, 1.0 / 65535.0);
-            return new GrayImage(gray.cols(), gray.rows(), OpenCv.floats(scaled));
+            return Plane.of(new GrayImage(gray.cols(), gray.rows(), OpenCv.floats(scaled)));
         }
+    }
+
+    /** 16-bit samples to [0, 1] exactly as {@code convertTo(CV_32F, 1.0 / 65535.0)} does: times the float scale. */
+    static float[] scale16(char[] samples) {
+        float scale = (float) (1.0 / 65535.0);
+        float[] out = new float[samples.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = samples[i] * scale;
+        }
+        return out;
     }
 
     /** Decodes with {@link ImageLimits#defaults()}. */

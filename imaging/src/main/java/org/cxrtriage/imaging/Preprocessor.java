@@ -12,7 +12,8 @@ import org.opencv.core.Rect;
  *
  * <p>Concretely, for a configured output {@code size}:
  * <ol>
- *   <li>{@link ImageDecoder decode} to [0, 1] floats; reject near-constant images ({@link RejectReason#BLANK}).</li>
+ *   <li>{@link ImageDecoder decode} to [0, 1] values (read from the decoded samples through a {@link Plane}, the
+ *       same floats {@link ImageDecoder#decode} returns); reject near-constant images ({@link RejectReason#BLANK}).</li>
  *   <li>{@link BorderCrop} finds the radiograph.</li>
  *   <li>The crop is brought to a working size whose longer side is {@code size × workingScale} (never above the
  *       crop itself): box-averaged by an integer factor in Java (see {@code BoxDownscale} for why not OpenCV),
@@ -50,7 +51,9 @@ public final class Preprocessor {
      */
     public PreprocessedImage process(byte[] encoded) throws InvalidImageException {
         long start = System.nanoTime();
-        GrayImage image = ImageDecoder.decode(encoded, config.limits());
+        // The decoded samples as a plane: the normalisation reads exactly the floats ImageDecoder.decode would
+        // return, without that float image being made (see Plane).
+        Plane image = ImageDecoder.decodePlane(encoded, config.limits());
         double decodeMs = (System.nanoTime() - start) / 1e6;
         return normalise(image, decodeMs);
     }
@@ -61,10 +64,10 @@ public final class Preprocessor {
      * @throws InvalidImageException BLANK
      */
     public PreprocessedImage process(GrayImage image) throws InvalidImageException {
-        return normalise(Objects.requireNonNull(image, "image"), 0.0);
+        return normalise(Plane.of(Objects.requireNonNull(image, "image")), 0.0);
     }
 
-    private PreprocessedImage normalise(GrayImage image, double decodeMs) {
+    private PreprocessedImage normalise(Plane image, double decodeMs) {
         long start = System.nanoTime();
         int size = config.size();
         Thumbnail thumb = Thumbnail.of(image);
@@ -81,7 +84,7 @@ public final class Preprocessor {
         // Box-average by the largest integer factor that stays at or above the working size (in Java, see
         // BoxDownscale); windowing to the content's own levels there makes every source use all 256 levels.
         int factor = Math.max(1, side / working);
-        byte[] reduced = BoxDownscale.mean8(image.pixels(), image.width(), crop, factor, window[0], window[1]);
+        byte[] reduced = BoxDownscale.mean8(image, crop, factor, window[0], window[1]);
 
         try (OpenCv.Scope s = new OpenCv.Scope()) {
             Mat boxed = s.add(OpenCv.toMat8(reduced, BoxDownscale.outputSize(crop.width(), factor),
@@ -95,7 +98,7 @@ public final class Preprocessor {
             byte[] cxr = OpenCv.bytes(out);
 
             double normaliseMs = (System.nanoTime() - start) / 1e6;
-            return new PreprocessedImage(size, cxr, crop, image.width(), image.height(), decodeMs, normaliseMs);
+            return new PreprocessedImage(size, cxr, crop, image.width, image.height, decodeMs, normaliseMs);
         }
     }
 

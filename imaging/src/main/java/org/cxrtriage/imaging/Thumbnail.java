@@ -11,13 +11,17 @@ record Thumbnail(float[] pixels, int width, int height, int factor, int original
     static final int MAX_SIDE = 512;
 
     static Thumbnail of(GrayImage image) {
-        int w = image.width();
-        int h = image.height();
+        return of(Plane.of(image));
+    }
+
+    static Thumbnail of(Plane image) {
+        int w = image.width;
+        int h = image.height;
         int factor = Math.max(1, BoxDownscale.outputSize(Math.max(w, h), MAX_SIDE));
         if (factor == 1) {
-            return new Thumbnail(image.pixels(), w, h, 1, w, h);
+            return new Thumbnail(image.toGray().pixels(), w, h, 1, w, h);
         }
-        float[] small = BoxDownscale.mean(image.pixels(), w, CropBox.full(w, h), factor);
+        float[] small = BoxDownscale.mean(image, CropBox.full(w, h), factor);
         return new Thumbnail(small, BoxDownscale.outputSize(w, factor), BoxDownscale.outputSize(h, factor), factor, w, h);
     }
 

@@ -248,8 +248,8 @@ public final class BadInputCorpus {
         SyntheticDicom wide = new SyntheticDicom();
         wide.bitsAllocated = 24;
         wide.bitsStored = 24;
-        list.add(refused("dicom-24-bits-allocated", "BitsAllocated 24: no X-ray detector stores that, ImageJ cannot"
-                + " read it", wide.write(), "application/dicom", ok, "UNSUPPORTED_FORMAT", 415,
+        list.add(refused("dicom-24-bits-allocated", "BitsAllocated 24: no X-ray detector stores that, only 8 and 16"
+                + " are read", wide.write(), "application/dicom", ok, "UNSUPPORTED_FORMAT", 415,
                 RejectReason.UNSUPPORTED_FORMAT));
         SyntheticDicom rgb = new SyntheticDicom();
         rgb.samplesPerPixel = 3;

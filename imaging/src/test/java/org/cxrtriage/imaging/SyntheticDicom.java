@@ -37,6 +37,10 @@ public final class SyntheticDicom {
     public int samplesPerPixel = 1;
     public int bitsAllocated = 16;
     public int bitsStored = 12;
+    /** Overrides the high bit written in the header; -1 writes {@code bitsStored - 1}. */
+    public int highBit = -1;
+    /** 0: unsigned samples, 1: two's complement. */
+    public int pixelRepresentation = 0;
     public String slope = "1";
     public String intercept = "0";
     public String windowCenter;
@@ -46,9 +50,13 @@ public final class SyntheticDicom {
     /** Keep only this many bytes of pixel data (-1: all). */
     public int pixelBytesKept = -1;
 
-    /** A smooth, deterministic chest-like pattern in the stored range of {@link #bitsStored} bits. */
+    /**
+     * A smooth, deterministic chest-like pattern over the stored range of {@link #bitsStored} bits: 0 ..
+     * 2<sup>bits</sup> − 1, or centred on 0 for signed samples ({@link #pixelRepresentation} 1).
+     */
     public IntBinaryOperator chest() {
         int max = (1 << Math.min(bitsStored, 16)) - 1;
+        int offset = pixelRepresentation == 1 ? (max + 1) / 2 : 0;
         int w = cols;
         int h = rows;
         return (x, y) -> {
@@ -57,7 +65,7 @@ public final class SyntheticDicom {
             double body = Math.max(0, 1 - (u * u / 0.2 + v * v / 0.25));
             double lungs = Math.exp(-((Math.abs(u) - 0.18) * (Math.abs(u) - 0.18) / 0.01 + v * v / 0.05));
             double value = 0.1 + 0.7 * body - 0.4 * lungs + 0.05 * Math.sin(x * 0.7 + y * 0.3);
-            return (int) Math.round(Math.max(0, Math.min(1, value)) * max);
+            return (int) Math.round(Math.max(0, Math.min(1, value)) * max) - offset;
         };
     }
 
@@ -106,8 +114,8 @@ public final class SyntheticDicom {
         element(out, 0x0028, 0x0030, "DS", text("0.143\\0.143"), explicit);
         element(out, 0x0028, 0x0100, "US", u16(bitsAllocated), explicit);
         element(out, 0x0028, 0x0101, "US", u16(bitsStored), explicit);
-        element(out, 0x0028, 0x0102, "US", u16(bitsStored - 1), explicit);
-        element(out, 0x0028, 0x0103, "US", u16(0), explicit);
+        element(out, 0x0028, 0x0102, "US", u16(highBit >= 0 ? highBit : bitsStored - 1), explicit);
+        element(out, 0x0028, 0x0103, "US", u16(pixelRepresentation), explicit);
         if (windowCenter != null) {
             element(out, 0x0028, 0x1050, "DS", text(windowCenter), explicit);
             element(out, 0x0028, 0x1051, "DS", text(windowWidth), explicit);
