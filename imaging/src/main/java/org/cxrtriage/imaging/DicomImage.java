@@ -366,6 +366,12 @@ final class DicomImage {
                 case 0x00281052 -> h.intercept = number(b, at, len, 0);
                 case 0x00281053 -> h.slope = number(b, at, len, 1);
                 case PIXEL_DATA -> {
+                    if (e.length() == 0xFFFFFFFFL) {
+                        // Only encapsulated (compressed) pixel data has an undefined length; refused here as the
+                        // de-identifier refuses it, so whatever decodes can also be published (fuzz finding).
+                        throw new InvalidImageException(RejectReason.UNSUPPORTED_FORMAT,
+                                "encapsulated DICOM pixel data");
+                    }
                     h.pixelStart = at;
                     h.pixelLength = e.length();
                 }
