@@ -58,7 +58,8 @@ public final class FolderIngest {
         return pending.stream().map(CompletableFuture::join).toList();
     }
 
-    static String contentTypeOf(Path file) {
+    /** The content type ingest expects for a file of this name; null when the name says nothing we take. */
+    public static String contentTypeOf(Path file) {
         String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (n.endsWith(".png")) {
             return "image/png";

@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.cxrtriage.ingest.FolderIngest;
 import org.cxrtriage.ingest.FolderSource;
 
 /**
@@ -77,16 +78,11 @@ final class IngestUploader {
     }
 
     static String contentType(Path file) {
-        String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (n.endsWith(".png")) {
-            return "image/png";
+        String known = FolderIngest.contentTypeOf(file);
+        if (known != null) {
+            return known;
         }
-        if (n.endsWith(".jpg") || n.endsWith(".jpeg")) {
-            return "image/jpeg";
-        }
-        if (n.endsWith(".tif") || n.endsWith(".tiff")) {
-            return "image/tiff";
-        }
-        return n.endsWith(".dcm") ? "application/dicom" : "application/octet-stream";
+        return file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".dcm") ? "application/dicom"
+                : "application/octet-stream";
     }
 }
