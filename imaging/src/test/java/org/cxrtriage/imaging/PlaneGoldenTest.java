@@ -1,7 +1,6 @@
 package org.cxrtriage.imaging;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -81,12 +80,7 @@ class PlaneGoldenTest {
 
     @Test
     void realRadiographsAtModelSizes() throws IOException {
-        Path fullres = RealDataTest.dataDir().resolve("fullres");
-        assumeTrue(Files.isDirectory(fullres), "no full-resolution CXR data at " + fullres);
-        List<Path> files;
-        try (Stream<Path> list = Files.list(fullres)) {
-            files = list.filter(p -> p.toString().endsWith(".png")).sorted().toList();
-        }
+        List<Path> files = RealDataTest.fullResolutionPngs();
         for (Path file : files) {
             byte[] png = Files.readAllBytes(file);
             for (int size : new int[] {256, 1024}) {

@@ -1,7 +1,6 @@
 package org.cxrtriage.imaging;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -357,12 +356,7 @@ class PngGrayTest {
 
     @Test
     void realRadiographsGiveLibpngsSamples() throws IOException {
-        Path fullres = RealDataTest.dataDir().resolve("fullres");
-        assumeTrue(Files.isDirectory(fullres), "no full-resolution CXR data at " + fullres);
-        List<Path> files;
-        try (Stream<Path> list = Files.list(fullres)) {
-            files = list.filter(p -> p.toString().endsWith(".png")).sorted().toList();
-        }
+        List<Path> files = RealDataTest.fullResolutionPngs();
         for (Path file : files) {
             byte[] png = Files.readAllBytes(file);
             assertThat(java(png)).as(file.getFileName().toString()).isEqualTo(libpng(png)); // isEqualTo: containsExactly diffs in O(n²)

@@ -26,6 +26,15 @@ class RealDataTest {
         return Path.of(configured).toAbsolutePath().normalize();
     }
 
+    /** The shared full-resolution PNGs, sorted; the calling test is skipped when they are not there. */
+    static List<Path> fullResolutionPngs() throws IOException {
+        Path fullres = dataDir().resolve("fullres");
+        assumeTrue(Files.isDirectory(fullres), "no full-resolution CXR data at " + fullres);
+        try (Stream<Path> list = Files.list(fullres)) {
+            return list.filter(p -> p.toString().endsWith(".png")).sorted().toList();
+        }
+    }
+
     @Test
     void lungAreaIsPlausibleOnMostRealImages() throws IOException {
         Path images = dataDir().resolve("images");
@@ -57,12 +66,7 @@ class RealDataTest {
 
     @Test
     void fullResolutionImagesAtModelSizes() throws IOException {
-        Path fullres = dataDir().resolve("fullres");
-        assumeTrue(Files.isDirectory(fullres), "no full-resolution CXR data at " + fullres);
-        List<Path> files;
-        try (Stream<Path> list = Files.list(fullres)) {
-            files = list.filter(p -> p.toString().endsWith(".png")).sorted().toList();
-        }
+        List<Path> files = fullResolutionPngs();
         LungSegmenter segmenter = new HeuristicLungSegmenter();
         for (int size : new int[] {256, 1024}) {
             Preprocessor preprocessor = new Preprocessor(PreprocessConfig.ofSize(size));
