@@ -16,7 +16,7 @@ FROM eclipse-temurin:17-jre AS runtime
 # hardware." lines (several per image on CPUs without NNPACK support; DJL cannot switch them off); the rest of
 # stderr passes through.
 WORKDIR /app
-ENV JAVA_OPTS="-XX:MaxRAMPercentage=75 -Dai.djl.offline=true -Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage" \
+ENV JAVA_OPTS="-XX:MaxRAMPercentage=75 --add-modules=jdk.incubator.vector -Dai.djl.offline=true -Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage" \
     OPT_OUT_TRACKING=true HTTP_HOST=0.0.0.0
 RUN useradd --system --uid 10001 cxr
 USER cxr

@@ -167,10 +167,20 @@ public final class CaseStore {
         return h.isEmpty() ? Optional.empty() : Optional.of(fromHash(h));
     }
 
-    /** Every stored case, oldest first, read in pipelined batches (the index rebuild on start). */
+    /** Every stored case, oldest first, read in pipelined batches. */
     public List<CaseRecord> loadAll() {
         List<CaseRecord> out = new ArrayList<>();
+        forEachBatch(BATCH, out::addAll);
+        return out;
+    }
+
+    /**
+     * Every stored case, oldest first, handed over {@code batchSize} at a time as they are read (pipelined, one round
+     * trip per thousand), so a caller can index one batch while the next is read.
+     */
+    public void forEachBatch(int batchSize, java.util.function.Consumer<List<CaseRecord>> consumer) {
         List<String> ids = redis.zrange(casesKey(), 0, -1);
+        List<CaseRecord> batch = new ArrayList<>(batchSize);
         for (int from = 0; from < ids.size(); from += BATCH) {
             List<redis.clients.jedis.Response<Map<byte[], byte[]>>> replies = new ArrayList<>();
             try (var p = redis.pipelined()) {
@@ -181,11 +191,17 @@ public final class CaseStore {
             }
             for (var r : replies) {
                 if (!r.get().isEmpty()) {
-                    out.add(fromHash(r.get()));
+                    batch.add(fromHash(r.get()));
+                    if (batch.size() >= batchSize) {
+                        consumer.accept(batch);
+                        batch = new ArrayList<>(batchSize);
+                    }
                 }
             }
         }
-        return out;
+        if (!batch.isEmpty()) {
+            consumer.accept(batch);
+        }
     }
 
     public Set<String> imagesOfPatient(String patientRef) {

@@ -87,11 +87,6 @@ public final class ExactNeighbourIndex implements NeighbourIndex {
     }
 
     static float distance(float[] a, float[] b) {
-        double sum = 0;
-        for (int i = 0; i < a.length; i++) {
-            double d = a[i] - b[i];
-            sum += d * d;
-        }
-        return (float) Math.sqrt(sum);
+        return (float) Math.sqrt(Distances.squareDistance(a, b));
     }
 }

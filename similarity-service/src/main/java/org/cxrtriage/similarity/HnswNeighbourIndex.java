@@ -18,7 +18,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.lucene912.Lucene912Codec;
-import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
 import org.apache.lucene.document.BinaryDocValuesField;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
@@ -31,12 +30,10 @@ import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
-import org.apache.lucene.index.ReaderUtil;
 import org.apache.lucene.index.StoredFields;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.IndexSearcher;
-import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.SearcherManager;
 import org.apache.lucene.search.TopDocs;
@@ -68,15 +65,46 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
     private static final String CHANGE = "store.change";
     private static final String EPOCH = "store.epoch";
 
-    /** Candidates explored per query (Lucene's k doubles as HNSW's ef): more means better recall, slower queries. */
-    public static final int DEFAULT_EF_SEARCH = 100;
-    private static final int MAX_CONN = 16;
-    private static final int BEAM_WIDTH = 100;
+    /**
+     * Graph and search parameters.
+     *
+     * @param maxConn    neighbours per node (HNSW's M; twice that on the bottom layer)
+     * @param beamWidth  candidates explored per insertion (HNSW's efConstruction): the build's cost
+     * @param efSearch   candidates explored per query (Lucene's k doubles as HNSW's ef): more means better recall,
+     *                   slower queries
+     */
+    public record Params(int maxConn, int beamWidth, int efSearch) {
+        public Params {
+            if (maxConn < 2 || maxConn > 512 || beamWidth < 1 || beamWidth > 3200 || efSearch < 1) {
+                throw new IllegalArgumentException("HNSW parameters out of range: M " + maxConn + ", beam width "
+                        + beamWidth + ", ef " + efSearch + " (M 2..512, beam width 1..3200, ef >= 1)");
+            }
+        }
+    }
+
+    public static final int DEFAULT_EF_SEARCH = 64;
+    /**
+     * Chosen with {@code bin/bench-index.sh --max-conn 8,12,16 --beam-width 32 --ef 32,64,100}: M makes little
+     * difference to the build, ef 64 keeps recall@4 >= 0.99 from 100k to 1M cases; at 1M ef 32 is enough and meets
+     * p99 <= 2 ms (README).
+     */
+    public static final Params DEFAULT_PARAMS = new Params(12, 32, DEFAULT_EF_SEARCH);
+    /**
+     * Indexing buffer before a flush writes a segment: large, because every segment is one more graph each query
+     * searches (1M cases in two segments, one per rebuild thread, with an 8 GB heap); a quarter of the heap at most.
+     */
+    private static final double RAM_BUFFER_MB = Math.max(64, Math.min(1900,
+            Runtime.getRuntime().maxMemory() / (4.0 * 1024 * 1024)));
     private static final int WORKERS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+
+    static {
+        Distances.vectorised(); // before Lucene's vector classes load: quiets their Java 17 warning (see Distances)
+    }
 
     private final Map<String, CaseRecord> records = new ConcurrentHashMap<>();
     private final Map<String, Integer> casesPerPatient = new ConcurrentHashMap<>();
-    private final int efSearch;
+    private final Params params;
+    private volatile int efSearch;
     private final Directory directory;
     private final ExecutorService mergeWorkers = Executors.newFixedThreadPool(WORKERS, r -> {
         Thread t = new Thread(r, "hnsw-merge");
@@ -103,14 +131,24 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
      *                    cases loaded
      */
     public HnswNeighbourIndex(int efSearch, Path snapshotDir) {
-        this.efSearch = efSearch;
+        this(new Params(DEFAULT_PARAMS.maxConn(), DEFAULT_PARAMS.beamWidth(), efSearch), snapshotDir);
+    }
+
+    /**
+     * @param snapshotDir where the index lives on disk (null: in memory); an existing snapshot there is opened and its
+     *                    cases loaded (its graph keeps the parameters it was built with)
+     */
+    public HnswNeighbourIndex(Params params, Path snapshotDir) {
+        this.params = params;
+        this.efSearch = params.efSearch();
         try {
             directory = snapshotDir == null ? new ByteBuffersDirectory() : new MMapDirectory(snapshotDir);
-            IndexWriterConfig config = new IndexWriterConfig().setRAMBufferSizeMB(512)
+            IndexWriterConfig config = new IndexWriterConfig().setRAMBufferSizeMB(RAM_BUFFER_MB)
                     .setCodec(new Lucene912Codec() {
                         @Override
                         public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
-                            return new Lucene99HnswVectorsFormat(MAX_CONN, BEAM_WIDTH, WORKERS, mergeWorkers);
+                            return new CaseVectorsFormat(params.maxConn(), params.beamWidth(), WORKERS,
+                                    mergeWorkers);
                         }
                     });
             writer = new IndexWriter(directory, config);
@@ -226,22 +264,67 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
             IndexSearcher searcher = searchers.acquire();
             try {
                 int candidates = Math.max(wanted, efSearch);
-                TopDocs top = searcher.search(new KnnFloatVectorQuery(VECTOR, query, candidates), candidates);
+                // Each segment's graph searched directly (no query rewrite), results merged nearest first.
                 List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
-                List<Hit> hits = new ArrayList<>(Math.min(top.scoreDocs.length, wanted));
-                for (ScoreDoc sd : top.scoreDocs) {
-                    LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(sd.doc, leaves));
-                    BinaryDocValues ids = leaf.reader().getBinaryDocValues(ID);
-                    if (ids == null || !ids.advanceExact(sd.doc - leaf.docBase)) {
+                List<LeafHit> found = new ArrayList<>(candidates * leaves.size());
+                for (int l = 0; l < leaves.size(); l++) {
+                    LeafReader reader = leaves.get(l).reader();
+                    TopDocs top = reader.searchNearestVectors(VECTOR, query, candidates, reader.getLiveDocs(),
+                            Integer.MAX_VALUE);
+                    for (ScoreDoc sd : top.scoreDocs) {
+                        found.add(new LeafHit(l, sd.doc, sd.score));
+                    }
+                }
+                found.sort(Comparator.comparingDouble((LeafHit h) -> h.score).reversed());
+                // The first k hits of other patients are the answer, so stop there.
+                BinaryDocValues[] ids = new BinaryDocValues[leaves.size()];
+                List<Hit> hits = new ArrayList<>(k);
+                for (LeafHit h : found) {
+                    // Doc values only move forwards: a fresh iterator for a hit behind the last one read.
+                    if (ids[h.leaf] == null || ids[h.leaf].docID() >= h.doc) {
+                        ids[h.leaf] = leaves.get(h.leaf).reader().getBinaryDocValues(ID);
+                    }
+                    BinaryDocValues leafIds = ids[h.leaf];
+                    if (leafIds == null || !leafIds.advanceExact(h.doc)) {
                         continue;
                     }
-                    CaseRecord r = records.get(ids.binaryValue().utf8ToString());
+                    CaseRecord r = records.get(leafIds.binaryValue().utf8ToString());
                     if (r != null && !r.patientRef().equals(excludePatientRef)) {
                         hits.add(new Hit(r, ExactNeighbourIndex.distance(query, r.embedding())));
+                        if (hits.size() == k) {
+                            break;
+                        }
                     }
                 }
                 hits.sort(Comparator.comparingDouble(Hit::distance));
                 return hits.size() > k ? List.copyOf(hits.subList(0, k)) : hits;
+            } finally {
+                searchers.release(searcher);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private record LeafHit(int leaf, int doc, float score) {
+    }
+
+    /** Changes the candidates explored per query from now on (recall against speed; the graph stays). */
+    public void efSearch(int ef) {
+        if (ef < 1) {
+            throw new IllegalArgumentException("ef must be >= 1, got " + ef);
+        }
+        efSearch = ef;
+    }
+
+    /** How many graphs a query searches (one per Lucene segment). */
+    public int segments() {
+        try {
+            searchers.maybeRefreshBlocking();
+            dirty = false;
+            IndexSearcher searcher = searchers.acquire();
+            try {
+                return searcher.getIndexReader().leaves().size();
             } finally {
                 searchers.release(searcher);
             }

@@ -55,12 +55,74 @@ public final class SimilarityProcessor {
             }
             h.clear(); // a snapshot of a store that no longer exists
         }
-        List<CaseRecord> all = store.loadAll();
-        index.putAll(all);
+        int loaded = loadInto(store, index, done -> LOG_PROGRESS.accept(done));
         synchronized (this) {
             syncedChange = seq;
         }
-        return all.size();
+        return loaded;
+    }
+
+    private static final java.util.function.IntConsumer LOG_PROGRESS = done ->
+            org.slf4j.LoggerFactory.getLogger(SimilarityProcessor.class).info("case index rebuild: {} cases indexed",
+                    done);
+
+    /** Cases read from Redis per hand-over in a rebuild: indexing batches overlaps reading the next. */
+    static final int REBUILD_BATCH = 10_000;
+    /** Threads indexing in a rebuild, each a whole batch at a time (HNSW: one graph segment each). */
+    private static final int REBUILD_THREADS = Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()));
+
+    /**
+     * Fills {@code index} with every stored case, reading the next batch from Redis while earlier ones are indexed
+     * (a cold start's rebuild). {@code progress} hears the count after every 100,000. Returns the number indexed.
+     */
+    public static int loadInto(CaseStore store, NeighbourIndex index, java.util.function.IntConsumer progress) {
+        return loadInto(store, index, REBUILD_BATCH, 100_000, progress);
+    }
+
+    /** As {@link #loadInto(CaseStore, NeighbourIndex, java.util.function.IntConsumer)} with the given sizes. */
+    static int loadInto(CaseStore store, NeighbourIndex index, int batchSize, int progressEvery,
+            java.util.function.IntConsumer progress) {
+        java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ExecutorService indexers = java.util.concurrent.Executors.newFixedThreadPool(
+                REBUILD_THREADS, r -> {
+                    Thread t = new Thread(r, "index-rebuild-" + threads.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.ArrayDeque<java.util.concurrent.Future<?>> pending = new java.util.ArrayDeque<>();
+        try {
+            store.forEachBatch(batchSize, batch -> {
+                // At most one batch per indexing thread waits or runs: memory stays bounded, no thread idles.
+                while (pending.size() >= REBUILD_THREADS) {
+                    await(pending.poll());
+                }
+                pending.add(indexers.submit(() -> {
+                    batch.forEach(index::put);
+                    int after = done.addAndGet(batch.size());
+                    if (after / progressEvery != (after - batch.size()) / progressEvery) {
+                        progress.accept(after / progressEvery * progressEvery);
+                    }
+                }));
+            });
+            while (!pending.isEmpty()) {
+                await(pending.poll());
+            }
+        } finally {
+            indexers.shutdownNow();
+        }
+        return done.get();
+    }
+
+    private static void await(java.util.concurrent.Future<?> f) {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while rebuilding the case index", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("case index rebuild failed: " + e.getCause(), e.getCause());
+        }
     }
 
     /** Writes the index snapshot (when the index keeps one), complete up to the changes applied so far. */

@@ -57,6 +57,9 @@ public final class SimilarityService implements Service {
     /** exact (brute force, the reference) or hnsw (Lucene HNSW, approximate). */
     public static final String INDEX = "SIMILARITY_INDEX";
     public static final String HNSW_EF = "SIMILARITY_HNSW_EF";
+    /** HNSW neighbours per node (M) and insertion beam width: how new graphs are built. */
+    public static final String HNSW_M = "SIMILARITY_HNSW_M";
+    public static final String HNSW_BEAM_WIDTH = "SIMILARITY_HNSW_BEAM_WIDTH";
     /** Folder of the HNSW index snapshot (hnsw only): a restart reads only the changes made since. */
     public static final String INDEX_DIR = "SIMILARITY_INDEX_DIR";
     /** POST /similar (an uploaded image, scored like the stream does): on by default; loads the models on first use. */
@@ -136,7 +139,10 @@ public final class SimilarityService implements Service {
         String kind = settings.string(INDEX, "exact");
         return switch (kind) {
             case "exact" -> new ExactNeighbourIndex();
-            case "hnsw" -> new HnswNeighbourIndex(settings.integer(HNSW_EF, HnswNeighbourIndex.DEFAULT_EF_SEARCH),
+            case "hnsw" -> new HnswNeighbourIndex(new HnswNeighbourIndex.Params(
+                    settings.integer(HNSW_M, HnswNeighbourIndex.DEFAULT_PARAMS.maxConn()),
+                    settings.integer(HNSW_BEAM_WIDTH, HnswNeighbourIndex.DEFAULT_PARAMS.beamWidth()),
+                    settings.integer(HNSW_EF, HnswNeighbourIndex.DEFAULT_PARAMS.efSearch())),
                     settings.optional(INDEX_DIR).map(java.nio.file.Path::of).orElse(null));
             default -> throw new IllegalArgumentException(INDEX + " must be exact or hnsw, got '" + kind + "'");
         };

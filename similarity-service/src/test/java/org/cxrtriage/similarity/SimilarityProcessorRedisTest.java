@@ -206,4 +206,25 @@ class SimilarityProcessorRedisTest {
         assertThat(r.neighbours().getNeighbours().get(0).getPositive()).isTrue();
         assertThat(r.neighbours().getKnnVote()).isEqualTo(0.5f);
     }
+
+    @Test
+    void aColdRebuildIndexesEveryStoredCaseWhileReadingTheNextBatch() {
+        CaseStore store = new CaseStore(redis, prefix);
+        List<CaseRecord> cases = new ArrayList<>();
+        for (int i = 0; i < 2_503; i++) {
+            cases.add(new CaseRecord("i" + i, "p" + (i / 3), "s", i, 0.5f, false, new float[] {i, i % 7}, null));
+        }
+        store.saveAll(cases);
+        List<Integer> progress = new ArrayList<>();
+        try (HnswNeighbourIndex index = new HnswNeighbourIndex()) {
+            // Batches of 100: 26 hand-overs, the last one partial.
+            assertThat(SimilarityProcessor.loadInto(store, index, 100, 1_000, progress::add)).isEqualTo(2_503);
+            assertThat(index.size()).isEqualTo(2_503);
+            assertThat(index.get("i2502")).map(CaseRecord::embedding).hasValueSatisfying(
+                    e -> assertThat(e).containsExactly(2502f, 2502 % 7));
+            assertThat(index.search(new float[] {1200.2f, 3}, 1, null)).extracting(h -> h.record().imageId())
+                    .containsExactly("i1200");
+        }
+        assertThat(progress).containsExactly(1_000, 2_000);
+    }
 }
