@@ -161,6 +161,9 @@ final class BenchCommand implements Callable<Integer> {
         if (p.soak != null) {
             table.append(p.soak);
         }
+        if (p.cpuRows != null) {
+            table.append(p.cpuRows);
+        }
         o.println();
         o.print(table);
         Files.writeString(out, table.toString());
@@ -169,7 +172,27 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** What the pipeline phases measured. */
-    private record PipelineFigures(List<Double> rates, double[] latency, Map<String, Long> peakRssMb, String soak) {
+    private record PipelineFigures(List<Double> rates, double[] latency, Map<String, Long> peakRssMb, String soak,
+            String cpuRows) {
+    }
+
+    /**
+     * Where the cores went at saturation (first instance count): CPU ms per image of each process group, against the
+     * whole machine's core-ms per image in that phase.
+     */
+    private String cpuRows(Map<String, Double> used, int images, double seconds) {
+        StringBuilder rows = new StringBuilder();
+        int cores = Runtime.getRuntime().availableProcessors();
+        double total = used.values().stream().mapToDouble(Double::doubleValue).sum();
+        double available = cores * seconds;
+        for (var e : used.entrySet()) {
+            rows.append(String.format(Locale.ROOT, "| CPU per image at saturation, %s | %.1f ms | | %.2f of all CPU "
+                    + "used | |%n", e.getKey(), 1000 * e.getValue() / images, e.getValue() / total));
+        }
+        rows.append(String.format(Locale.ROOT, "| CPU per image at saturation, all processes | %.1f ms | %.1f ms "
+                + "(%d cores × phase time / images) | %.2f (busy) | |%n", 1000 * total / images,
+                1000 * available / images, cores, total / available));
+        return rows.toString();
     }
 
     private PipelineFigures measurePipeline(Settings settings, List<FolderSource.Item> sample, PrintStream o)
@@ -206,6 +229,7 @@ final class BenchCommand implements Callable<Integer> {
             List<Double> rates = new ArrayList<>();
             double[] latency = null;
             String soak = null;
+            String cpu = null;
             for (int n : instances) {
                 while (inference.size() < n) {
                     ServiceProcess extra = new ServiceProcess("inference-" + (inference.size() + 1),
@@ -218,10 +242,15 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 // Warm the path (JIT, connections, registry lookups, a rebalance after a new instance) first.
                 awaitAll(results, send(uploader, warm, 2, 0));
+                Map<String, Double> cpuBefore = CpuAccounting.snapshot();
                 long t0 = System.nanoTime();
                 Set<String> ids = awaitAll(results, send(uploader, sample, 4, 0));
-                double rate = ids.size() / ((System.nanoTime() - t0) / 1e9);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                double rate = ids.size() / seconds;
                 rates.add(rate);
+                if (cpu == null) {
+                    cpu = cpuRows(CpuAccounting.between(cpuBefore, CpuAccounting.snapshot()), ids.size(), seconds);
+                }
                 o.printf(Locale.ROOT, "pipeline at saturation, %d inference instance(s): %.2f images/s (%d images)%n",
                         n, rate, ids.size());
                 if (latency == null) {
@@ -241,7 +270,7 @@ final class BenchCommand implements Callable<Integer> {
                     peaks.merge(s.name(), s.memory().peakRssMb(), Math::max);
                 }
             }
-            return new PipelineFigures(rates, latency, peaks, soak);
+            return new PipelineFigures(rates, latency, peaks, soak, cpu);
         } finally {
             java.util.Collections.reverse(services);
             for (ServiceProcess s : services) {
