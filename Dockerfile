@@ -16,7 +16,7 @@ FROM eclipse-temurin:17-jre AS runtime
 # hardware." lines (several per image on CPUs without NNPACK support; DJL cannot switch them off); the rest of
 # stderr passes through.
 WORKDIR /app
-ENV JAVA_OPTS="-XX:MaxRAMPercentage=75 --add-modules=jdk.incubator.vector -Dai.djl.offline=true -Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage" \
+ENV JAVA_OPTS="-XX:MaxRAMPercentage=75 -Dai.djl.offline=true -Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage" \
     OPT_OUT_TRACKING=true HTTP_HOST=0.0.0.0
 RUN useradd --system --uid 10001 cxr
 USER cxr
@@ -52,7 +52,9 @@ COPY --from=build /out/similarity-service/lib /app/lib
 COPY --from=build /src/models /app/models
 ENV MODEL_DIR=/app/models/default MODEL_INIT_IF_MISSING=false LUNG_MODEL_DIR=/app/models/lung-unet
 EXPOSE 8093
-ENTRYPOINT ["bash", "-c", "exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.similarity.SimilarityMain 2> >(grep --line-buffered -v 'Could not initialize NNPACK' >&2)"]
+# Vectorised neighbour-index distances where the runtime image has the incubator module (JRE images may leave it
+# out; without it the index uses Lucene's scalar code).
+ENTRYPOINT ["bash", "-c", "if [[ $(java --list-modules) == *jdk.incubator.vector@* ]]; then JAVA_OPTS=\"$JAVA_OPTS --add-modules=jdk.incubator.vector\"; fi; exec java $JAVA_OPTS -cp '/app/lib/*' org.cxrtriage.similarity.SimilarityMain 2> >(grep --line-buffered -v 'Could not initialize NNPACK' >&2)"]
 
 FROM runtime AS dashboard-service
 COPY --from=build /out/dashboard-service/lib /app/lib

@@ -31,8 +31,12 @@ run_java() {
   # libtorch 2.7 prints "Could not initialize NNPACK! Reason: Unsupported hardware." to stderr for small batch-1
   # convolutions on CPUs NNPACK does not support (several lines per image for the lung U-Net); nothing can switch
   # it off from DJL, so those lines are dropped here and everything else on stderr passes through.
-  # jdk.incubator.vector: vectorised distances in the neighbour index (similarity service, bench-index).
-  OPT_OUT_TRACKING=true java ${JAVA_OPTS:--Xmx3g} -Dai.djl.offline=true --add-modules=jdk.incubator.vector \
+  # jdk.incubator.vector: vectorised distances in the neighbour index (similarity service, bench-index), where the
+  # runtime has the module (a JRE may leave it out; the index then uses Lucene's scalar code).
+  local vector=
+  if [[ $(java --list-modules 2>/dev/null) == *jdk.incubator.vector@* ]]; then vector=--add-modules=jdk.incubator.vector; fi
+  # shellcheck disable=SC2086 # $vector is one flag or nothing
+  OPT_OUT_TRACKING=true java ${JAVA_OPTS:--Xmx3g} -Dai.djl.offline=true $vector \
     -Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage \
     -cp "launcher/target/launcher-0.1.0-SNAPSHOT.jar:launcher/target/lib/*" "$@" \
     2> >(grep --line-buffered -v 'Could not initialize NNPACK' >&2)

@@ -47,7 +47,9 @@ final class ServiceProcess {
         cmd.add("-Xmx" + (name.startsWith("inference") ? "1g" : "768m"));
         cmd.add("-Dai.djl.offline=true");
         cmd.add("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage");
-        cmd.add("--add-modules=jdk.incubator.vector"); // vectorised neighbour search (similarity)
+        if (java.lang.module.ModuleFinder.ofSystem().find("jdk.incubator.vector").isPresent()) {
+            cmd.add("--add-modules=jdk.incubator.vector"); // vectorised neighbour search (similarity)
+        }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(mainClass);
