@@ -297,10 +297,6 @@ final class IndexBenchCommand implements Callable<Integer> {
         return r.totalMemory() - r.freeMemory();
     }
 
-    static List<CaseRecord> synthetic(int n, int dim, long seed) {
-        return synthetic(Distribution.model_like, n, dim, seed);
-    }
-
     /**
      * Synthetic embeddings, two images per patient (the second a small step from the first, like a follow-up X-ray).
      *

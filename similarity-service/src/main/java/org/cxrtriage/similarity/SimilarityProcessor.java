@@ -55,7 +55,7 @@ public final class SimilarityProcessor {
             }
             h.clear(); // a snapshot of a store that no longer exists
         }
-        int loaded = loadInto(store, index, done -> LOG_PROGRESS.accept(done));
+        int loaded = loadInto(store, index, LOG_PROGRESS);
         synchronized (this) {
             syncedChange = seq;
         }
