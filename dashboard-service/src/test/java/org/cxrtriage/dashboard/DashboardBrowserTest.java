@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Consumer;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -103,7 +105,7 @@ class DashboardBrowserTest {
         page1.get(base1 + "/?token=" + allToken);
         page2.get(base2 + "/?token=" + allToken);
         for (WebDriver page : List.of(page1, page2)) {
-            new WebDriverWait(page, WAIT).until(d -> d.findElement(By.id("connection")).getText().equals("live"));
+            waitOn(page).until(d -> text(d, "#connection").equals("live"));
             // The token left the address bar.
             assertThat(page.getCurrentUrl()).doesNotContain(allToken);
         }
@@ -125,22 +127,22 @@ class DashboardBrowserTest {
 
         String row = "tr[data-alert-id='" + alertId + "']";
         for (WebDriver page : List.of(page1, page2)) {
-            new WebDriverWait(page, WAIT).until(d -> !d.findElements(By.cssSelector(row)).isEmpty());
-            assertThat(page.findElement(By.cssSelector(row + " td.state")).getText()).isEqualTo("Open");
-            assertThat(page.findElement(By.cssSelector(row + " input.ack-note")).isEnabled()).isTrue();
+            waitOn(page).until(d -> !d.findElements(By.cssSelector(row)).isEmpty());
+            assertThat(text(page, row + " td.state")).isEqualTo("Open");
+            assertThat(enabled(page, row + " input.ack-note")).isTrue();
         }
 
         // The detail view: the X-ray, the lung overlay over it, and the similar case with its label and distance.
-        page1.findElement(By.cssSelector(row + " td:first-child")).click();
-        WebDriverWait wait1 = new WebDriverWait(page1, WAIT);
+        act(page1, row + " td:first-child", WebElement::click);
+        WebDriverWait wait1 = waitOn(page1);
         wait1.until(d -> loaded(d, "#d-cxr") && loaded(d, "#d-lung"));
         wait1.until(d -> loaded(d, "#neighbours [data-image-id='" + neighbourId + "'] img"));
-        String similar = page1.findElement(By.id("neighbours")).getText();
+        String similar = text(page1, "#neighbours");
         assertThat(similar).contains("distance 0.420").contains("positive").contains("confirmed (PCR)");
-        assertThat(page1.findElement(By.id("d-facts")).getText()).contains(imageId).contains(site);
+        assertThat(text(page1, "#d-facts")).contains(imageId).contains(site);
 
         // Site filter: another site shows nothing of this alert.
-        page1.findElement(By.cssSelector("#site-filter option[value='" + site + "']")).click();
+        act(page1, "#site-filter option[value='" + site + "']", WebElement::click);
         assertThat(page1.findElements(By.cssSelector("#alerts tbody tr"))).hasSize(1);
 
         // For a person to look at: what the page showed (target/dashboard-e2e.png).
@@ -149,22 +151,21 @@ class DashboardBrowserTest {
         // Acknowledge on page 1 with a note typed next to the button: both pages (two dashboard instances) show the
         // acknowledgement, who and when, and the note once the event comes back from Kafka.
         String note = "Isolation bay 3 – swab sent " + run;
-        page1.findElement(By.cssSelector(row + " input.ack-note")).sendKeys(note);
-        page1.findElement(By.cssSelector(row + " .ack-btn")).click();
+        act(page1, row + " input.ack-note", e -> e.sendKeys(note));
+        act(page1, row + " .ack-btn", WebElement::click);
         for (WebDriver page : List.of(page1, page2)) {
-            new WebDriverWait(page, WAIT).until(d -> d.findElement(By.cssSelector(row + " td.state .state-label"))
-                    .getText().equals("Acknowledged"));
-            assertThat(page.findElement(By.cssSelector(row + " td.state .ack-note-text")).getText()).isEqualTo(note);
-            assertThat(page.findElement(By.cssSelector(row + " td.state .ack-by")).getText())
+            waitOn(page).until(d -> text(d, row + " td.state .state-label").equals("Acknowledged"));
+            assertThat(text(page, row + " td.state .ack-note-text")).isEqualTo(note);
+            assertThat(text(page, row + " td.state .ack-by"))
                     .matches("by token:\\*:[0-9a-f]{8} at .+");
-            assertThat(page.findElement(By.cssSelector(row + " .ack-btn")).isEnabled()).isFalse();
+            assertThat(enabled(page, row + " .ack-btn")).isFalse();
             assertThat(page.findElements(By.cssSelector(row + " input.ack-note"))).isEmpty();
         }
         Files.write(Path.of("target", "dashboard-e2e-ack.png"),
                 ((TakesScreenshot) page2).getScreenshotAs(OutputType.BYTES));
         // The open detail view shows it too.
-        new WebDriverWait(page1, WAIT).until(d -> d.findElement(By.id("d-facts")).getText().contains(note));
-        assertThat(page1.findElement(By.id("d-facts")).getText()).contains("Acknowledged by token:*:");
+        waitOn(page1).until(d -> text(d, "#d-facts").contains(note));
+        assertThat(text(page1, "#d-facts")).contains("Acknowledged by token:*:");
 
         // A later image of the patient updates the alert (same id, newer lastSeen): it stays acknowledged, marked.
         try (KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(
@@ -177,14 +178,13 @@ class DashboardBrowserTest {
             update.setImageCount(2);
             producer.send(new ProducerRecord<>(Topic.ALERTS.name(), "p-" + run, update)).get();
         }
-        new WebDriverWait(page2, WAIT).until(d -> d.findElement(By.cssSelector(row + " td.state .state-label"))
-                .getText().equals("Acknowledged (new image since)"));
-        assertThat(page2.findElement(By.cssSelector(row + " .ack-btn")).getText()).isEqualTo("Acknowledge again");
+        waitOn(page2).until(d -> text(d, row + " td.state .state-label").equals("Acknowledged (new image since)"));
+        assertThat(text(page2, row + " .ack-btn")).isEqualTo("Acknowledge again");
         // The earlier note stays until the next acknowledgement; a new one can be typed.
-        assertThat(page2.findElement(By.cssSelector(row + " td.state .ack-note-text")).getText()).isEqualTo(note);
-        assertThat(page2.findElement(By.cssSelector(row + " input.ack-note")).isEnabled()).isTrue();
+        assertThat(text(page2, row + " td.state .ack-note-text")).isEqualTo(note);
+        assertThat(enabled(page2, row + " input.ack-note")).isTrue();
         assertThat(page2.findElements(By.cssSelector(row))).hasSize(1);
-        assertThat(page2.findElement(By.cssSelector(row + " td.images")).getText()).isEqualTo("2");
+        assertThat(text(page2, row + " td.images")).isEqualTo("2");
 
         // The API agrees, and says which token (not which person) acknowledged.
         JsonNode listed = JSON.readTree(body(base2 + "/api/alerts?site=" + site, allToken));
@@ -231,6 +231,36 @@ class DashboardBrowserTest {
         ChromeDriver driver = new ChromeDriver(service, options);
         toClose.add(driver::quit);
         return driver;
+    }
+
+    // The page re-renders its rows on every live event, so an element found by one WebDriver call may be replaced
+    // before the next (StaleElementReferenceException). Reads therefore happen in one script call, and actions
+    // retry on a fresh element.
+
+    private static WebDriverWait waitOn(WebDriver page) {
+        WebDriverWait wait = new WebDriverWait(page, WAIT);
+        wait.ignoring(StaleElementReferenceException.class);
+        return wait;
+    }
+
+    /** The visible text of the first element matching css, trimmed; "" when there is none. */
+    private static String text(WebDriver d, String css) {
+        Object t = ((JavascriptExecutor) d).executeScript(
+                "const e = document.querySelector(arguments[0]); return e ? e.innerText.trim() : '';", css);
+        return (String) t;
+    }
+
+    /** Whether the first element matching css is enabled; null when there is none. */
+    private static Boolean enabled(WebDriver d, String css) {
+        return (Boolean) ((JavascriptExecutor) d).executeScript(
+                "const e = document.querySelector(arguments[0]); return e ? !e.disabled : null;", css);
+    }
+
+    private static void act(WebDriver page, String css, Consumer<WebElement> action) {
+        waitOn(page).until(d -> {
+            action.accept(d.findElement(By.cssSelector(css)));
+            return true;
+        });
     }
 
     private static boolean loaded(WebDriver d, String css) {
