@@ -82,11 +82,11 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
         }
     }
 
-    public static final int DEFAULT_EF_SEARCH = 64;
+    public static final int DEFAULT_EF_SEARCH = 100;
     /**
-     * Chosen with {@code bin/bench-index.sh --max-conn 8,12,16 --beam-width 32 --ef 32,64,100}: M makes little
-     * difference to the build, ef 64 keeps recall@4 >= 0.99 from 100k to 1M cases; at 1M ef 32 is enough and meets
-     * p99 <= 2 ms (README).
+     * Chosen with {@code bin/bench-index.sh --max-conn 8,12,16 --beam-width 32 --ef 32,64,100,128}: M makes little
+     * difference to the build; over 500 queries at 1M cases ef 64 gives recall@4 0.988-0.989 and ef 100 0.993, at a
+     * p99 near 1 ms (README).
      */
     public static final Params DEFAULT_PARAMS = new Params(12, 32, DEFAULT_EF_SEARCH);
     /**
@@ -210,9 +210,13 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
         }
     }
 
-    /** Adds many cases from two threads, so two segments' graphs are built at once. */
+    /**
+     * Adds many cases from two threads, so two segments' graphs are built at once, each thread taking one half of the
+     * cases in {@link LocalityOrder} (cache-friendly insertion).
+     */
     @Override
     public void putAll(List<CaseRecord> cases) {
+        int[] order = LocalityOrder.of(cases);
         int threads = Math.min(WORKERS, 2);
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
@@ -220,7 +224,11 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
             for (int t = 0; t < threads; t++) {
                 int from = t * cases.size() / threads;
                 int to = (t + 1) * cases.size() / threads;
-                parts.add(pool.submit(() -> cases.subList(from, to).forEach(this::put)));
+                parts.add(pool.submit(() -> {
+                    for (int i = from; i < to; i++) {
+                        put(cases.get(order[i]));
+                    }
+                }));
             }
             for (Future<?> f : parts) {
                 f.get();

@@ -66,22 +66,35 @@ public final class SimilarityProcessor {
             org.slf4j.LoggerFactory.getLogger(SimilarityProcessor.class).info("case index rebuild: {} cases indexed",
                     done);
 
-    /** Cases read from Redis per hand-over in a rebuild: indexing batches overlaps reading the next. */
-    static final int REBUILD_BATCH = 10_000;
+    /**
+     * Cases read from Redis per hand-over in a rebuild: indexing batches overlaps reading the next, and each batch is
+     * indexed in {@link LocalityOrder} (a batch this large groups similar cases well).
+     */
+    static final int REBUILD_BATCH = 100_000;
     /** Threads indexing in a rebuild, each a whole batch at a time (HNSW: one graph segment each). */
     private static final int REBUILD_THREADS = Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()));
 
     /**
      * Fills {@code index} with every stored case, reading the next batch from Redis while earlier ones are indexed
-     * (a cold start's rebuild). {@code progress} hears the count after every 100,000. Returns the number indexed.
+     * (a cold start's rebuild), each batch in locality order. {@code progress} hears the count after every 100,000.
+     * Returns the number indexed.
      */
     public static int loadInto(CaseStore store, NeighbourIndex index, java.util.function.IntConsumer progress) {
-        return loadInto(store, index, REBUILD_BATCH, 100_000, progress);
+        return loadInto(store, index, true, progress);
+    }
+
+    /**
+     * As {@link #loadInto(CaseStore, NeighbourIndex, java.util.function.IntConsumer)}; with {@code localityOrder}
+     * false each batch is indexed in the order Redis returns it (the index benchmark compares the two).
+     */
+    public static int loadInto(CaseStore store, NeighbourIndex index, boolean localityOrder,
+            java.util.function.IntConsumer progress) {
+        return loadInto(store, index, REBUILD_BATCH, 100_000, localityOrder, progress);
     }
 
     /** As {@link #loadInto(CaseStore, NeighbourIndex, java.util.function.IntConsumer)} with the given sizes. */
     static int loadInto(CaseStore store, NeighbourIndex index, int batchSize, int progressEvery,
-            java.util.function.IntConsumer progress) {
+            boolean localityOrder, java.util.function.IntConsumer progress) {
         java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.ExecutorService indexers = java.util.concurrent.Executors.newFixedThreadPool(
                 REBUILD_THREADS, r -> {
@@ -98,7 +111,13 @@ public final class SimilarityProcessor {
                     await(pending.poll());
                 }
                 pending.add(indexers.submit(() -> {
-                    batch.forEach(index::put);
+                    if (localityOrder) {
+                        for (int i : LocalityOrder.of(batch)) {
+                            index.put(batch.get(i));
+                        }
+                    } else {
+                        batch.forEach(index::put);
+                    }
                     int after = done.addAndGet(batch.size());
                     if (after / progressEvery != (after - batch.size()) / progressEvery) {
                         progress.accept(after / progressEvery * progressEvery);

@@ -218,7 +218,7 @@ class SimilarityProcessorRedisTest {
         List<Integer> progress = new ArrayList<>();
         try (HnswNeighbourIndex index = new HnswNeighbourIndex()) {
             // Batches of 100: 26 hand-overs, the last one partial.
-            assertThat(SimilarityProcessor.loadInto(store, index, 100, 1_000, progress::add)).isEqualTo(2_503);
+            assertThat(SimilarityProcessor.loadInto(store, index, 100, 1_000, true, progress::add)).isEqualTo(2_503);
             assertThat(index.size()).isEqualTo(2_503);
             assertThat(index.get("i2502")).map(CaseRecord::embedding).hasValueSatisfying(
                     e -> assertThat(e).containsExactly(2502f, 2502 % 7));
