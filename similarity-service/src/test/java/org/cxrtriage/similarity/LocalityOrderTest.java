@@ -58,8 +58,17 @@ class LocalityOrderTest {
         double arrival = meanStep(cases, IntStream.range(0, cases.size()).toArray());
         double local = meanStep(cases, LocalityOrder.of(cases));
         // Arrival order jumps between clusters (about 45 apart) at almost every step; locality order stays inside a
-        // cluster (about 8 between two of its members) except at the few cluster boundaries.
+        // cluster (about 8 between two of its members) except in the arrival-order prefix and at cluster boundaries.
         assertThat(local).isLessThan(arrival / 3);
+    }
+
+    @Test
+    void keepsTheFirstTenthInArrivalOrderAheadOfTheRest() {
+        List<CaseRecord> cases = clustered(4);
+        int[] order = LocalityOrder.of(cases);
+        int prefix = (int) (cases.size() * LocalityOrder.ARRIVAL_PREFIX);
+        assertThat(Arrays.copyOf(order, prefix)).isEqualTo(IntStream.range(0, prefix).toArray());
+        assertThat(Arrays.stream(order, prefix, order.length).min().orElseThrow()).isEqualTo(prefix);
     }
 
     @Test
