@@ -165,6 +165,7 @@ final class IndexBenchCommand implements Callable<Integer> {
                     order, readAndRebuild[0]);
         } else {
             putInChunks(hnsw, cases, t0);
+            hnsw.refresh();
             buildSeconds = (System.nanoTime() - t0) / 1e9;
             buildLabel = String.format(Locale.ROOT, "%.1f (from memory)", buildSeconds);
         }

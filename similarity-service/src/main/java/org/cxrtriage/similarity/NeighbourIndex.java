@@ -18,6 +18,13 @@ public interface NeighbourIndex {
         records.forEach(this::put);
     }
 
+    /**
+     * Makes every case put so far searchable now, so that the first search after a rebuild does not pay for it (HNSW:
+     * writes the indexing buffer out as graph segments). Searches do it anyway when needed.
+     */
+    default void refresh() {
+    }
+
     Optional<CaseRecord> get(String imageId);
 
     /** The k nearest cases, nearest first, skipping every case of {@code excludePatientRef} (null: none). */

@@ -130,6 +130,7 @@ public final class SimilarityProcessor {
         } finally {
             indexers.shutdownNow();
         }
+        index.refresh(); // part of the rebuild: ready for the first query
         return done.get();
     }
 

@@ -43,6 +43,22 @@ class HnswNeighbourIndexTest {
         assertThat(matches / (4.0 * queries)).isGreaterThanOrEqualTo(0.95);
     }
 
+    @Test
+    void aRefreshAfterABulkLoadWritesEveryBufferAndLeavesNothingToDoForTheFirstSearch() {
+        List<CaseRecord> all = cases(2_000, 5);
+        try (HnswNeighbourIndex hnsw = new HnswNeighbourIndex()) {
+            hnsw.refresh(); // nothing buffered yet: a no-op
+            hnsw.putAll(all); // two threads: two buffers
+            hnsw.refresh();
+            assertThat(hnsw.segments()).isBetween(1, 2);
+            CaseRecord q = all.get(1234);
+            assertThat(hnsw.search(q.embedding(), 1, null)).extracting(h -> h.record().imageId())
+                    .containsExactly("i1234");
+            hnsw.refresh(); // again, with nothing new
+            assertThat(hnsw.size()).isEqualTo(2_000);
+        }
+    }
+
     private static List<CaseRecord> cases(int n, long seed) {
         Random rnd = new Random(seed);
         List<CaseRecord> out = new java.util.ArrayList<>();
