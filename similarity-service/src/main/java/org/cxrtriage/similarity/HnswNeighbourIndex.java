@@ -218,26 +218,33 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
     public void putAll(List<CaseRecord> cases) {
         int[] order = LocalityOrder.of(cases);
         int threads = Math.min(WORKERS, 2);
+        inParallel(threads, "indexing", t -> () -> {
+            int from = t * cases.size() / threads;
+            int to = (t + 1) * cases.size() / threads;
+            for (int i = from; i < to; i++) {
+                put(cases.get(order[i]));
+            }
+            return null;
+        });
+    }
+
+    /** Runs {@code task.apply(t)} for t = 0 .. threads - 1, each on a thread of its own, and waits for all. */
+    private static void inParallel(int threads, String what,
+            java.util.function.IntFunction<java.util.concurrent.Callable<Void>> task) {
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
-            List<Future<?>> parts = new ArrayList<>();
+            List<Future<Void>> parts = new ArrayList<>();
             for (int t = 0; t < threads; t++) {
-                int from = t * cases.size() / threads;
-                int to = (t + 1) * cases.size() / threads;
-                parts.add(pool.submit(() -> {
-                    for (int i = from; i < to; i++) {
-                        put(cases.get(order[i]));
-                    }
-                }));
+                parts.add(pool.submit(task.apply(t)));
             }
-            for (Future<?> f : parts) {
+            for (Future<Void> f : parts) {
                 f.get();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while indexing", e);
+            throw new IllegalStateException("interrupted while " + what, e);
         } catch (java.util.concurrent.ExecutionException e) {
-            throw new IllegalStateException("indexing failed: " + e.getCause(), e.getCause());
+            throw new IllegalStateException(what + " failed: " + e.getCause(), e.getCause());
         } finally {
             pool.shutdown();
         }
@@ -331,32 +338,17 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
      */
     @Override
     public void refresh() {
-        int threads = Math.min(WORKERS, 2);
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        inParallel(Math.min(WORKERS, 2), "flushing the index", t -> () -> {
+            while (writer.flushNextBuffer()) {
+                // one buffer (one future segment) per call, until none is left
+            }
+            return null;
+        });
         try {
-            List<Future<?>> flushes = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                flushes.add(pool.submit(() -> {
-                    while (writer.flushNextBuffer()) {
-                        // one buffer (one future segment) per call, until none is left
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> f : flushes) {
-                f.get();
-            }
             dirty = false;
             searchers.maybeRefreshBlocking();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while flushing the index", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw new IllegalStateException("flushing the index failed: " + e.getCause(), e.getCause());
-        } finally {
-            pool.shutdown();
         }
     }
 
