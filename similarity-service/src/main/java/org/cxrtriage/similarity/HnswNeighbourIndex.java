@@ -103,7 +103,6 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
 
     private final Map<String, CaseRecord> records = new ConcurrentHashMap<>();
     private final Map<String, Integer> casesPerPatient = new ConcurrentHashMap<>();
-    private final Params params;
     private volatile int efSearch;
     private final Directory directory;
     private final ExecutorService mergeWorkers = Executors.newFixedThreadPool(WORKERS, r -> {
@@ -139,7 +138,6 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
      *                    cases loaded (its graph keeps the parameters it was built with)
      */
     public HnswNeighbourIndex(Params params, Path snapshotDir) {
-        this.params = params;
         this.efSearch = params.efSearch();
         try {
             directory = snapshotDir == null ? new ByteBuffersDirectory() : new MMapDirectory(snapshotDir);
@@ -273,8 +271,7 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
         int wanted = k + own;
         try {
             if (dirty) {
-                dirty = false;
-                searchers.maybeRefreshBlocking();
+                reopen();
             }
             IndexSearcher searcher = searchers.acquire();
             try {
@@ -312,7 +309,7 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
                     }
                 }
                 hits.sort(Comparator.comparingDouble(Hit::distance));
-                return hits.size() > k ? List.copyOf(hits.subList(0, k)) : hits;
+                return hits;
             } finally {
                 searchers.release(searcher);
             }
@@ -345,18 +342,22 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
             return null;
         });
         try {
-            dirty = false;
-            searchers.maybeRefreshBlocking();
+            reopen();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
+    /** Makes the searcher see every change so far (cleared first: a put during the reopen marks it again). */
+    private void reopen() throws IOException {
+        dirty = false;
+        searchers.maybeRefreshBlocking();
+    }
+
     /** How many graphs a query searches (one per Lucene segment). */
     public int segments() {
         try {
-            searchers.maybeRefreshBlocking();
-            dirty = false;
+            reopen();
             IndexSearcher searcher = searchers.acquire();
             try {
                 return searcher.getIndexReader().leaves().size();
@@ -372,8 +373,7 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
     public void optimise() {
         try {
             writer.forceMerge(1);
-            searchers.maybeRefreshBlocking();
-            dirty = false;
+            reopen();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
