@@ -88,9 +88,12 @@ public final class ModelTraining {
     /** The options that determine the trajectory (not the epoch count, budget, patience or logging). */
     private String fingerprint(int trainImages) {
         TrainOptions o = options;
-        return String.format(Locale.ROOT, "%s/%d/%d/%d/%d/%s/%s/%s/%s/%b/%d/%d/train=%d", o.backbone(),
+        String base = String.format(Locale.ROOT, "%s/%d/%d/%d/%d/%s/%s/%s/%s/%b/%d/%d/train=%d", o.backbone(),
                 o.embeddingSize(), o.tensorSize(), o.inputSize(), o.batchSize(), o.learningRate(), o.lrDecay(),
                 o.weightDecay(), o.balance(), o.augment(), o.seed(), o.maxStepsPerEpoch(), trainImages);
+        // Runs with the defaults keep the fingerprint they had before these options existed.
+        return base + (o.augmentStrength() == 1 ? "" : "/augment=" + o.augmentStrength())
+                + (o.emaDecay() == 0 ? "" : "/ema=" + o.emaDecay());
     }
 
     public Result run(Manifest manifest, DataSplit split, ImageCache cache, Path outDir, Path workDir)
@@ -138,7 +141,8 @@ public final class ModelTraining {
             clearWeights(last);
             Files.deleteIfExists(progressFile);
         }
-        Augmenter augmenter = options.augment() ? Augmenter.defaults() : Augmenter.none();
+        Augmenter augmenter = options.augment() ? Augmenter.defaults().scaled(options.augmentStrength())
+                : Augmenter.none();
         // A step's data (augment + encode) is prepared on another thread while the previous step runs.
         ExecutorService loader = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "batch-loader");
@@ -179,6 +183,9 @@ public final class ModelTraining {
             try (Trainer trainer = model.newTrainer(config)) {
                 trainer.initialize(new Shape(options.batchSize(), InputEncoder.CHANNELS, options.inputSize(),
                         options.inputSize()));
+                // A resumed run starts the average again from the resumed weights (like Adam's moments).
+                WeightAverage average = options.emaDecay() > 0
+                        ? new WeightAverage(model.getBlock().getParameters(), options.emaDecay()) : null;
                 int step = stepsDone;
                 int badEpochs = resumed == null ? 0 : resumed.badEpochs();
                 for (int epoch = firstEpoch; epoch <= options.epochs(); epoch++) {
@@ -228,6 +235,9 @@ public final class ModelTraining {
                             }
                             long t3 = System.nanoTime();
                             trainer.step();
+                            if (average != null) {
+                                average.update();
+                            }
                             stepNanos += System.nanoTime() - t3;
                         }
                         step++;
@@ -252,6 +262,8 @@ public final class ModelTraining {
                             windowSteps = 0;
                         }
                     }
+                    // Validation and the best checkpoint use the averaged weights when there are any.
+                    WeightAverage.Applied averaged = average == null ? () -> { } : average.apply();
                     double[] valScores = score(trainer, cache, val, sample);
                     boolean[] valLabels = select(labels, val);
                     double auc = Metrics.rocAuc(valScores, valLabels);
@@ -272,6 +284,7 @@ public final class ModelTraining {
                     } else {
                         badEpochs++;
                     }
+                    averaged.close();
                     double elapsed = (System.nanoTime() - start) / 1e9;
                     // The epoch's weights, then the progress that points at them: a crash in between resumes
                     // from the epoch before, never from weights newer than the progress says.
@@ -291,6 +304,9 @@ public final class ModelTraining {
                                 epoch, hms(elapsed), options.maxMinutes());
                         break;
                     }
+                }
+                if (average != null) {
+                    average.close();
                 }
             }
         } finally {

@@ -50,6 +50,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--patience", defaultValue = "5") int patience;
     @Option(names = "--balance", defaultValue = "source", description = "label | source") String balance;
     @Option(names = "--no-augment", negatable = false) boolean noAugment;
+    @Option(names = "--augment-strength", defaultValue = "1", description = "multiplier of the augmentation ranges (rotation, shift, zoom, brightness, contrast, gamma)") double augmentStrength;
+    @Option(names = "--ema-decay", defaultValue = "0", description = "average the weights (e.g. 0.999) and validate, checkpoint and save the average; 0 = off") double emaDecay;
     @Option(names = "--min-sensitivity", defaultValue = "0.90", description = "threshold rule; <= 0 for Youden") double minSensitivity;
     @Option(names = "--val-fraction", defaultValue = "0.15") double valFraction;
     @Option(names = "--test-fraction", defaultValue = "0.15") double testFraction;
@@ -79,7 +81,7 @@ final class TrainCommand implements Callable<Integer> {
         ImageCache images = ImageCache.build(m, tensorSize, lungs, lungOptions.minLungFraction(lungs), threads, cache,
                 System.out);
         TrainOptions options = new TrainOptions(backbone, embeddingSize, tensorSize, inputSize, batchSize, epochs,
-                learningRate, lrDecay, weightDecay, patience, balance, !noAugment, minSensitivity, seed, logEvery,
+                learningRate, lrDecay, weightDecay, patience, balance, !noAugment, augmentStrength, emaDecay, minSensitivity, seed, logEvery,
                 maxStepsPerEpoch, maxMinutes, threads, name, version);
         ModelTraining.Result result = new ModelTraining(options, System.out, resume).run(m, split, images, out,
                 workDir != null ? workDir : tmp.resolve("cxr-trainer"));

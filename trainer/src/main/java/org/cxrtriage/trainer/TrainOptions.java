@@ -15,12 +15,15 @@ import org.cxrtriage.model.Backbone;
  *     up-weights the small sources, e.g. ieee8023 negatives)
  * @param minSensitivity threshold rule: the highest validation threshold reaching this sensitivity; a
  *     value <= 0 selects Youden's J instead
+ * @param augmentStrength multiplier of the augmentation ranges ({@link Augmenter#scaled}); 1 = the defaults
+ * @param emaDecay weight-average decay ({@link WeightAverage}): validation, checkpoints and the saved model use the
+ *     averaged weights; 0 = off (the raw weights)
  * @param maxStepsPerEpoch cap for quick runs (0 = one pass worth of draws)
  * @param maxMinutes wall-clock budget: no new epoch is started if it would likely end past it (0 = none)
  */
 public record TrainOptions(
         Backbone backbone, int embeddingSize, int tensorSize, int inputSize,
         int batchSize, int epochs, float learningRate, float lrDecay, float weightDecay, int patience,
-        String balance, boolean augment, double minSensitivity, long seed, int logEvery, int maxStepsPerEpoch, double maxMinutes,
+        String balance, boolean augment, double augmentStrength, double emaDecay, double minSensitivity, long seed, int logEvery, int maxStepsPerEpoch, double maxMinutes,
         int threads, String name, String version) {
 }

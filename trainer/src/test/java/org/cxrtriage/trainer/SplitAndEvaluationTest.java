@@ -136,4 +136,21 @@ class SplitAndEvaluationTest {
         // identity warp reproduces the input
         assertThat(Augmenter.warp(cxr, n, false, 0, 1, 0, 0)).isEqualTo(cxr);
     }
+
+    @Test
+    void augmentationStrengthScalesTheRangesNotTheProbabilities() {
+        Augmenter d = Augmenter.defaults();
+        assertThat(d.scaled(1)).isEqualTo(d);
+        Augmenter s = d.scaled(1.5);
+        assertThat(s.maxRotationDegrees()).isEqualTo(15.0);
+        assertThat(s.maxShiftFraction()).isCloseTo(0.09, org.assertj.core.api.Assertions.within(1e-12));
+        assertThat(s.maxZoom()).isCloseTo(0.15, org.assertj.core.api.Assertions.within(1e-12));
+        assertThat(s.maxGamma()).isCloseTo(0.375, org.assertj.core.api.Assertions.within(1e-12));
+        assertThat(s.affineProbability()).isEqualTo(d.affineProbability());
+        assertThat(s.flipProbability()).isEqualTo(d.flipProbability());
+        assertThat(d.scaled(0).apply(new ModelInput(4, new byte[16], new byte[16]), new SplittableRandom(1)).size())
+                .isEqualTo(4);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> d.scaled(-1))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }

@@ -106,6 +106,24 @@ class TrainRoundTripTest {
     }
 
     @Test
+    void averagedWeightsAreWhatIsValidatedAndSaved(@TempDir Path tmp) throws Exception {
+        Path manifest = syntheticManifest(tmp);
+        Path work = tmp.resolve("work");
+        assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("a"), work, "2", "1e-3", "--ema-decay", "0.9",
+                "--augment-strength", "1.5"))).isZero();
+        JsonNode options = new ObjectMapper().readTree(tmp.resolve("a/training.json").toFile()).get("options");
+        assertThat(options.get("emaDecay").asDouble()).isEqualTo(0.9);
+        assertThat(options.get("augmentStrength").asDouble()).isEqualTo(1.5);
+        // The shipped weights are the average; the resume point keeps the raw weights, so the two differ.
+        byte[] saved = Files.readAllBytes(ModelDirectory.weightsFile(tmp.resolve("a")).orElseThrow());
+        byte[] raw = Files.readAllBytes(ModelDirectory.weightsFile(work.resolve("last")).orElseThrow());
+        assertThat(saved).isNotEqualTo(raw);
+        // An average is part of the run's identity: resuming with another decay is refused.
+        assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("x"), work, "3", "1e-3", "--ema-decay", "0.5",
+                "--augment-strength", "1.5", "--resume"))).isNotZero();
+    }
+
+    @Test
     void anInterruptedRunResumesAfterItsLastEpoch(@TempDir Path tmp) throws Exception {
         Path manifest = syntheticManifest(tmp);
         Path work = tmp.resolve("work");
