@@ -65,6 +65,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "Then run at half load this long, watching the inference worker's memory (default: none).")
     int soakMinutes;
 
+    @Option(names = "--warmup", defaultValue = "100",
+            description = "Images sent at saturation before each measured saturation phase, not timed: the service JVMs "
+                    + "compile their hot paths during the first few hundred images (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
     @Option(names = "--port-base", defaultValue = "28190",
             description = "HTTP ports of the services from here (default: ${DEFAULT-VALUE}).")
     int portBase;
@@ -225,7 +230,10 @@ final class BenchCommand implements Callable<Integer> {
             }
             o.printf("services up as separate JVMs (logs in %s)%n", logs);
             IngestUploader uploader = new IngestUploader(ingest.httpPort(), token);
-            List<FolderSource.Item> warm = sample.subList(0, Math.min(8, sample.size()));
+            List<FolderSource.Item> warm = new ArrayList<>();
+            for (int i = 0; i < Math.max(1, warmup); i++) {
+                warm.add(sample.get(i % sample.size()));
+            }
             List<Double> rates = new ArrayList<>();
             double[] latency = null;
             String soak = null;
@@ -240,8 +248,9 @@ final class BenchCommand implements Callable<Integer> {
                     inference.add(extra);
                     services.add(extra);
                 }
-                // Warm the path (JIT, connections, registry lookups, a rebalance after a new instance) first.
-                awaitAll(results, send(uploader, warm, 2, 0));
+                // Warm the path (JIT, connections, registry lookups, a rebalance after a new instance) first, at the
+                // load that is then measured: steady state is what a department sees after the first minutes.
+                awaitAll(results, send(uploader, warm, 4, 0));
                 Map<String, Double> cpuBefore = CpuAccounting.snapshot();
                 long t0 = System.nanoTime();
                 Set<String> ids = awaitAll(results, send(uploader, sample, 4, 0));

@@ -41,12 +41,20 @@ final class ServiceProcess {
         return httpPort;
     }
 
+    /** Set to a folder to have every service JVM write a Java Flight Recorder profile there ({@code NAME.jfr}). */
+    static final String JFR_DIR = "SERVICE_JFR_DIR";
+
     void start() throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx" + (name.startsWith("inference") ? "1g" : "768m"));
         cmd.add("-Dai.djl.offline=true");
         cmd.add("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage");
+        String jfrDir = System.getenv(JFR_DIR);
+        if (jfrDir != null && !jfrDir.isBlank()) { // profiling runs: one Flight Recorder file per service
+            cmd.add("-XX:StartFlightRecording=settings=profile,filename="
+                    + Path.of(jfrDir, name + ".jfr").toAbsolutePath());
+        }
         if (java.lang.module.ModuleFinder.ofSystem().find("jdk.incubator.vector").isPresent()) {
             cmd.add("--add-modules=jdk.incubator.vector"); // vectorised neighbour search (similarity)
         }
