@@ -22,6 +22,12 @@ public final class CommonKeys {
      */
     public static final String KAFKA_CLIENT_PREFIX = "KAFKA_CLIENT_";
     /**
+     * Compression of every producer's record batches (none, lz4, zstd, gzip, snappy). Images arrive compressed (PNG,
+     * JPEG) and the tensor planes barely shrink, while a compressed batch costs the producer, the broker (which
+     * decompresses it to validate) and every consumer CPU time.
+     */
+    public static final String KAFKA_COMPRESSION = "KAFKA_COMPRESSION";
+    /**
      * Names this service instance in Kafka transactional ids. Must be stable across restarts of one instance (so a
      * restarted instance aborts what its crashed predecessor left open at once) and distinct between instances;
      * default: host name + HTTP port.

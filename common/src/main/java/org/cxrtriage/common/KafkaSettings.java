@@ -15,6 +15,8 @@ public final class KafkaSettings {
     /** X-ray payloads exceed Kafka's 1 MB default; the broker's message.max.bytes must be at least this. */
     public static final int MAX_RECORD_BYTES = 32 * 1024 * 1024;
 
+    public static final String DEFAULT_COMPRESSION = "none";
+
     private KafkaSettings() {
     }
 
@@ -32,13 +34,23 @@ public final class KafkaSettings {
         return p;
     }
 
+    /** {@link CommonKeys#KAFKA_COMPRESSION}, checked against the codecs Kafka knows. */
+    public static String compression(Settings settings) {
+        String codec = settings.string(CommonKeys.KAFKA_COMPRESSION, DEFAULT_COMPRESSION).toLowerCase(Locale.ROOT);
+        if (!java.util.Set.of("none", "lz4", "zstd", "gzip", "snappy").contains(codec)) {
+            throw new IllegalArgumentException(CommonKeys.KAFKA_COMPRESSION + " must be one of none, lz4, zstd, gzip, "
+                    + "snappy; got '" + codec + "'");
+        }
+        return codec;
+    }
+
     /** Idempotent, fully acknowledged producer that can carry large records. */
     public static Properties producer(Settings settings, String clientId) {
         Properties p = base(settings, clientId);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_RECORD_BYTES);
-        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, compression(settings));
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         return p;
     }

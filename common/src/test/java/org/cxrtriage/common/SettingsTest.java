@@ -35,4 +35,14 @@ class SettingsTest {
         assertThat(p).containsEntry("security.protocol", "SASL_SSL").containsEntry("sasl.mechanism", "SCRAM-SHA-512")
                 .containsEntry("bootstrap.servers", "broker:9093").containsEntry("enable.idempotence", "true");
     }
+
+    @Test
+    void producersCompressOnlyWhenAskedAndRefuseAnUnknownCodec() {
+        Properties plain = KafkaSettings.producer(Settings.of(Map.of()), "c");
+        assertThat(plain.get("compression.type")).isEqualTo("none");
+        Properties zstd = KafkaSettings.producer(Settings.of(Map.of(CommonKeys.KAFKA_COMPRESSION, "ZSTD")), "c");
+        assertThat(zstd.get("compression.type")).isEqualTo("zstd");
+        assertThatThrownBy(() -> KafkaSettings.producer(Settings.of(Map.of(CommonKeys.KAFKA_COMPRESSION, "brotli")),
+                "c")).hasMessageContaining("KAFKA_COMPRESSION").hasMessageContaining("brotli");
+    }
 }
