@@ -157,10 +157,11 @@ def run(job):
     tr, va, te = (np.flatnonzero(part == k) for k in range(3))
     w = sample_weights(label[tr], source[tr])
     ytr = torch.from_numpy(label).to(dev)
-    net = (CxrNet34() if cfg["depth"] == 34 else CxrNet()).to(dev).to(memory_format=torch.channels_last)
+    make_net = lambda: (CxrNet34() if cfg["depth"] == 34 else CxrNet()).to(dev).to(memory_format=torch.channels_last)  # noqa: E731
+    net = make_net()
     ema = None
     if cfg["ema"]:
-        ema = (CxrNet34() if cfg["depth"] == 34 else CxrNet()).to(dev).to(memory_format=torch.channels_last)
+        ema = make_net()
         ema.load_state_dict(net.state_dict())
         for p in ema.parameters():
             p.requires_grad_(False)
@@ -223,9 +224,9 @@ def main():
     opt = lambda k, v: type(v)(sys.argv[sys.argv.index(k) + 1]) if k in sys.argv else v  # noqa: E731
     workers, seeds, only = opt("--workers", 8), opt("--seeds", 3), opt("--only", "")
     names = [n for n in VARIANTS if not only or n in only.split(",")]
-    epochs, max_steps = opt("--epochs", 0), opt("--steps", 0)  # smoke runs: cap epochs and steps per epoch
+    first_seed, epochs, max_steps = opt("--first-seed", 0), opt("--epochs", 0), opt("--steps", 0)  # --epochs/--steps cap smoke runs
     jobs = [(n, {**BASE, **VARIANTS[n], **({"epochs": epochs} if epochs else {}), "max_steps": max_steps}, 100 + s, data)
-            for s in range(opt("--first-seed", 0), opt("--first-seed", 0) + seeds) for n in names]
+            for s in range(first_seed, first_seed + seeds) for n in names]
     os.makedirs(out, exist_ok=True)
     torch.backends.cudnn.benchmark = True
     rows = []

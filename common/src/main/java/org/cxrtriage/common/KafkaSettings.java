@@ -16,6 +16,7 @@ public final class KafkaSettings {
     public static final int MAX_RECORD_BYTES = 32 * 1024 * 1024;
 
     public static final String DEFAULT_COMPRESSION = "none";
+    private static final java.util.Set<String> CODECS = java.util.Set.of("none", "lz4", "zstd", "gzip", "snappy");
 
     private KafkaSettings() {
     }
@@ -37,7 +38,7 @@ public final class KafkaSettings {
     /** {@link CommonKeys#KAFKA_COMPRESSION}, checked against the codecs Kafka knows. */
     public static String compression(Settings settings) {
         String codec = settings.string(CommonKeys.KAFKA_COMPRESSION, DEFAULT_COMPRESSION).toLowerCase(Locale.ROOT);
-        if (!java.util.Set.of("none", "lz4", "zstd", "gzip", "snappy").contains(codec)) {
+        if (!CODECS.contains(codec)) {
             throw new IllegalArgumentException(CommonKeys.KAFKA_COMPRESSION + " must be one of none, lz4, zstd, gzip, "
                     + "snappy; got '" + codec + "'");
         }
