@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -24,8 +23,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One consumer + one predictor on one thread: gathers tensors into a batch (up to batchSize, or whatever arrived
- * within maxWait), runs the forward pass, and publishes the scores in a Kafka transaction together with the consumed
+ * One consumer + one predictor on one thread: gathers tensors into a batch ({@link BatchGatherer}), runs the forward
+ * pass, and publishes the scores in a Kafka transaction together with the consumed
  * offsets: a crash re-scores rather than loses an image, and an aborted attempt's scores are never seen.
  */
 final class InferenceWorker implements Runnable {
@@ -55,8 +54,10 @@ final class InferenceWorker implements Runnable {
         try {
             producer.initTransactions();
             consumer.subscribe(List.of(Topic.TENSORS.name()));
+            BatchGatherer<String, ImageTensor> gatherer = new BatchGatherer<>(consumer, predictor.batchSize(), maxWait,
+                    () -> running);
             while (running) {
-                List<ConsumerRecord<String, ImageTensor>> batch = gather();
+                List<ConsumerRecord<String, ImageTensor>> batch = gatherer.next();
                 if (!batch.isEmpty()) {
                     process(batch);
                 }
@@ -73,25 +74,6 @@ final class InferenceWorker implements Runnable {
             predictor.close();
             producer.close(Duration.ofSeconds(10));
         }
-    }
-
-    private List<ConsumerRecord<String, ImageTensor>> gather() {
-        List<ConsumerRecord<String, ImageTensor>> batch = new ArrayList<>();
-        long deadline = 0;
-        while (running && batch.size() < predictor.batchSize()) {
-            long waitMs = batch.isEmpty() ? 500 : deadline - System.currentTimeMillis();
-            if (waitMs <= 0) {
-                break;
-            }
-            ConsumerRecords<String, ImageTensor> records = consumer.poll(Duration.ofMillis(waitMs));
-            for (ConsumerRecord<String, ImageTensor> r : records) {
-                if (batch.isEmpty()) {
-                    deadline = System.currentTimeMillis() + maxWait.toMillis();
-                }
-                batch.add(r);
-            }
-        }
-        return batch;
     }
 
     private void process(List<ConsumerRecord<String, ImageTensor>> batch) {

@@ -260,8 +260,8 @@ final class BenchCommand implements Callable<Integer> {
                 if (cpu == null) {
                     cpu = cpuRows(CpuAccounting.between(cpuBefore, CpuAccounting.snapshot()), ids.size(), seconds);
                 }
-                o.printf(Locale.ROOT, "pipeline at saturation, %d inference instance(s): %.2f images/s (%d images)%n",
-                        n, rate, ids.size());
+                o.printf(Locale.ROOT, "pipeline at saturation, %d inference instance(s): %.2f images/s (%d images, "
+                        + "mean batch %.2f)%n", n, rate, ids.size(), meanBatch(results, ids));
                 if (latency == null) {
                     // Half of the saturation rate, one image at a time.
                     Set<String> paced = send(uploader, sample, 1, rate * 0.5);
@@ -270,7 +270,12 @@ final class BenchCommand implements Callable<Integer> {
                                     && results.neighbours.containsKey(id))
                             .mapToDouble(id -> Duration.between(results.scores.get(id).getReceivedAt(),
                                     results.neighbours.get(id).getComputedAt()).toNanos() / 1e6).sorted().toArray();
-                    o.printf(Locale.ROOT, "latency at 50%% load: %d images%n", latency.length);
+                    o.printf(Locale.ROOT, "latency at 50%% load: %d images, mean batch %.2f; p50 ingest to score %.0f "
+                            + "ms, score to neighbours %.0f ms%n", latency.length, meanBatch(results, paced),
+                            median(results, paced, id -> Duration.between(results.scores.get(id).getReceivedAt(),
+                                    results.scores.get(id).getScoredAt())),
+                            median(results, paced, id -> Duration.between(results.scores.get(id).getScoredAt(),
+                                    results.neighbours.get(id).getComputedAt())));
                     if (soakMinutes > 0) {
                         soak = soak(uploader, results, sample, rate * 0.5, inference.get(0), o);
                     }
@@ -369,6 +374,20 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println("refused at ingest: " + refusals);
         }
         return ids;
+    }
+
+    /** Mean size of the forward-pass batches these images were scored in. */
+    private static double meanBatch(ResultCollector results, Set<String> ids) {
+        return ids.stream().filter(results.scores::containsKey)
+                .mapToInt(id -> results.scores.get(id).getBatchSize()).average().orElse(Double.NaN);
+    }
+
+    /** Median in ms of one stage's duration over the images that came all the way through. */
+    private static double median(ResultCollector results, Set<String> ids,
+                                 java.util.function.Function<String, Duration> stage) {
+        return percentile(ids.stream().filter(id -> results.scores.containsKey(id)
+                && results.neighbours.containsKey(id)).mapToDouble(id -> stage.apply(id).toNanos() / 1e6)
+                .sorted().toArray(), 50);
     }
 
     private static Set<String> awaitAll(ResultCollector results, Set<String> ids) throws InterruptedException {

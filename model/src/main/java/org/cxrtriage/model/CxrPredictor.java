@@ -10,15 +10,19 @@ import java.util.List;
  * Runs the classifier on batches of {@link ModelInput}s in inference mode.
  *
  * <p><b>Not thread-safe:</b> create one per worker thread from a shared {@link LoadedModel} (the DJL
- * {@code Predictor} and the staging buffer are per instance). Every forward pass uses exactly
- * {@code batchSize} rows; inputs are split into chunks of {@code batchSize} and the last chunk is padded.
- * Each call's tensors live in a per-call sub-manager that is closed afterwards, so native memory stays flat.
+ * {@code Predictor}s and their staging buffers are per instance). Inputs are split into chunks of {@code batchSize};
+ * each chunk runs at the smallest of a few fixed batch shapes that holds it (powers of two below {@code batchSize},
+ * and {@code batchSize}), padded with zero rows. Fixed shapes, all run once by {@link #warmUp()}, keep a GPU from
+ * re-planning; having more than one keeps a lone image at low load from paying for a full batch (on 2 CPU cores a
+ * batch of 4 takes about twice as long as a batch of 1). Each call's tensors live in a per-call sub-manager that is
+ * closed afterwards, so native memory stays flat.
  *
- * <p>Prefer {@code batchSize >= 2} on CPU: for batch-1 convolutions libtorch 2.7 probes NNPACK and, on CPUs
- * it does not support (like this VM's), prints a warning to stderr for every conv of every forward pass.
+ * <p>At tiny input sizes (unit tests) libtorch may probe NNPACK for batch-1 convolutions and, on CPUs it does not
+ * support, print a warning per convolution; at the shipped model's 128 px it picks oneDNN and prints nothing.
  */
 public final class CxrPredictor implements AutoCloseable {
-    private final Predictor<List<ModelInput>, List<Prediction>> predictor;
+    private final int[] shapes;
+    private final List<Predictor<List<ModelInput>, List<Prediction>>> predictors = new ArrayList<>();
     private final ModelMetadata metadata;
     private final Device device;
     private final int batchSize;
@@ -30,7 +34,31 @@ public final class CxrPredictor implements AutoCloseable {
         this.metadata = model.metadata();
         this.device = model.device();
         this.batchSize = batchSize;
-        this.predictor = model.model().newPredictor(new CxrTranslator(batchSize, metadata.inputSize()), device);
+        this.shapes = batchShapes(batchSize);
+        for (int shape : shapes) {
+            predictors.add(model.model().newPredictor(new CxrTranslator(shape, metadata.inputSize()), device));
+        }
+    }
+
+    /** The batch shapes a predictor of {@code batchSize} runs: 1, 2, 4, ... below it, then {@code batchSize}. */
+    static int[] batchShapes(int batchSize) {
+        return java.util.stream.IntStream.concat(
+                java.util.stream.IntStream.iterate(1, n -> n < batchSize, n -> n * 2),
+                java.util.stream.IntStream.of(batchSize)).toArray();
+    }
+
+    /** Index into {@link #shapes} of the smallest batch shape that holds {@code count} inputs. */
+    private int shapeIndex(int count) {
+        int shape = 0;
+        while (shapes[shape] < count) {
+            shape++;
+        }
+        return shape;
+    }
+
+    /** The batch shape a forward pass over {@code count} inputs (at most {@code batchSize}) runs at. */
+    int shapeFor(int count) {
+        return shapes[shapeIndex(count)];
     }
 
     /** Predictions in input order; any number of inputs, any plane size (resized to the model's input size). */
@@ -38,11 +66,12 @@ public final class CxrPredictor implements AutoCloseable {
         List<Prediction> out = new ArrayList<>(inputs.size());
         for (int from = 0; from < inputs.size(); from += batchSize) {
             List<ModelInput> chunk = inputs.subList(from, Math.min(from + batchSize, inputs.size()));
+            int shape = shapeIndex(chunk.size());
             try {
-                out.addAll(predictor.predict(chunk));
+                out.addAll(predictors.get(shape).predict(chunk));
             } catch (TranslateException e) {
                 throw new InferenceException("forward pass failed for " + metadata.name() + ":" + metadata.version()
-                        + " (batch " + batchSize + " @" + metadata.inputSize() + " on " + device + ")", e);
+                        + " (batch " + shapes[shape] + " @" + metadata.inputSize() + " on " + device + ")", e);
             }
         }
         return out;
@@ -52,12 +81,14 @@ public final class CxrPredictor implements AutoCloseable {
         return predict(List.of(input)).get(0);
     }
 
-    /** One dummy batch, so the first real request does not pay for allocator/kernel warm-up. */
+    /** One dummy batch of each shape, so the first real request does not pay for allocator/kernel warm-up. */
     public void warmUp() {
         int size = metadata.inputSize();
         byte[] blank = new byte[size * size];
         ModelInput dummy = new ModelInput(size, blank, blank);
-        predict(List.of(dummy));
+        for (int shape : shapes) {
+            predict(java.util.Collections.nCopies(shape, dummy));
+        }
     }
 
     public Device device() {
@@ -74,6 +105,6 @@ public final class CxrPredictor implements AutoCloseable {
 
     @Override
     public void close() {
-        predictor.close();
+        predictors.forEach(Predictor::close);
     }
 }

@@ -115,6 +115,39 @@ class CxrPredictorTest {
     }
 
     @Test
+    void batchShapesArePowersOfTwoBelowTheBatchSizeThenTheBatchSize() {
+        assertThat(CxrPredictor.batchShapes(1)).containsExactly(1);
+        assertThat(CxrPredictor.batchShapes(2)).containsExactly(1, 2);
+        assertThat(CxrPredictor.batchShapes(4)).containsExactly(1, 2, 4);
+        assertThat(CxrPredictor.batchShapes(5)).containsExactly(1, 2, 4, 5);
+        assertThat(CxrPredictor.batchShapes(32)).containsExactly(1, 2, 4, 8, 16, 32);
+    }
+
+    @Test
+    void aPartialBatchRunsAtTheSmallestShapeThatHoldsIt() {
+        try (CxrPredictor predictor = new CxrPredictor(model, 4)) {
+            assertThat(predictor.shapeFor(1)).isEqualTo(1);
+            assertThat(predictor.shapeFor(2)).isEqualTo(2);
+            assertThat(predictor.shapeFor(3)).isEqualTo(4);
+            assertThat(predictor.shapeFor(4)).isEqualTo(4);
+        }
+    }
+
+    @Test
+    void aLoneInputScoresAsItDoesInAFullBatch() {
+        List<ModelInput> inputs = TestModels.randomInputs(4, TestModels.SIZE, 60);
+        try (CxrPredictor predictor = new CxrPredictor(model, 4)) {
+            List<Prediction> full = predictor.predict(inputs);
+            for (int i = 0; i < 4; i++) {
+                assertClose(predictor.predict(inputs.get(i)), full.get(i));
+            }
+            List<Prediction> pair = predictor.predict(inputs.subList(2, 4));
+            assertClose(pair.get(0), full.get(2));
+            assertClose(pair.get(1), full.get(3));
+        }
+    }
+
+    @Test
     void rejectsBadBatchSize() {
         assertThatThrownBy(() -> new CxrPredictor(model, 0)).isInstanceOf(IllegalArgumentException.class);
     }

@@ -1,0 +1,71 @@
+package org.cxrtriage.inference;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Gathers consumed records into a batch of up to {@code batchSize}. Once the first record is in, it polls for more
+ * only while the consumer knows of records not yet handed over (its lag on an assigned partition is above zero, or not
+ * known yet), and never longer than {@code maxWait}. At saturation the backlog fills whole batches; at low load a lone
+ * image goes straight to the model instead of waiting {@code maxWait} for company that is not coming.
+ */
+final class BatchGatherer<K, V> {
+
+    /** How long an idle poll blocks before checking whether the worker should stop. */
+    private static final Duration IDLE_POLL = Duration.ofMillis(500);
+
+    private final Consumer<K, V> consumer;
+    private final int batchSize;
+    private final Duration maxWait;
+    private final BooleanSupplier running;
+
+    BatchGatherer(Consumer<K, V> consumer, int batchSize, Duration maxWait, BooleanSupplier running) {
+        this.consumer = consumer;
+        this.batchSize = batchSize;
+        this.maxWait = maxWait;
+        this.running = running;
+    }
+
+    /** The next batch; empty when nothing arrived within one idle poll or the worker is stopping. */
+    List<ConsumerRecord<K, V>> next() {
+        List<ConsumerRecord<K, V>> batch = new ArrayList<>();
+        long deadline = 0;
+        while (running.getAsBoolean() && batch.size() < batchSize) {
+            Duration wait = IDLE_POLL;
+            if (!batch.isEmpty()) {
+                long leftNanos = deadline - System.nanoTime();
+                if (leftNanos <= 0 || caughtUp()) {
+                    break;
+                }
+                wait = Duration.ofNanos(leftNanos);
+            }
+            for (ConsumerRecord<K, V> r : consumer.poll(wait)) {
+                if (batch.isEmpty()) {
+                    deadline = System.nanoTime() + maxWait.toNanos();
+                }
+                batch.add(r);
+            }
+            if (batch.isEmpty()) {
+                break;
+            }
+        }
+        return batch;
+    }
+
+    /** True when every assigned partition's lag is known and zero: no committed record is left to fetch. */
+    private boolean caughtUp() {
+        for (TopicPartition tp : consumer.assignment()) {
+            OptionalLong lag = consumer.currentLag(tp);
+            if (lag.isEmpty() || lag.getAsLong() > 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,73 @@
+package org.cxrtriage.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class BatchGathererTest {
+
+    private static final TopicPartition TP = new TopicPartition("cxr.tensors.v1", 0);
+    private static final Duration LONG_WAIT = Duration.ofSeconds(5);
+
+    private MockConsumer<String, String> consumer;
+
+    @BeforeEach
+    void assign() {
+        consumer = new MockConsumer<>("earliest");
+        consumer.assign(List.of(TP));
+        consumer.updateBeginningOffsets(Map.of(TP, 0L));
+    }
+
+    private void arrive(long offset) {
+        consumer.addRecord(new ConsumerRecord<>(TP.topic(), TP.partition(), offset, "k" + offset, "v" + offset));
+    }
+
+    @Test
+    void aLoneRecordGoesAtOnceWhenNothingElseIsPending() {
+        arrive(0);
+        consumer.updateEndOffsets(Map.of(TP, 1L));
+        long start = System.nanoTime();
+        List<ConsumerRecord<String, String>> batch = new BatchGatherer<>(consumer, 4, LONG_WAIT, () -> true).next();
+        assertThat(batch).extracting(ConsumerRecord::offset).containsExactly(0L);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void aBacklogFillsTheBatchOnePollAtATime() {
+        consumer.setMaxPollRecords(1);
+        for (long o = 0; o < 6; o++) {
+            arrive(o);
+        }
+        consumer.updateEndOffsets(Map.of(TP, 6L));
+        BatchGatherer<String, String> gatherer = new BatchGatherer<>(consumer, 4, LONG_WAIT, () -> true);
+        assertThat(gatherer.next()).extracting(ConsumerRecord::offset).containsExactly(0L, 1L, 2L, 3L);
+        assertThat(gatherer.next()).extracting(ConsumerRecord::offset).containsExactly(4L, 5L);
+    }
+
+    @Test
+    void waitsAtMostMaxWaitForRecordsThatArePendingButDoNotCome() {
+        arrive(0);
+        // The broker knows of 3 records, but the next two never arrive in the polls.
+        consumer.updateEndOffsets(Map.of(TP, 3L));
+        long start = System.nanoTime();
+        List<ConsumerRecord<String, String>> batch =
+                new BatchGatherer<>(consumer, 4, Duration.ofMillis(200), () -> true).next();
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(batch).extracting(ConsumerRecord::offset).containsExactly(0L);
+        assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(200)).isLessThan(LONG_WAIT);
+    }
+
+    @Test
+    void returnsEmptyWhenNothingArrivesOrTheWorkerStops() {
+        assertThat(new BatchGatherer<>(consumer, 4, LONG_WAIT, () -> true).next()).isEmpty();
+        arrive(0);
+        assertThat(new BatchGatherer<>(consumer, 4, LONG_WAIT, () -> false).next()).isEmpty();
+    }
+}
