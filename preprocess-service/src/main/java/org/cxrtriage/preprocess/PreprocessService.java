@@ -53,8 +53,20 @@ public final class PreprocessService implements Service {
     public static final String STREAM_THREADS = "PREPROCESS_STREAM_THREADS";
     public static final String APPLICATION_ID = "PREPROCESS_APPLICATION_ID";
     public static final String STATE_DIR = "PREPROCESS_STATE_DIR";
-    /** How often the exactly-once transaction commits; downstream (read_committed) sees tensors only then. */
+    /**
+     * How often the exactly-once transaction commits while images queue; downstream (read_committed) sees tensors
+     * only then. An image that is not queued is committed at once ({@value #CAUGHT_UP_MS}).
+     */
     public static final String COMMIT_INTERVAL_MS = "PREPROCESS_COMMIT_INTERVAL_MS";
+    public static final int DEFAULT_COMMIT_INTERVAL_MS = 100;
+    /**
+     * An image that reached the stream within this long (ms) of its upload is committed at once. Longer means a queue
+     * (overload), where a wait of up to {@value #COMMIT_INTERVAL_MS} is small beside the queue's own and buys
+     * throughput. A second, not tens of ms: a stall of a few hundred ms at normal load must not push the next images
+     * onto the interval too.
+     */
+    public static final String CAUGHT_UP_MS = "PREPROCESS_CAUGHT_UP_MS";
+    public static final int DEFAULT_CAUGHT_UP_MS = 1000;
 
     private static final Logger LOG = LoggerFactory.getLogger(PreprocessService.class);
 
@@ -102,8 +114,9 @@ public final class PreprocessService implements Service {
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, settings.string(APPLICATION_ID, "cxr-preprocess"));
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, settings.integer(STREAM_THREADS, 1));
-        // EOS defaults to 100 ms, which is added to every image's latency; a triage system wants it short.
-        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, settings.integer(COMMIT_INTERVAL_MS, 20));
+        // Only images that queued wait for this (PreprocessStep commits the others at once): several per transaction
+        // then cost the broker and this service less, and give the inference service fuller batches.
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, settings.integer(COMMIT_INTERVAL_MS, DEFAULT_COMMIT_INTERVAL_MS));
         p.put(StreamsConfig.STATE_DIR_CONFIG, settings.string(STATE_DIR,
                 System.getProperty("java.io.tmpdir") + "/cxr-preprocess-state"));
         // Records that cannot even be deserialized go to the dead-letter topic (KIP-1034) and the stream goes on.
@@ -127,7 +140,7 @@ public final class PreprocessService implements Service {
         Counter tensors = metrics.counter("cxr.preprocess.tensors");
         Counter rejected = metrics.counter("cxr.preprocess.rejected");
         streams = new KafkaStreams(PreprocessTopology.build(RegistrySettings.serdes(settings), tensorFactory(settings),
-                tensors::increment, rejected::increment), streamsConfig());
+                tensors::increment, rejected::increment, settings.integer(CAUGHT_UP_MS, DEFAULT_CAUGHT_UP_MS)), streamsConfig());
         new KafkaStreamsMetrics(streams).bindTo(metrics);
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("stream thread failed; replacing it: {}", e.toString());

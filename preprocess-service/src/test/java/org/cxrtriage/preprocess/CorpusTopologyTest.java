@@ -51,7 +51,7 @@ class CorpusTopologyTest {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "preprocess-corpus-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        driver = new TopologyTestDriver(PreprocessTopology.build(serdes, factory, () -> { }, () -> { }), props);
+        driver = new TopologyTestDriver(PreprocessTopology.build(serdes, factory, () -> { }, () -> { }, 50), props);
         images = driver.createInputTopic(Topic.IMAGES.name(), Serdes.String().serializer(),
                 serdes.serde(Topic.IMAGES).serializer());
         tensors = driver.createOutputTopic(Topic.TENSORS.name(), Serdes.String().deserializer(),

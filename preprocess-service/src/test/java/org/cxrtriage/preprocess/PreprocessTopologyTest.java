@@ -43,7 +43,7 @@ class PreprocessTopologyTest {
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "preprocess-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         driver = new TopologyTestDriver(PreprocessTopology.build(serdes, factory, tensorCount::incrementAndGet,
-                rejectedCount::incrementAndGet), props);
+                rejectedCount::incrementAndGet, 50), props);
         images = driver.createInputTopic(Topic.IMAGES.name(), Serdes.String().serializer(),
                 serdes.serde(Topic.IMAGES).serializer());
         tensors = driver.createOutputTopic(Topic.TENSORS.name(), Serdes.String().deserializer(),
