@@ -20,9 +20,16 @@ public final class HttpEndpoints implements AutoCloseable {
         this.app = app;
     }
 
+    /**
+     * A registry tagged with the service's name, with the JVM's memory (heap and off-heap pools, buffers), threads and
+     * CPU: RSS minus committed heap is the native memory a leak check watches.
+     */
     public static PrometheusMeterRegistry newMeterRegistry(String service) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         registry.config().commonTags("service", service);
+        new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
+        new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
+        new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(registry);
         return registry;
     }
 

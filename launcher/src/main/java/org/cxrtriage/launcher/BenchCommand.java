@@ -270,11 +270,11 @@ final class BenchCommand implements Callable<Integer> {
                                     && results.neighbours.containsKey(id))
                             .mapToDouble(id -> Duration.between(results.scores.get(id).getReceivedAt(),
                                     results.neighbours.get(id).getComputedAt()).toNanos() / 1e6).sorted().toArray();
-                    o.printf(Locale.ROOT, "latency at 50%% load: %d images, mean batch %.2f; p50 ingest to score %.0f "
-                            + "ms, score to neighbours %.0f ms%n", latency.length, meanBatch(results, paced),
-                            median(results, paced, id -> Duration.between(results.scores.get(id).getReceivedAt(),
+                    o.printf(Locale.ROOT, "latency at 50%% load: %d images, mean batch %.2f; p50 / p95 / p99 ingest to "
+                            + "score %s ms, score to neighbours %s ms%n", latency.length, meanBatch(results, paced),
+                            percentiles(results, paced, id -> Duration.between(results.scores.get(id).getReceivedAt(),
                                     results.scores.get(id).getScoredAt())),
-                            median(results, paced, id -> Duration.between(results.scores.get(id).getScoredAt(),
+                            percentiles(results, paced, id -> Duration.between(results.scores.get(id).getScoredAt(),
                                     results.neighbours.get(id).getComputedAt())));
                     if (soakMinutes > 0) {
                         soak = soak(uploader, results, sample, rate * 0.5, inference.get(0), o);
@@ -294,13 +294,14 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Sends at half load for {@code soakMinutes}, sampling the inference worker's resident memory every 30 s: its
-     * native memory (PyTorch) must stay flat. Returns the table rows.
+     * Sends at half load for {@code soakMinutes}, sampling the inference worker's memory every 30 s: its native memory
+     * (PyTorch; resident memory minus the JVM's committed heap, which the collector grows and shrinks at will) must
+     * stay flat. Returns the table rows.
      */
     private String soak(IngestUploader uploader, ResultCollector results, List<FolderSource.Item> sample, double rate,
                         ServiceProcess worker, PrintStream o) throws Exception {
         long end = System.nanoTime() + Duration.ofMinutes(soakMinutes).toNanos();
-        List<long[]> samples = new ArrayList<>(); // {seconds, rss MB}
+        List<long[]> samples = new ArrayList<>(); // {seconds, rss MB, native MB}
         long start = System.nanoTime();
         long nextSample = start;
         long gap = (long) (1e9 / rate);
@@ -310,10 +311,10 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Integer> refusals = new ConcurrentHashMap<>();
         while (System.nanoTime() < end) {
             if (System.nanoTime() >= nextSample) {
-                long seconds = (System.nanoTime() - start) / 1_000_000_000L;
-                samples.add(new long[] {seconds, worker.memory().rssMb()});
-                o.printf(Locale.ROOT, "soak: %3d s, inference RSS %d MB, %d images%n", seconds,
-                        samples.get(samples.size() - 1)[1], sent.size());
+                long[] m = memorySample(worker, start);
+                samples.add(m);
+                o.printf(Locale.ROOT, "soak: %3d s, inference RSS %d MB, native %d MB, %d images%n", m[0], m[1], m[2],
+                        sent.size());
                 nextSample += Duration.ofSeconds(30).toNanos();
             }
             while (System.nanoTime() < next) {
@@ -325,16 +326,29 @@ final class BenchCommand implements Callable<Integer> {
                 sent.add(id);
             }
         }
-        samples.add(new long[] {(System.nanoTime() - start) / 1_000_000_000L, worker.memory().rssMb()});
+        samples.add(memorySample(worker, start));
         Set<String> missing = results.await(sent, Duration.ofMinutes(2), x -> { });
         // Growth over the second half: the first half includes allocator and JIT warm-up.
+        long[] first = samples.get(Math.min(1, samples.size() - 1));
         long[] mid = samples.get(samples.size() / 2);
         long[] last = samples.get(samples.size() - 1);
-        double growth = (last[1] - mid[1]) / (double) mid[1];
         return String.format(Locale.ROOT, "| soak %d min at 50%% load, inference RSS at 30 s / half / end | %d / %d / "
-                        + "%d MB (%d images, %d not through) | flat | %+.1f%% (second half) | ≤ +5%% |%n", soakMinutes,
-                samples.get(Math.min(1, samples.size() - 1))[1], mid[1], last[1], sent.size(), missing.size(),
-                growth * 100);
+                        + "%d MB (%d images, %d not through) | | %+.1f%% (second half) | |%n", soakMinutes,
+                first[1], mid[1], last[1], sent.size(), missing.size(), growth(mid[1], last[1]) * 100)
+                + String.format(Locale.ROOT, "| soak, inference native memory (RSS − committed heap) at 30 s / half / "
+                        + "end | %d / %d / %d MB | flat | %+.1f%% (second half) | ≤ +5%% |%n", first[2], mid[2],
+                last[2], growth(mid[2], last[2]) * 100);
+    }
+
+    /** {seconds since start, RSS MB, RSS minus committed heap MB (-1 when the heap cannot be read)}. */
+    private static long[] memorySample(ServiceProcess worker, long start) {
+        long rss = worker.memory().rssMb();
+        long heap = worker.heapCommittedMb();
+        return new long[] {(System.nanoTime() - start) / 1_000_000_000L, rss, heap < 0 || rss < 0 ? -1 : rss - heap};
+    }
+
+    private static double growth(long from, long to) {
+        return (to - from) / (double) from;
     }
 
     /**
@@ -382,12 +396,13 @@ final class BenchCommand implements Callable<Integer> {
                 .mapToInt(id -> results.scores.get(id).getBatchSize()).average().orElse(Double.NaN);
     }
 
-    /** Median in ms of one stage's duration over the images that came all the way through. */
-    private static double median(ResultCollector results, Set<String> ids,
-                                 java.util.function.Function<String, Duration> stage) {
-        return percentile(ids.stream().filter(id -> results.scores.containsKey(id)
-                && results.neighbours.containsKey(id)).mapToDouble(id -> stage.apply(id).toNanos() / 1e6)
-                .sorted().toArray(), 50);
+    /** "p50 / p95 / p99" in ms of one stage's duration over the images that came all the way through. */
+    private static String percentiles(ResultCollector results, Set<String> ids,
+                                      java.util.function.Function<String, Duration> stage) {
+        double[] ms = ids.stream().filter(id -> results.scores.containsKey(id) && results.neighbours.containsKey(id))
+                .mapToDouble(id -> stage.apply(id).toNanos() / 1e6).sorted().toArray();
+        return String.format(Locale.ROOT, "%.0f / %.0f / %.0f", percentile(ms, 50), percentile(ms, 95),
+                percentile(ms, 99));
     }
 
     private static Set<String> awaitAll(ResultCollector results, Set<String> ids) throws InterruptedException {

@@ -112,6 +112,36 @@ final class ServiceProcess {
         return new Memory(rss, peak);
     }
 
+    /**
+     * The JVM's committed heap in MB, summed over its heap pools from the service's own /metrics; -1 when it cannot
+     * be read. RSS minus this is the native memory (PyTorch, thread stacks, metaspace, buffers).
+     */
+    long heapCommittedMb() {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort
+                    + "/metrics")).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? heapCommittedMb(r.body()) : -1;
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    /** Sums {@code jvm_memory_committed_bytes{area="heap",...}} in a Prometheus text exposition; -1 when absent. */
+    static long heapCommittedMb(String prometheusText) {
+        double bytes = 0;
+        boolean found = false;
+        for (String line : prometheusText.split("\n")) {
+            if (line.startsWith("jvm_memory_committed_bytes{") && line.contains("area=\"heap\"")) {
+                bytes += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                found = true;
+            }
+        }
+        return found ? Math.round(bytes / (1024 * 1024)) : -1;
+    }
+
     boolean alive() {
         return process != null && process.isAlive();
     }
