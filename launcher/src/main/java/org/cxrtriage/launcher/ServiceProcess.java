@@ -47,7 +47,13 @@ final class ServiceProcess {
     void start() throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-Xmx" + (name.startsWith("inference") ? "1g" : "768m"));
+        if (name.startsWith("inference")) {
+            // A fixed heap, touched at start: resident memory minus the committed heap is then exactly the native
+            // memory (PyTorch) that the soak watches, not also heap pages the collector touches for the first time.
+            cmd.addAll(List.of("-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch"));
+        } else {
+            cmd.add("-Xmx768m");
+        }
         cmd.add("-Dai.djl.offline=true");
         cmd.add("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage");
         String jfrDir = System.getenv(JFR_DIR);
