@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One consumer + one predictor on one thread: gathers tensors into a batch ({@link BatchGatherer}), runs the forward
- * pass, and publishes the scores in a Kafka transaction together with the consumed
- * offsets: a crash re-scores rather than loses an image, and an aborted attempt's scores are never seen.
+ * pass, and publishes the scores in a Kafka transaction together with the consumed offsets: a crash re-scores rather
+ * than loses an image, and an aborted attempt's scores are never seen.
  */
 final class InferenceWorker implements Runnable {
 
