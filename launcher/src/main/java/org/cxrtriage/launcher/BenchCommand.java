@@ -266,10 +266,8 @@ final class BenchCommand implements Callable<Integer> {
                     // Half of the saturation rate, one image at a time.
                     Set<String> paced = send(uploader, sample, 1, rate * 0.5);
                     results.await(paced, Duration.ofMinutes(2), x -> { });
-                    latency = paced.stream().filter(id -> results.scores.containsKey(id)
-                                    && results.neighbours.containsKey(id))
-                            .mapToDouble(id -> Duration.between(results.scores.get(id).getReceivedAt(),
-                                    results.neighbours.get(id).getComputedAt()).toNanos() / 1e6).sorted().toArray();
+                    latency = stageMs(results, paced, id -> Duration.between(results.scores.get(id).getReceivedAt(),
+                            results.neighbours.get(id).getComputedAt()));
                     o.printf(Locale.ROOT, "latency at 50%% load: %d images, mean batch %.2f; p50 / p95 / p99 ingest to "
                             + "score %s ms, score to neighbours %s ms%n", latency.length, meanBatch(results, paced),
                             percentiles(results, paced, id -> Duration.between(results.scores.get(id).getReceivedAt(),
@@ -396,11 +394,17 @@ final class BenchCommand implements Callable<Integer> {
                 .mapToInt(id -> results.scores.get(id).getBatchSize()).average().orElse(Double.NaN);
     }
 
+    /** One stage's duration in ms, sorted, over the images that came all the way through (score and neighbours). */
+    private static double[] stageMs(ResultCollector results, Set<String> ids,
+                                    java.util.function.Function<String, Duration> stage) {
+        return ids.stream().filter(id -> results.scores.containsKey(id) && results.neighbours.containsKey(id))
+                .mapToDouble(id -> stage.apply(id).toNanos() / 1e6).sorted().toArray();
+    }
+
     /** "p50 / p95 / p99" in ms of one stage's duration over the images that came all the way through. */
     private static String percentiles(ResultCollector results, Set<String> ids,
                                       java.util.function.Function<String, Duration> stage) {
-        double[] ms = ids.stream().filter(id -> results.scores.containsKey(id) && results.neighbours.containsKey(id))
-                .mapToDouble(id -> stage.apply(id).toNanos() / 1e6).sorted().toArray();
+        double[] ms = stageMs(results, ids, stage);
         return String.format(Locale.ROOT, "%.0f / %.0f / %.0f", percentile(ms, 50), percentile(ms, 95),
                 percentile(ms, 99));
     }
