@@ -48,6 +48,7 @@ public final class ModelNativeMemory {
             predictor.warmUp();
             int size = model.metadata().inputSize();
             Random random = new Random(1);
+            long since = System.nanoTime();
             for (int i = 1; i <= calls; i++) {
                 int count = mode.equals("mixed") ? 1 + random.nextInt(4) : 1;
                 List<ModelInput> inputs = new ArrayList<>();
@@ -59,8 +60,10 @@ public final class ModelNativeMemory {
                 predictor.predict(inputs);
                 if (i % 500 == 0) {
                     long rss = rssMb();
-                    System.out.printf("%s %5d calls: RSS %d MB, native (RSS - heap) %d MB%n", mode, i, rss,
-                            rss - Runtime.getRuntime().totalMemory() / (1024 * 1024));
+                    long now = System.nanoTime();
+                    System.out.printf("%s %5d calls: RSS %d MB, native (RSS - heap) %d MB, %.1f ms per call%n", mode,
+                            i, rss, rss - Runtime.getRuntime().totalMemory() / (1024 * 1024), (now - since) / 500 / 1e6);
+                    since = now;
                 }
             }
         } catch (Exception e) {

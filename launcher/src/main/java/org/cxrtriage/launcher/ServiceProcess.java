@@ -44,6 +44,9 @@ final class ServiceProcess {
     /** Set to a folder to have every service JVM write a Java Flight Recorder profile there ({@code NAME.jfr}). */
     static final String JFR_DIR = "SERVICE_JFR_DIR";
 
+    /** Extra JVM options for every service JVM, split on spaces (diagnostics, e.g. native memory tracking). */
+    static final String JVM_OPTS = "SERVICE_JVM_OPTS";
+
     void start() throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -60,6 +63,10 @@ final class ServiceProcess {
         if (jfrDir != null && !jfrDir.isBlank()) { // profiling runs: one Flight Recorder file per service
             cmd.add("-XX:StartFlightRecording=settings=profile,filename="
                     + Path.of(jfrDir, name + ".jfr").toAbsolutePath());
+        }
+        String extraOpts = System.getenv(JVM_OPTS);
+        if (extraOpts != null && !extraOpts.isBlank()) {
+            cmd.addAll(List.of(extraOpts.trim().split("\\s+")));
         }
         if (java.lang.module.ModuleFinder.ofSystem().find("jdk.incubator.vector").isPresent()) {
             cmd.add("--add-modules=jdk.incubator.vector"); // vectorised neighbour search (similarity)
