@@ -4,6 +4,7 @@
 #
 #   bin/bench.sh [--count N] [--warmup N] [--images DIR] [--instances 1,2] [--soak-minutes M]
 # SERVICE_JFR_DIR=DIR makes every service JVM write a Flight Recorder profile (DIR/NAME.jfr).
+# SERVICE_JVM_OPTS="..." adds JVM options to every service JVM (e.g. -XX:NativeMemoryTracking=summary).
 # Services run as separate JVMs (HTTP ports from 28190); their logs go to bench-logs/ beside the --out file.
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -21,13 +21,9 @@ stack_up() {
 }
 
 # Runs a class from the launcher's classpath with the JVM settings the services need.
-# PyTorch's large tensors page-fault on every call under glibc malloc; jemalloc that keeps freed pages
-# (Debian's libjemalloc2) makes CPU inference up to 3x faster, so it is used when installed.
+# The allocator is glibc's: jemalloc (with or without returning freed pages) was no faster for the model or the
+# preprocessing, and it let the inference worker's resident memory creep (README, "Native memory").
 run_java() {
-  local jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-  if [[ -z ${LD_PRELOAD:-} && -r $jemalloc ]]; then
-    export LD_PRELOAD=$jemalloc MALLOC_CONF=${MALLOC_CONF:-dirty_decay_ms:-1,muzzy_decay_ms:-1}
-  fi
   # libtorch 2.7 prints "Could not initialize NNPACK! Reason: Unsupported hardware." to stderr for small batch-1
   # convolutions on CPUs NNPACK does not support (several lines per image for the lung U-Net); nothing can switch
   # it off from DJL, so those lines are dropped here and everything else on stderr passes through.
