@@ -50,24 +50,7 @@ final class ServiceProcess {
     void start() throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        if (name.startsWith("inference")) {
-            // A fixed heap, touched at start: resident memory minus the committed heap is then exactly the native
-            // memory (PyTorch) that the soak watches, not also heap pages the collector touches for the first time.
-            cmd.addAll(List.of("-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch"));
-        } else {
-            cmd.add("-Xmx768m");
-        }
-        cmd.add("-Dai.djl.offline=true");
-        cmd.add("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage");
-        String jfrDir = System.getenv(JFR_DIR);
-        if (jfrDir != null && !jfrDir.isBlank()) { // profiling runs: one Flight Recorder file per service
-            cmd.add("-XX:StartFlightRecording=settings=profile,filename="
-                    + Path.of(jfrDir, name + ".jfr").toAbsolutePath());
-        }
-        String extraOpts = System.getenv(JVM_OPTS);
-        if (extraOpts != null && !extraOpts.isBlank()) {
-            cmd.addAll(List.of(extraOpts.trim().split("\\s+")));
-        }
+        cmd.addAll(jvmOptions(name, System.getenv(JFR_DIR), System.getenv(JVM_OPTS)));
         if (java.lang.module.ModuleFinder.ofSystem().find("jdk.incubator.vector").isPresent()) {
             cmd.add("--add-modules=jdk.incubator.vector"); // vectorised neighbour search (similarity)
         }
@@ -79,6 +62,28 @@ final class ServiceProcess {
         pb.environment().putAll(env);
         pb.environment().put("HTTP_PORT", Integer.toString(httpPort));
         process = pb.start();
+    }
+
+    /** The JVM options of one service: its heap, the launcher's settings, then the diagnostics asked for. */
+    static List<String> jvmOptions(String serviceName, String jfrDir, String extraOpts) {
+        List<String> options = new ArrayList<>();
+        if (serviceName.startsWith("inference")) {
+            // A fixed heap, touched at start: resident memory minus the committed heap is then exactly the native
+            // memory (PyTorch) that the soak watches, not also heap pages the collector touches for the first time.
+            options.addAll(List.of("-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch"));
+        } else {
+            options.add("-Xmx768m");
+        }
+        options.add("-Dai.djl.offline=true");
+        options.add("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage");
+        if (jfrDir != null && !jfrDir.isBlank()) { // profiling runs: one Flight Recorder file per service
+            options.add("-XX:StartFlightRecording=settings=profile,filename="
+                    + Path.of(jfrDir, serviceName + ".jfr").toAbsolutePath());
+        }
+        if (extraOpts != null && !extraOpts.isBlank()) {
+            options.addAll(List.of(extraOpts.trim().split("\\s+")));
+        }
+        return options;
     }
 
     /** SIGKILL: no shutdown hook, no flush, no commit — the crash the guarantees must survive. */

@@ -29,4 +29,16 @@ class ServiceProcessTest {
         assertThat(heap).isPositive().isLessThanOrEqualTo(Runtime.getRuntime().maxMemory() / (1024 * 1024) + 1);
         registry.close();
     }
+
+    @Test
+    void extraJvmOptionsFollowTheServiceSettingsAndProfilingNamesTheService() {
+        assertThat(ServiceProcess.jvmOptions("inference-2", null, null))
+                .contains("-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch").doesNotContain("-Xmx768m");
+        assertThat(ServiceProcess.jvmOptions("preprocess", "  ", " ")).contains("-Xmx768m")
+                .noneMatch(o -> o.startsWith("-XX:StartFlightRecording") || o.isBlank());
+        java.util.List<String> options = ServiceProcess.jvmOptions("ingest", "/tmp/jfr",
+                "  -XX:NativeMemoryTracking=summary   -Dx=1 ");
+        assertThat(options).endsWith("-XX:NativeMemoryTracking=summary", "-Dx=1");
+        assertThat(options).contains("-XX:StartFlightRecording=settings=profile,filename=/tmp/jfr/ingest.jfr");
+    }
 }
