@@ -65,9 +65,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "Then run at half load this long, watching the inference worker's memory (default: none).")
     int soakMinutes;
 
-    @Option(names = "--warmup", defaultValue = "100",
+    @Option(names = "--warmup", defaultValue = "2000",
             description = "Images sent at saturation before each measured saturation phase, not timed: the service JVMs "
-                    + "compile their hot paths during the first few hundred images (default: ${DEFAULT-VALUE}).")
+                    + "and the broker (started cold for the run) keep compiling their hot paths for the first ~1,000 "
+                    + "images; in production they run for days (default: ${DEFAULT-VALUE}).")
     int warmup;
 
     @Option(names = "--port-base", defaultValue = "28190",
