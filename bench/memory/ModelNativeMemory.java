@@ -61,8 +61,9 @@ public final class ModelNativeMemory {
                 if (i % 500 == 0) {
                     long rss = rssMb();
                     long now = System.nanoTime();
+                    long nativeMb = rss - Runtime.getRuntime().totalMemory() / (1024 * 1024);
                     System.out.printf("%s %5d calls: RSS %d MB, native (RSS - heap) %d MB, %.1f ms per call%n", mode,
-                            i, rss, rss - Runtime.getRuntime().totalMemory() / (1024 * 1024), (now - since) / 500 / 1e6);
+                            i, rss, nativeMb, (now - since) / 500 / 1e6);
                     since = now;
                 }
             }

@@ -2,6 +2,7 @@ package org.cxrtriage.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.translate.NoBatchifyTranslator;
 import ai.djl.translate.TranslatorContext;
 import java.nio.ByteBuffer;
@@ -50,7 +51,7 @@ final class CxrTranslator implements NoBatchifyTranslator<List<ModelInput>, List
         direct.asFloatBuffer().put(staging);
         // The previous call's tensor, which may share this memory, was closed with that call's manager.
         return new NDList(ctx.getNDManager().create(direct, ModelDirectory.inputShape(batchSize, size),
-                ai.djl.ndarray.types.DataType.FLOAT32));
+                DataType.FLOAT32));
     }
 
     @Override

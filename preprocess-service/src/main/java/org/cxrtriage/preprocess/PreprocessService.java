@@ -116,7 +116,8 @@ public final class PreprocessService implements Service {
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, settings.integer(STREAM_THREADS, 1));
         // Only images that queued wait for this (PreprocessStep commits the others at once): several per transaction
         // then cost the broker and this service less, and give the inference service fuller batches.
-        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, settings.integer(COMMIT_INTERVAL_MS, DEFAULT_COMMIT_INTERVAL_MS));
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG,
+                settings.integer(COMMIT_INTERVAL_MS, DEFAULT_COMMIT_INTERVAL_MS));
         p.put(StreamsConfig.STATE_DIR_CONFIG, settings.string(STATE_DIR,
                 System.getProperty("java.io.tmpdir") + "/cxr-preprocess-state"));
         // Records that cannot even be deserialized go to the dead-letter topic (KIP-1034) and the stream goes on.
@@ -140,7 +141,8 @@ public final class PreprocessService implements Service {
         Counter tensors = metrics.counter("cxr.preprocess.tensors");
         Counter rejected = metrics.counter("cxr.preprocess.rejected");
         streams = new KafkaStreams(PreprocessTopology.build(RegistrySettings.serdes(settings), tensorFactory(settings),
-                tensors::increment, rejected::increment, settings.integer(CAUGHT_UP_MS, DEFAULT_CAUGHT_UP_MS)), streamsConfig());
+                tensors::increment, rejected::increment, settings.integer(CAUGHT_UP_MS, DEFAULT_CAUGHT_UP_MS)),
+                streamsConfig());
         new KafkaStreamsMetrics(streams).bindTo(metrics);
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("stream thread failed; replacing it: {}", e.toString());

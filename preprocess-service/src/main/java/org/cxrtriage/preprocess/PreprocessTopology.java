@@ -9,7 +9,10 @@ import org.apache.kafka.streams.kstream.Produced;
 import org.cxrtriage.schemas.Topic;
 import org.cxrtriage.schemas.TopicSerdes;
 
-/** images -> (tensor | rejected). Stateless; the work is in {@link TensorFactory}, the commit rule in {@link PreprocessStep}. */
+/**
+ * images -> (tensor | rejected). Stateless; the work is in {@link TensorFactory}, the commit rule in
+ * {@link PreprocessStep}.
+ */
 public final class PreprocessTopology {
 
     private PreprocessTopology() {
