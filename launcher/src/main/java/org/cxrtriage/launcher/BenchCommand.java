@@ -83,12 +83,16 @@ final class BenchCommand implements Callable<Integer> {
         List<FolderSource.Item> sample = RunCommand.spread(all, Math.min(count, all.size()));
         int batch = settings.integer(InferenceService.BATCH_SIZE, 4);
 
-        // PyTorch's threads are fixed when the engine starts, which the lung U-Net of the preprocessing does first.
+        // Each limit is timed with its own service's PyTorch threads, as the pipeline runs them: the lung U-Net with
+        // the preprocess service's (default 1 per stream thread), the model with the inference service's.
         int cores = Runtime.getRuntime().availableProcessors();
-        TorchRuntime.configureThreads(settings.integer(InferenceService.TORCH_THREADS, cores), 1);
+        int modelThreads = settings.integer(InferenceService.TORCH_THREADS, cores);
+        int lungThreads = settings.integer(PreprocessService.TORCH_THREADS, 1);
+        TorchRuntime.configureThreads(modelThreads, 1);
 
         // 1. Preprocessing cost per image, single stream thread, on real X-rays.
         TensorFactory factory = PreprocessService.tensorFactory(settings);
+        TorchRuntime.switchIntraOpThreads(lungThreads);
         List<ModelInput> inputs = new ArrayList<>();
         double[] preMs = new double[sample.size()];
         // Round 0 warms up (JIT, the U-Net's first forward passes) and is not timed.
@@ -109,7 +113,9 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         double preMean = Arrays.stream(preMs).average().orElse(Double.NaN);
-        o.printf(Locale.ROOT, "preprocessing: %.1f ms/image (%d images)%n", preMean, sample.size());
+        o.printf(Locale.ROOT, "preprocessing: %.1f ms/image (%d images, lung U-Net on %d PyTorch thread%s)%n", preMean,
+                sample.size(), lungThreads, lungThreads == 1 ? "" : "s");
+        TorchRuntime.switchIntraOpThreads(modelThreads);
 
         // 2. The model's own speed at the configured batch size, and for a single image.
         double forwardBatchMs;
@@ -142,9 +148,11 @@ final class BenchCommand implements Callable<Integer> {
                 | measure (%s, %d cores, %s) | value | limit | ratio | target |
                 | --- | --- | --- | --- | --- |
                 | raw model forward, batch %d | %.2f images/s (%.0f ms/batch) | | | |
-                | preprocessing, 1 thread | %.2f images/s (%.1f ms/image) | | | |
+                | raw model forward, batch 1 | %.2f images/s (%.1f ms/image) | | | |
+                | preprocessing, 1 stream thread, lung U-Net on %d PyTorch thread%s (as the service) | %.2f images/s \
+                (%.1f ms/image) | | | |
                 """, Instant.now().toString().substring(0, 16), cores, modelName, batch, modelRate, forwardBatchMs,
-                preRate, preMean));
+                1000.0 / forwardSingleMs, forwardSingleMs, lungThreads, lungThreads == 1 ? "" : "s", preRate, preMean));
         for (int i = 0; i < instances.size(); i++) {
             int n = instances.get(i);
             double rate = p.rates.get(i);

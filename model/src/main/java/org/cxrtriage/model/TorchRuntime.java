@@ -2,6 +2,7 @@ package org.cxrtriage.model;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * The one place that picks the DJL engine and its CPU threads.
@@ -56,6 +57,24 @@ public final class TorchRuntime {
         }
         String intra = System.getProperty(INTRA_OP_PROPERTY);
         return intra == null ? 0 : Integer.parseInt(intra);
+    }
+
+    /**
+     * Changes the intra-op thread count after the engine started, for work that runs on the calling thread: PyTorch
+     * (OpenMP) applies it to this thread and to threads that first use PyTorch afterwards, not to threads that already
+     * did. The benchmark uses it to time the preprocessing and the model on one thread, each with its own service's
+     * setting.
+     *
+     * @return the count in force on this thread before the change
+     */
+    public static synchronized int switchIntraOpThreads(int intraOp) {
+        if (intraOp <= 0) {
+            throw new IllegalArgumentException("thread count must be > 0, got " + intraOp);
+        }
+        engine();
+        int before = JniUtils.getNumThreads();
+        JniUtils.setNumThreads(intraOp);
+        return before;
     }
 
     /** The PyTorch engine (loads the native library on first call: seconds, once per process). */
