@@ -17,6 +17,7 @@ public final class TopicSetup {
     /** Partitions per topic: the upper bound on parallel consumers of one group. */
     public static final String PARTITIONS = "TOPIC_PARTITIONS";
     public static final String REPLICATION = "TOPIC_REPLICATION_FACTOR";
+    public static final int DEFAULT_PARTITIONS = 3;
     /** Where Kafka Streams sends records it cannot even deserialize (KIP-1034 dead-letter queue). */
     public static final String DEAD_LETTER_TOPIC = "cxr.deadletter.v1";
 
@@ -24,7 +25,7 @@ public final class TopicSetup {
     }
 
     public static void ensureTopics(Settings settings) {
-        int partitions = settings.integer(PARTITIONS, 3);
+        int partitions = settings.integer(PARTITIONS, DEFAULT_PARTITIONS);
         short replication = (short) settings.integer(REPLICATION, 1);
         List<String> names = new ArrayList<>();
         Topic.all().forEach(t -> names.add(t.name()));

@@ -90,7 +90,8 @@ public final class InferenceService implements Service {
         TopicSetup.ensureAll(settings);
         int workerCount = settings.integer(WORKERS, 1);
         int cores = Runtime.getRuntime().availableProcessors();
-        TorchRuntime.configureThreads(settings.integer(TORCH_THREADS, Math.max(1, cores / workerCount)), 1);
+        int torchThreads = settings.integer(TORCH_THREADS, Math.max(1, cores / workerCount));
+        TorchRuntime.configureThreads(torchThreads, 1);
         model = loadModel(settings);
         int batchSize = settings.integer(BATCH_SIZE, 4);
         Duration maxWait = Duration.ofMillis(settings.integer(MAX_WAIT_MS, 10));
@@ -110,7 +111,8 @@ public final class InferenceService implements Service {
             new KafkaClientMetrics(consumer).bindTo(metrics);
             CxrPredictor predictor = new CxrPredictor(model, batchSize);
             predictor.warmUp();
-            InferenceWorker worker = new InferenceWorker(consumer, producer, predictor, maxWait, metrics);
+            InferenceWorker worker = new InferenceWorker(consumer, producer, predictor, maxWait, torchThreads,
+                    metrics);
             Thread t = new Thread(worker, "inference-worker-" + i);
             workers.add(worker);
             threads.add(t);

@@ -17,6 +17,7 @@ import org.cxrtriage.common.TransactionalBatch;
 import org.cxrtriage.model.CxrPredictor;
 import org.cxrtriage.model.ModelInput;
 import org.cxrtriage.model.Prediction;
+import org.cxrtriage.model.TorchRuntime;
 import org.cxrtriage.schemas.ImageTensor;
 import org.cxrtriage.schemas.Topic;
 import org.slf4j.Logger;
@@ -35,16 +36,18 @@ final class InferenceWorker implements Runnable {
     private final KafkaProducer<String, SpecificRecord> producer;
     private final CxrPredictor predictor;
     private final Duration maxWait;
+    private final int torchThreads;
     private final Timer batchTimer;
     private final MeterRegistry metrics;
     private volatile boolean running = true;
 
     InferenceWorker(KafkaConsumer<String, ImageTensor> consumer, KafkaProducer<String, SpecificRecord> producer,
-                    CxrPredictor predictor, Duration maxWait, MeterRegistry metrics) {
+                    CxrPredictor predictor, Duration maxWait, int torchThreads, MeterRegistry metrics) {
         this.consumer = consumer;
         this.producer = producer;
         this.predictor = predictor;
         this.maxWait = maxWait;
+        this.torchThreads = torchThreads;
         this.metrics = metrics;
         this.batchTimer = metrics.timer("cxr.inference.batch");
     }
@@ -52,6 +55,8 @@ final class InferenceWorker implements Runnable {
     @Override
     public void run() {
         try {
+            // Set on this thread: in the launcher the preprocess stream threads set their own (1) in the same process.
+            TorchRuntime.useIntraOpThreadsOnThisThread(torchThreads);
             producer.initTransactions();
             consumer.subscribe(List.of(Topic.TENSORS.name()));
             BatchGatherer<String, ImageTensor> gatherer = new BatchGatherer<>(consumer, predictor.batchSize(), maxWait,

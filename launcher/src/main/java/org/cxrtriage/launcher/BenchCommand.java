@@ -91,8 +91,7 @@ final class BenchCommand implements Callable<Integer> {
         TorchRuntime.configureThreads(modelThreads, 1);
 
         // 1. Preprocessing cost per image, single stream thread, on real X-rays.
-        TensorFactory factory = PreprocessService.tensorFactory(settings);
-        TorchRuntime.switchIntraOpThreads(lungThreads);
+        TensorFactory factory = PreprocessService.tensorFactory(settings); // its U-Net sets lungThreads on this thread
         List<ModelInput> inputs = new ArrayList<>();
         double[] preMs = new double[sample.size()];
         // Round 0 warms up (JIT, the U-Net's first forward passes) and is not timed.
@@ -115,7 +114,7 @@ final class BenchCommand implements Callable<Integer> {
         double preMean = Arrays.stream(preMs).average().orElse(Double.NaN);
         o.printf(Locale.ROOT, "preprocessing: %.1f ms/image (%d images, lung U-Net on %d PyTorch thread%s)%n", preMean,
                 sample.size(), lungThreads, lungThreads == 1 ? "" : "s");
-        TorchRuntime.switchIntraOpThreads(modelThreads);
+        TorchRuntime.useIntraOpThreadsOnThisThread(modelThreads);
 
         // 2. The model's own speed at the configured batch size, and for a single image.
         double forwardBatchMs;

@@ -31,9 +31,18 @@ public final class LungChannel {
      * @throws IOException if the U-Net directory is missing or does not load
      */
     public static LungSegmenter open(String kind, String modelDir) throws IOException {
+        return open(kind, modelDir, 0);
+    }
+
+    /**
+     * As {@link #open(String, String)}; a U-Net runs each forward pass with {@code intraOpThreads} PyTorch threads on
+     * the calling thread (0: the count in force there, see {@link UnetLungSegmenter#withIntraOpThreads}).
+     */
+    public static LungSegmenter open(String kind, String modelDir, int intraOpThreads) throws IOException {
         return switch (kind.trim().toLowerCase(Locale.ROOT)) {
             case UNET -> UnetLungSegmenter.load(
-                    resolve(modelDir == null || modelDir.isBlank() ? DEFAULT_MODEL_DIR : modelDir));
+                    resolve(modelDir == null || modelDir.isBlank() ? DEFAULT_MODEL_DIR : modelDir))
+                    .withIntraOpThreads(intraOpThreads);
             case HEURISTIC -> new HeuristicLungSegmenter();
             default -> throw new IllegalArgumentException("lung segmenter must be '" + UNET + "' or '" + HEURISTIC
                     + "', got '" + kind + "'");

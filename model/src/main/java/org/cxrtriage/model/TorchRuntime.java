@@ -19,6 +19,8 @@ public final class TorchRuntime {
     static final String INTER_OP_PROPERTY = "ai.djl.pytorch.num_interop_threads";
 
     private static volatile boolean started;
+    /** The intra-op count this thread last set (0: never set here, the process-wide value applies). */
+    private static final ThreadLocal<int[]> THREAD_INTRA_OP = ThreadLocal.withInitial(() -> new int[1]);
 
     private TorchRuntime() {}
 
@@ -74,7 +76,21 @@ public final class TorchRuntime {
         engine();
         int before = JniUtils.getNumThreads();
         JniUtils.setNumThreads(intraOp);
+        THREAD_INTRA_OP.get()[0] = intraOp;
         return before;
+    }
+
+    /**
+     * Makes forward passes on the calling thread use {@code intraOp} threads, whatever another component of the
+     * process configured (the launcher runs the preprocess service's 1-thread lung U-Net beside the inference
+     * service's 2-thread model). Cheap after the first call on a thread. A thread that never calls it gets the
+     * count last set anywhere in the process when it first uses PyTorch, so every component that shares a process
+     * and has its own count calls this on each of its threads.
+     */
+    public static void useIntraOpThreadsOnThisThread(int intraOp) {
+        if (THREAD_INTRA_OP.get()[0] != intraOp) {
+            switchIntraOpThreads(intraOp);
+        }
     }
 
     /** The PyTorch engine (loads the native library on first call: seconds, once per process). */

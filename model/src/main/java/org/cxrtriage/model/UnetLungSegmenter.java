@@ -18,19 +18,32 @@ import org.cxrtriage.imaging.Resize;
  * and the probabilities back.
  *
  * <p><b>Thread-safe</b>: the weights are frozen and shared read-only, every call runs in its own
- * {@link NDManager} (closed before returning). Each call is one forward pass at batch 1; how many cores it uses is
- * PyTorch's process-wide intra-op setting ({@link TorchRuntime#configureThreads}), which the service owning the
- * process sets. Close the segmenter to free the weights.
+ * {@link NDManager} (closed before returning). Each call is one forward pass at batch 1 on the calling thread, with
+ * the segmenter's own intra-op thread count when it has one ({@link #withIntraOpThreads}), else with the count in
+ * force on that thread. Close the segmenter to free the weights.
  */
 public final class UnetLungSegmenter implements LungSegmenter, AutoCloseable {
     private final LungModelDirectory.Loaded loaded;
     private final int inputSize;
     private final String version;
+    private volatile int intraOpThreads;
 
     public UnetLungSegmenter(LungModelDirectory.Loaded loaded) {
         this.loaded = loaded;
         this.inputSize = loaded.metadata().inputSize();
         this.version = "unet-lungs:" + loaded.metadata().id();
+    }
+
+    /**
+     * Runs every forward pass with {@code threads} PyTorch intra-op threads on the calling thread (0: the count in
+     * force there). The preprocess service gives each stream thread one, whatever the process's other users set.
+     */
+    public UnetLungSegmenter withIntraOpThreads(int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads must be >= 0, got " + threads);
+        }
+        this.intraOpThreads = threads;
+        return this;
     }
 
     /**
@@ -77,6 +90,9 @@ public final class UnetLungSegmenter implements LungSegmenter, AutoCloseable {
 
     /** Lung probabilities for one {@code inputSize²} plane of [0, 1] samples. */
     float[] probabilities(float[] plane) {
+        if (intraOpThreads > 0) {
+            TorchRuntime.useIntraOpThreadsOnThisThread(intraOpThreads);
+        }
         try (NDManager m = loaded.model().getNDManager().newSubManager()) {
             NDArray x = m.create(plane, LungModelDirectory.inputShape(1, inputSize));
             NDList out = loaded.model().getBlock().forward(new ParameterStore(m, false), new NDList(x), false);

@@ -64,6 +64,26 @@ class LungUnetTest {
     }
 
     @Test
+    void aSegmenterWithItsOwnThreadCountRunsWithItOnTheCallingThread() throws Exception {
+        int original = TorchRuntime.switchIntraOpThreads(2);
+        try (LungModelDirectory.Loaded fresh = LungModelDirectory.initialise(metadata(3), Device.cpu())) {
+            UnetLungSegmenter segmenter = new UnetLungSegmenter(fresh).withIntraOpThreads(1);
+            byte[] input = plane(SIZE, 5);
+            int[] seen = new int[1];
+            Thread stream = new Thread(() -> {
+                segmenter.segment(input, SIZE);
+                seen[0] = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+            });
+            stream.start();
+            stream.join();
+            assertThat(seen[0]).isEqualTo(1);
+            assertThat(ai.djl.pytorch.jni.JniUtils.getNumThreads()).isEqualTo(2);
+        } finally {
+            TorchRuntime.switchIntraOpThreads(original);
+        }
+    }
+
+    @Test
     void sameSeedSameWeights() throws Exception {
         byte[] input = plane(SIZE, 9);
         try (LungModelDirectory.Loaded a = LungModelDirectory.initialise(metadata(11), Device.cpu());

@@ -22,6 +22,24 @@ class TorchRuntimeTest {
     }
 
     @Test
+    void eachThreadKeepsTheCountItSet() throws Exception {
+        int original = TorchRuntime.switchIntraOpThreads(2);
+        try {
+            int[] other = new int[1];
+            Thread t = new Thread(() -> {
+                TorchRuntime.useIntraOpThreadsOnThisThread(1);
+                other[0] = JniUtils.getNumThreads();
+            });
+            t.start();
+            t.join();
+            assertEquals(1, other[0]);
+            assertEquals(2, JniUtils.getNumThreads(), "another thread's count must not change this one's");
+        } finally {
+            TorchRuntime.switchIntraOpThreads(original);
+        }
+    }
+
+    @Test
     void refusesANonPositiveCount() {
         assertThrows(IllegalArgumentException.class, () -> TorchRuntime.switchIntraOpThreads(0));
     }
