@@ -229,8 +229,9 @@ public final class IngestService implements Service {
         }
         byte[] bytes;
         String partType;
+        boolean multipart = contentType.startsWith("multipart/form-data");
         try {
-            if (contentType.startsWith("multipart/form-data")) {
+            if (multipart) {
                 UploadedFile file = ctx.uploadedFile("image");
                 if (file == null) {
                     reject(ctx, new IngestRejection(400, "MISSING_FIELD", "multipart field 'image' (the file) is required"));
@@ -250,8 +251,9 @@ public final class IngestService implements Service {
             refuseBody(ctx, contentType, bodyRejection(e));
             return;
         }
-        IngestMetadata meta = new IngestMetadata(param(ctx, "patientId"), param(ctx, "studyId"), param(ctx, "siteId"),
-                param(ctx, "deviceId"), param(ctx, "viewPosition"), param(ctx, "acquisitionTime"));
+        IngestMetadata meta = new IngestMetadata(param(ctx, multipart, "patientId"), param(ctx, multipart, "studyId"),
+                param(ctx, multipart, "siteId"), param(ctx, multipart, "deviceId"), param(ctx, multipart, "viewPosition"),
+                param(ctx, multipart, "acquisitionTime"));
         if (meta.siteId() != null && !ApiTokens.mayActFor(ctx, meta.siteId())) {
             ctx.status(403).json(Map.of("error", "FORBIDDEN_SITE", "message",
                     "this token may not submit images for site " + meta.siteId()));
@@ -304,8 +306,12 @@ public final class IngestService implements Service {
         return v != null ? v : ctx.header("X-" + name);
     }
 
-    private static String param(Context ctx, String name) {
-        String v = ctx.formParam(name);
+    /**
+     * A form field (multipart uploads only: on a raw image body Javalin would decode the whole image as URL-encoded
+     * text to look for one, about a third of this service's CPU), else the query string, else an X- header.
+     */
+    private static String param(Context ctx, boolean multipart, String name) {
+        String v = multipart ? ctx.formParam(name) : null;
         if (v == null) {
             v = ctx.queryParam(name);
         }
