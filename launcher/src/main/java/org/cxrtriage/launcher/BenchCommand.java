@@ -86,7 +86,7 @@ final class BenchCommand implements Callable<Integer> {
         // Each limit is timed with its own service's PyTorch threads, as the pipeline runs them: the lung U-Net with
         // the preprocess service's (default 1 per stream thread), the model with the inference service's.
         int cores = Runtime.getRuntime().availableProcessors();
-        int modelThreads = settings.integer(InferenceService.TORCH_THREADS, cores);
+        int modelThreads = InferenceService.torchThreads(settings, cores);
         int lungThreads = settings.integer(PreprocessService.TORCH_THREADS, 1);
         TorchRuntime.configureThreads(modelThreads, 1);
 
