@@ -87,7 +87,7 @@ final class BenchCommand implements Callable<Integer> {
         // the preprocess service's (default 1 per stream thread), the model with the inference service's.
         int cores = Runtime.getRuntime().availableProcessors();
         int modelThreads = InferenceService.torchThreads(settings, cores);
-        int lungThreads = settings.integer(PreprocessService.TORCH_THREADS, 1);
+        int lungThreads = PreprocessService.lungThreads(settings);
         TorchRuntime.configureThreads(modelThreads, 1);
 
         // 1. Preprocessing cost per image, single stream thread, on real X-rays.

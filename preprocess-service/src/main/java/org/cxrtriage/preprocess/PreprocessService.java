@@ -97,7 +97,7 @@ public final class PreprocessService implements Service {
     public static TensorFactory tensorFactory(Settings settings) {
         int size = settings.integer(TENSOR_SIZE, DEFAULT_TENSOR_SIZE);
         String kind = settings.string(LUNG_SEGMENTER, LungChannel.DEFAULT_KIND);
-        int lungThreads = settings.integer(TORCH_THREADS, 1);
+        int lungThreads = lungThreads(settings);
         if (LungChannel.UNET.equalsIgnoreCase(kind.trim())) {
             TorchRuntime.configureThreadsIfUnset(lungThreads, 1);
             LOG.info("lung U-Net runs with PyTorch intra-op threads = {} per stream thread", lungThreads);
@@ -113,6 +113,11 @@ public final class PreprocessService implements Service {
         LOG.info("lung channel {} (min lung fraction {})", lungs.version(), minLung);
         return new TensorFactory(new TensorPlanes(new Preprocessor(PreprocessConfig.ofSize(size)), lungs, minLung),
                 Clock.systemUTC());
+    }
+
+    /** {@value #TORCH_THREADS}, else 1. */
+    public static int lungThreads(Settings settings) {
+        return settings.integer(TORCH_THREADS, 1);
     }
 
     /** {@value #STREAM_THREADS}, else one per core up to the images topic's partitions. */
