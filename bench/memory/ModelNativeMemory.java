@@ -36,7 +36,7 @@ public final class ModelNativeMemory {
         int calls = args.length > 1 ? Integer.parseInt(args[1]) : 4000;
         Path dir = Path.of(args.length > 2 ? args[2] : "models/default");
         TorchRuntime.configureThreads(Math.max(1, Runtime.getRuntime().availableProcessors()), 1);
-        try (LoadedModel model = ModelDirectory.load(dir)) {
+        try (LoadedModel model = ModelDirectory.loadForInference(dir, TorchRuntime.defaultDevice())) {
             Thread worker = new Thread(() -> run(model, mode, calls), "inference-worker");
             worker.start();
             worker.join();

@@ -77,7 +77,7 @@ public final class InferenceService implements Service {
             LOG.warn("no model at {}: creating a seeded, UNTRAINED ResNet18 model there", dir.toAbsolutePath());
             ModelDirectory.createSeeded(dir, Backbone.RESNET18, 256, 128, 42L, "cxr-resnet18-seeded", "0.0.0-untrained");
         }
-        LoadedModel loaded = ModelDirectory.load(dir);
+        LoadedModel loaded = ModelDirectory.loadForInference(dir, TorchRuntime.defaultDevice());
         if (!loaded.metadata().trained()) {
             LOG.warn("model {} is untrained: its probabilities are not clinically meaningful", loaded);
         }

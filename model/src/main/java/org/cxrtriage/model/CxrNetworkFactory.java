@@ -37,6 +37,9 @@ public final class CxrNetworkFactory {
     /** Class index of COVID-19 positive in the logits. */
     public static final int POSITIVE_CLASS = 1;
 
+    /** DJL's default, stated so that {@link BatchNormFolding} folds with the same value the network divides by. */
+    static final float BATCH_NORM_EPSILON = 1e-5f;
+
     private static final int[] STAGE_WIDTHS = {64, 128, 256, 512};
     private static final int BOTTLENECK_EXPANSION = 4;
 
@@ -52,11 +55,24 @@ public final class CxrNetworkFactory {
 
     /** Dropout only acts in training mode and has no weights, so it does not affect saved models. */
     public static Block build(Backbone backbone, int embeddingSize, float dropout) {
+        return build(backbone, embeddingSize, dropout, false);
+    }
+
+    /**
+     * The inference form of {@link #build(Backbone, int)}: every BatchNorm folded into the convolution before it
+     * (which then has a bias), so a forward pass runs about 20 fewer operations over the activations. Same outputs
+     * as the trained network once {@link BatchNormFolding#fold} has filled its weights; not trainable.
+     */
+    public static Block buildFolded(Backbone backbone, int embeddingSize) {
+        return build(backbone, embeddingSize, DEFAULT_DROPOUT, true);
+    }
+
+    private static Block build(Backbone backbone, int embeddingSize, float dropout, boolean folded) {
         if (embeddingSize <= 0) {
             throw new IllegalArgumentException("embeddingSize must be > 0, got " + embeddingSize);
         }
         return new LeanSequentialBlock()
-                .add(backbone(backbone))
+                .add(backbone(backbone, folded))
                 .add(Pool.globalAvgPool2dBlock())
                 .add(Blocks.batchFlattenBlock())
                 .add(head(embeddingSize, dropout));
@@ -64,9 +80,12 @@ public final class CxrNetworkFactory {
 
     /** The feature extractor alone: (N,3,H,W) -> (N, featureSize, H/32, W/32). */
     public static SequentialBlock backbone(Backbone backbone) {
-        SequentialBlock net = new LeanSequentialBlock()
-                .add(conv(64, 7, 2))
-                .add(BatchNorm.builder().build())
+        return backbone(backbone, false);
+    }
+
+    private static SequentialBlock backbone(Backbone backbone, boolean folded) {
+        SequentialBlock net = new LeanSequentialBlock();
+        addConvNorm(net, 64, 7, 2, folded)
                 .add(Activation.reluBlock())
                 .add(Pool.maxPool2dBlock(new Shape(3, 3), new Shape(2, 2), new Shape(1, 1)));
         int inChannels = 64;
@@ -76,12 +95,10 @@ public final class CxrNetworkFactory {
                 int stride = unit == 0 && stage > 0 ? 2 : 1;
                 int outChannels = backbone.bottleneck() ? width * BOTTLENECK_EXPANSION : width;
                 Block main = backbone.bottleneck()
-                        ? bottleneckBranch(width, outChannels, stride)
-                        : basicBranch(width, stride);
+                        ? bottleneckBranch(width, outChannels, stride, folded)
+                        : basicBranch(width, stride, folded);
                 Block shortcut = stride != 1 || inChannels != outChannels
-                        ? new LeanSequentialBlock()
-                                .add(conv(outChannels, 1, stride))
-                                .add(BatchNorm.builder().build())
+                        ? addConvNorm(new LeanSequentialBlock(), outChannels, 1, stride, folded)
                         : Blocks.identityBlock();
                 net.add(residual(main, shortcut));
                 inChannels = outChannels;
@@ -104,25 +121,33 @@ public final class CxrNetworkFactory {
                 .add(outputs);
     }
 
-    private static Block basicBranch(int width, int stride) {
-        return new LeanSequentialBlock()
-                .add(conv(width, 3, stride))
-                .add(BatchNorm.builder().build())
-                .add(Activation.reluBlock())
-                .add(conv(width, 3, 1))
-                .add(BatchNorm.builder().build());
+    private static Block basicBranch(int width, int stride, boolean folded) {
+        SequentialBlock branch = new LeanSequentialBlock();
+        addConvNorm(branch, width, 3, stride, folded).add(Activation.reluBlock());
+        return addConvNorm(branch, width, 3, 1, folded);
     }
 
-    private static Block bottleneckBranch(int width, int outChannels, int stride) {
-        return new LeanSequentialBlock()
-                .add(conv(width, 1, 1))
-                .add(BatchNorm.builder().build())
-                .add(Activation.reluBlock())
-                .add(conv(width, 3, stride))
-                .add(BatchNorm.builder().build())
-                .add(Activation.reluBlock())
-                .add(conv(outChannels, 1, 1))
-                .add(BatchNorm.builder().build());
+    private static Block bottleneckBranch(int width, int outChannels, int stride, boolean folded) {
+        SequentialBlock branch = new LeanSequentialBlock();
+        addConvNorm(branch, width, 1, 1, folded).add(Activation.reluBlock());
+        addConvNorm(branch, width, 3, stride, folded).add(Activation.reluBlock());
+        return addConvNorm(branch, outChannels, 1, 1, folded);
+    }
+
+    /**
+     * Convolution + BatchNorm, or, folded, one convolution with a bias that stands for both. The convolution is
+     * bias-free in the trained form because the BatchNorm's shift makes a bias redundant.
+     */
+    private static SequentialBlock addConvNorm(SequentialBlock to, int filters, int kernel, int stride,
+            boolean folded) {
+        Conv2d conv = Conv2d.builder()
+                .setFilters(filters)
+                .setKernelShape(new Shape(kernel, kernel))
+                .optStride(new Shape(stride, stride))
+                .optPadding(new Shape(kernel / 2, kernel / 2))
+                .optBias(folded)
+                .build();
+        return folded ? to.add(conv) : to.add(conv).add(BatchNorm.builder().optEpsilon(BATCH_NORM_EPSILON).build());
     }
 
     /** Structure (and so the weights format) must stay as is: models/default was saved with it. */
@@ -133,16 +158,5 @@ public final class CxrNetworkFactory {
                                 branches.get(0).singletonOrThrow().add(branches.get(1).singletonOrThrow())),
                         List.of(main, shortcut)))
                 .add(Activation.reluBlock());
-    }
-
-    /** Convolutions are bias-free because a BatchNorm always follows. */
-    private static Block conv(int filters, int kernel, int stride) {
-        return Conv2d.builder()
-                .setFilters(filters)
-                .setKernelShape(new Shape(kernel, kernel))
-                .optStride(new Shape(stride, stride))
-                .optPadding(new Shape(kernel / 2, kernel / 2))
-                .optBias(false)
-                .build();
     }
 }

@@ -100,14 +100,31 @@ public final class ModelDirectory {
         }
     }
 
-    /** Loads onto {@link TorchRuntime#defaultDevice()} (GPU if present). */
+    /** Loads onto {@link TorchRuntime#defaultDevice()} (GPU if present), in the trained form. */
     public static LoadedModel load(Path dir) throws IOException {
         return load(dir, TorchRuntime.defaultDevice());
     }
 
     /**
-     * Loads for inference: parameters are frozen (no autograd graph is recorded). A trainer that wants to
-     * continue from these weights calls {@code model().getBlock().freezeParameters(false)}.
+     * Loads in the inference form, with BatchNorm folded into the convolutions ({@link BatchNormFolding}): what the
+     * inference service, the evaluation and the benchmark run. Not trainable and not for {@link #save}.
+     */
+    public static LoadedModel loadForInference(Path dir, Device device) throws IOException {
+        try (LoadedModel trained = load(dir, device)) {
+            LoadedModel folded = BatchNormFolding.fold(trained);
+            try {
+                checkOutputShapes(folded.model(), folded.metadata(), dir);
+                return folded;
+            } catch (InvalidModelException | RuntimeException e) {
+                folded.close();
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Loads in the trained form, for inference or for a trainer: parameters are frozen (no autograd graph is
+     * recorded). A trainer that wants to continue from these weights calls {@code model().getBlock().freezeParameters(false)}.
      */
     public static LoadedModel load(Path dir, Device device) throws IOException {
         ModelMetadata metadata = readMetadata(dir);

@@ -75,6 +75,20 @@ class ModelDirectoryTest {
     }
 
     @Test
+    void inferenceFormGivesTheTrainedFormsOutputs() throws IOException {
+        List<Prediction> trained = predict(seeded);
+        try (LoadedModel loaded = ModelDirectory.loadForInference(seeded, Device.cpu());
+                CxrPredictor predictor = new CxrPredictor(loaded, 2)) {
+            assertThat(loaded.metadata()).isEqualTo(seededMetadata);
+            List<Prediction> folded = predictor.predict(INPUTS);
+            for (int i = 0; i < INPUTS.size(); i++) {
+                assertThat(folded.get(i).logits()).containsExactly(trained.get(i).logits(),
+                        org.assertj.core.data.Offset.offset(1e-3f));
+            }
+        }
+    }
+
+    @Test
     void sameSeedGivesIdenticalModelsAndOtherSeedDoesNot() throws IOException {
         Path a = seeded;
         Path b = tmp.resolve("b");

@@ -82,7 +82,7 @@ final class EvaluateCommand implements Callable<Integer> {
         List<Object> metadata = new ArrayList<>();
         double[] thresholds = new double[dirs.size()];
         for (int j = 0; j < dirs.size(); j++) {
-            try (LoadedModel model = ModelDirectory.load(dirs.get(j), Device.cpu());
+            try (LoadedModel model = ModelDirectory.loadForInference(dirs.get(j), Device.cpu());
                     CxrPredictor predictor = new CxrPredictor(model, batchSize)) {
                 thresholds[j] = model.metadata().threshold();
                 System.out.printf(Locale.ROOT, "model %s %s:%s (%s @%dpx), threshold %.4f%n", dirs.get(j),

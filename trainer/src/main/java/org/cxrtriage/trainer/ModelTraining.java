@@ -30,6 +30,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.stream.Stream;
+import org.cxrtriage.model.BatchNormFolding;
 import org.cxrtriage.model.CxrNetworkFactory;
 import org.cxrtriage.model.CxrPredictor;
 import org.cxrtriage.model.InputEncoder;
@@ -319,7 +320,8 @@ public final class ModelTraining {
         String rule;
         ModelMetadata finalMeta;
         try (LoadedModel best = ModelDirectory.load(checkpoint, Device.cpu());
-                CxrPredictor predictor = new CxrPredictor(best, options.batchSize())) {
+                LoadedModel inferenceForm = BatchNormFolding.fold(best);
+                CxrPredictor predictor = new CxrPredictor(inferenceForm, options.batchSize())) {
             double[] valScores = predict(predictor, cache, val);
             boolean[] valLabels = select(labels, val);
             if (options.minSensitivity() > 0) {
