@@ -35,4 +35,24 @@ class InputEncoderTest {
         InputEncoder.resizeBilinear(big, 4, 2, small, 0);
         assertThat(small).containsExactly(25f, 45f, 105f, 125f);
     }
+
+    /** The halving path (256 -> 128, the shipped sizes) must give exactly what the general resize gives. */
+    @Test
+    void halvingGivesTheBilinearResizeBitForBit() {
+        for (int[] sizes : new int[][] {{256, 128}, {6, 3}}) {
+            ModelInput input = TestModels.randomInput(sizes[0], sizes[0]);
+            int size = sizes[1];
+            float[] encoded = InputEncoder.encode(input, size);
+            byte[][] planes = {input.cxr(), input.lung()};
+            for (int c = 0; c < 2; c++) {
+                float[] resized = new float[size * size];
+                InputEncoder.resizeBilinear(planes[c], sizes[0], size, resized, 0);
+                for (int i = 0; i < resized.length; i++) {
+                    float expected = (resized[i] / 255f - InputEncoder.mean(c)) / InputEncoder.std(c);
+                    assertThat(Float.floatToRawIntBits(encoded[c * size * size + i])).as("channel %d pixel %d", c, i)
+                            .isEqualTo(Float.floatToRawIntBits(expected));
+                }
+            }
+        }
+    }
 }
