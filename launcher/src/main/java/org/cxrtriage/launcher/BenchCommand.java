@@ -90,8 +90,89 @@ final class BenchCommand implements Callable<Integer> {
         int lungThreads = PreprocessService.lungThreads(settings);
         TorchRuntime.configureThreads(modelThreads, 1);
 
-        // 1. Preprocessing cost per image, single stream thread, on real X-rays.
+        // 1. - 2. The limits, timed before the pipeline and again after it: this machine's speed drifts by tens of
+        // per cent within minutes (other tenants), and the ratios divide by the mean of the two.
         TensorFactory factory = PreprocessService.tensorFactory(settings); // its U-Net sets lungThreads on this thread
+        Limits before = measureLimits(settings, factory, sample, batch, modelThreads, lungThreads, o);
+
+        // 3. - 6. The pipeline, each service its own JVM as in production.
+        PipelineFigures p = measurePipeline(settings, sample, o);
+        o.println("limits again, after the pipeline:");
+        Limits after = measureLimits(settings, factory, sample, batch, modelThreads, lungThreads, o);
+        double preMean = (before.preMs() + after.preMs()) / 2;
+        double forwardBatchMs = (before.forwardBatchMs() + after.forwardBatchMs()) / 2;
+        double forwardSingleMs = (before.forwardSingleMs() + after.forwardSingleMs()) / 2;
+        double modelRate = batch / (forwardBatchMs / 1000.0);
+        double preRate = 1000.0 / preMean;
+        double limit = Math.min(modelRate, preRate);
+        String modelName = before.modelName();
+        double drift = Math.abs(after.preMs() - before.preMs()) / preMean;
+        double p50 = percentile(p.latency, 50);
+        double p95 = percentile(p.latency, 95);
+        double p99 = percentile(p.latency, 99);
+        double latencyLimit = 2 * (preMean + forwardSingleMs);
+        double single = p.rates.get(0);
+
+        StringBuilder table = new StringBuilder(String.format(Locale.ROOT, """
+                | measure (%s, %d cores, %s) | value | limit | ratio | target |
+                | --- | --- | --- | --- | --- |
+                | raw model forward, batch %d | %.2f images/s (%.0f ms/batch; %.0f before, %.0f after the pipeline) | | | |
+                | raw model forward, batch 1 | %.2f images/s (%.1f ms/image; %.1f before, %.1f after) | | | |
+                | preprocessing, 1 stream thread, lung U-Net on %d PyTorch thread%s (as the service) | %.2f images/s \
+                (%.1f ms/image; %.1f before, %.1f after) | | | |
+                """, Instant.now().toString().substring(0, 16), cores, modelName, batch, modelRate, forwardBatchMs,
+                before.forwardBatchMs(), after.forwardBatchMs(), 1000.0 / forwardSingleMs, forwardSingleMs,
+                before.forwardSingleMs(), after.forwardSingleMs(), lungThreads, lungThreads == 1 ? "" : "s", preRate,
+                preMean, before.preMs(), after.preMs()));
+        for (int i = 0; i < instances.size(); i++) {
+            int n = instances.get(i);
+            double rate = p.rates.get(i);
+            table.append(n == instances.get(0)
+                    ? String.format(Locale.ROOT, "| pipeline throughput at saturation, %d inference instance%s | %.2f "
+                            + "images/s | %.2f images/s (slower of the two above, mean of before and after) | %.2f | "
+                            + "≥ 0.85 |%n", n,
+                            n == 1 ? "" : "s", rate, limit, rate / limit)
+                    : String.format(Locale.ROOT, "| pipeline throughput at saturation, %d inference instances | %.2f "
+                            + "images/s | %.2f images/s (%d instance%s) | %.2f (scaling) | > 1 |%n", n, rate, single,
+                            instances.get(0), instances.get(0) == 1 ? "" : "s", rate / single));
+        }
+        table.append(String.format(Locale.ROOT, "| end-to-end latency at 50%% load p50 / p95 / p99 | %.0f / %.0f / %.0f "
+                + "ms | %.0f ms (2 × (preprocess + forward of one image)) | %.2f (p99) | ≤ 1 |%n", p50, p95, p99,
+                latencyLimit, p99 / latencyLimit));
+        for (var e : p.peakRssMb.entrySet()) {
+            table.append(String.format(Locale.ROOT, "| peak RSS, %s service | %d MB | 2048 MB | %.2f | ≤ 1%s |%n",
+                    e.getKey(), e.getValue(), e.getValue() / 2048.0,
+                    e.getKey().startsWith("inference") ? " (model worker: native memory flat instead)" : ""));
+        }
+        if (p.soak != null) {
+            table.append(p.soak);
+        }
+        if (p.cpuRows != null) {
+            table.append(p.cpuRows);
+        }
+        if (drift > DRIFT_WARNING) {
+            table.append(String.format(Locale.ROOT, "%nThe preprocessing limit changed by %.0f %% between before and "
+                    + "after the pipeline: the machine's speed drifted during this run, so its ratios are uncertain by "
+                    + "about as much.%n", 100 * drift));
+        }
+        o.println();
+        o.print(table);
+        Files.writeString(out, table.toString());
+        o.println("written to " + out.toAbsolutePath());
+        return 0;
+    }
+
+    /** Above this relative change of the preprocessing limit over a run, the table says its ratios are uncertain. */
+    private static final double DRIFT_WARNING = 0.10;
+
+    /** One timing of the limits: preprocessing per image, the model per batch and per image. */
+    private record Limits(double preMs, double forwardBatchMs, double forwardSingleMs, String modelName) {
+    }
+
+    /** Times the preprocessing on {@code sample}, then the model on what it produced. */
+    private static Limits measureLimits(Settings settings, TensorFactory factory, List<FolderSource.Item> sample,
+            int batch, int modelThreads, int lungThreads, PrintStream o) throws Exception {
+        // Preprocessing cost per image, single stream thread, on real X-rays.
         List<ModelInput> inputs = new ArrayList<>();
         double[] preMs = new double[sample.size()];
         // Round 0 warms up (JIT, the U-Net's first forward passes) and is not timed.
@@ -116,7 +197,7 @@ final class BenchCommand implements Callable<Integer> {
                 sample.size(), lungThreads, lungThreads == 1 ? "" : "s");
         TorchRuntime.useIntraOpThreadsOnThisThread(modelThreads);
 
-        // 2. The model's own speed at the configured batch size, and for a single image.
+        // The model's own speed at the configured batch size, and for a single image.
         double forwardBatchMs;
         double forwardSingleMs;
         String modelName;
@@ -129,59 +210,9 @@ final class BenchCommand implements Callable<Integer> {
             forwardBatchMs = timeBatches(batched, inputs, batch, 8);
             forwardSingleMs = timeBatches(single, inputs, 1, 8);
         }
-        double modelRate = batch / (forwardBatchMs / 1000.0);
-        double preRate = 1000.0 / preMean;
-        double limit = Math.min(modelRate, preRate);
         o.printf(Locale.ROOT, "model: %.1f ms per batch of %d (%.2f images/s); %.1f ms for one image%n",
-                forwardBatchMs, batch, modelRate, forwardSingleMs);
-
-        // 3. - 6. The pipeline, each service its own JVM as in production.
-        PipelineFigures p = measurePipeline(settings, sample, o);
-        double p50 = percentile(p.latency, 50);
-        double p95 = percentile(p.latency, 95);
-        double p99 = percentile(p.latency, 99);
-        double latencyLimit = 2 * (preMean + forwardSingleMs);
-        double single = p.rates.get(0);
-
-        StringBuilder table = new StringBuilder(String.format(Locale.ROOT, """
-                | measure (%s, %d cores, %s) | value | limit | ratio | target |
-                | --- | --- | --- | --- | --- |
-                | raw model forward, batch %d | %.2f images/s (%.0f ms/batch) | | | |
-                | raw model forward, batch 1 | %.2f images/s (%.1f ms/image) | | | |
-                | preprocessing, 1 stream thread, lung U-Net on %d PyTorch thread%s (as the service) | %.2f images/s \
-                (%.1f ms/image) | | | |
-                """, Instant.now().toString().substring(0, 16), cores, modelName, batch, modelRate, forwardBatchMs,
-                1000.0 / forwardSingleMs, forwardSingleMs, lungThreads, lungThreads == 1 ? "" : "s", preRate, preMean));
-        for (int i = 0; i < instances.size(); i++) {
-            int n = instances.get(i);
-            double rate = p.rates.get(i);
-            table.append(n == instances.get(0)
-                    ? String.format(Locale.ROOT, "| pipeline throughput at saturation, %d inference instance%s | %.2f "
-                            + "images/s | %.2f images/s (slower of the two above) | %.2f | ≥ 0.85 |%n", n,
-                            n == 1 ? "" : "s", rate, limit, rate / limit)
-                    : String.format(Locale.ROOT, "| pipeline throughput at saturation, %d inference instances | %.2f "
-                            + "images/s | %.2f images/s (%d instance%s) | %.2f (scaling) | > 1 |%n", n, rate, single,
-                            instances.get(0), instances.get(0) == 1 ? "" : "s", rate / single));
-        }
-        table.append(String.format(Locale.ROOT, "| end-to-end latency at 50%% load p50 / p95 / p99 | %.0f / %.0f / %.0f "
-                + "ms | %.0f ms (2 × (preprocess + forward of one image)) | %.2f (p99) | ≤ 1 |%n", p50, p95, p99,
-                latencyLimit, p99 / latencyLimit));
-        for (var e : p.peakRssMb.entrySet()) {
-            table.append(String.format(Locale.ROOT, "| peak RSS, %s service | %d MB | 2048 MB | %.2f | ≤ 1%s |%n",
-                    e.getKey(), e.getValue(), e.getValue() / 2048.0,
-                    e.getKey().startsWith("inference") ? " (model worker: native memory flat instead)" : ""));
-        }
-        if (p.soak != null) {
-            table.append(p.soak);
-        }
-        if (p.cpuRows != null) {
-            table.append(p.cpuRows);
-        }
-        o.println();
-        o.print(table);
-        Files.writeString(out, table.toString());
-        o.println("written to " + out.toAbsolutePath());
-        return 0;
+                forwardBatchMs, batch, batch / (forwardBatchMs / 1000.0), forwardSingleMs);
+        return new Limits(preMean, forwardBatchMs, forwardSingleMs, modelName);
     }
 
     /** What the pipeline phases measured. */
