@@ -220,6 +220,13 @@ final class BenchCommand implements Callable<Integer> {
             String cpuRows) {
     }
 
+    /** The JIT compilers' share: CPU that went to compiling code rather than running it (not yet steady state). */
+    private static String jitRow(double compileSeconds, int images, double seconds) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        return String.format(Locale.ROOT, "| of which JIT compilation, all JVMs | %.1f ms | | %.2f of the cores | |%n",
+                1000 * compileSeconds / images, compileSeconds / (cores * seconds));
+    }
+
     /**
      * Where the cores went at saturation (first instance count): CPU ms per image of each process group, against the
      * whole machine's core-ms per image in that phase.
@@ -291,13 +298,15 @@ final class BenchCommand implements Callable<Integer> {
                 // load that is then measured: steady state is what a department sees after the first minutes.
                 awaitAll(results, send(uploader, warm, 4, 0));
                 Map<String, Double> cpuBefore = CpuAccounting.snapshot();
+                double jitBefore = CpuAccounting.compilerSeconds();
                 long t0 = System.nanoTime();
                 Set<String> ids = awaitAll(results, send(uploader, sample, 4, 0));
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double rate = ids.size() / seconds;
                 rates.add(rate);
                 if (cpu == null) {
-                    cpu = cpuRows(CpuAccounting.between(cpuBefore, CpuAccounting.snapshot()), ids.size(), seconds);
+                    cpu = cpuRows(CpuAccounting.between(cpuBefore, CpuAccounting.snapshot()), ids.size(), seconds)
+                            + jitRow(CpuAccounting.compilerSeconds() - jitBefore, ids.size(), seconds);
                 }
                 o.printf(Locale.ROOT, "pipeline at saturation, %d inference instance(s): %.2f images/s (%d images, "
                         + "mean batch %.2f)%n", n, rate, ids.size(), meanBatch(results, ids));

@@ -58,6 +58,41 @@ final class CpuAccounting {
         return seconds;
     }
 
+    /**
+     * CPU seconds used so far by the JIT compiler threads of every JVM on the machine. Exact only while those threads
+     * live for the whole phase: a JVM started with {@code -XX:-UseDynamicNumberOfCompilerThreads} keeps them.
+     */
+    static double compilerSeconds() {
+        double seconds = 0;
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : (Iterable<Path>) procs::iterator) {
+                if (!p.getFileName().toString().chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try (Stream<Path> tasks = Files.list(p.resolve("task"))) {
+                    for (Path t : (Iterable<Path>) tasks::iterator) {
+                        seconds += compilerSeconds(Files.readString(t.resolve("stat")));
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // the process or thread ended between the listing and the read
+                }
+            }
+        } catch (IOException e) {
+            return 0;
+        }
+        return seconds;
+    }
+
+    /** CPU seconds of one thread's /proc stat line if it is a HotSpot compiler thread ("C2 CompilerThre"), else 0. */
+    static double compilerSeconds(String threadStat) {
+        String comm = threadStat.substring(threadStat.indexOf('(') + 1, threadStat.lastIndexOf(')'));
+        if (!comm.contains("CompilerThre")) {
+            return 0;
+        }
+        String[] f = threadStat.substring(threadStat.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS_PER_SECOND;
+    }
+
     static String label(String commandLine) {
         for (String[] l : LABELS) {
             if (commandLine.contains(l[0])) {

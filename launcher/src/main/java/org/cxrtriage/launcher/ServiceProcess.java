@@ -74,6 +74,8 @@ final class ServiceProcess {
         } else {
             options.add("-Xmx768m");
         }
+        // Compiler threads that stay for the JVM's life, so the benchmark can count their CPU (CpuAccounting).
+        options.add("-XX:-UseDynamicNumberOfCompilerThreads");
         options.add("-Dai.djl.offline=true");
         options.add("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage");
         if (jfrDir != null && !jfrDir.isBlank()) { // profiling runs: one Flight Recorder file per service
@@ -135,15 +137,21 @@ final class ServiceProcess {
      * be read. RSS minus this is the native memory (PyTorch, thread stacks, metaspace, buffers).
      */
     long heapCommittedMb() {
+        String text = metricsText();
+        return text == null ? -1 : heapCommittedMb(text);
+    }
+
+    /** The service's Prometheus exposition, or null when it cannot be read. */
+    private String metricsText() {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort
                     + "/metrics")).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 ? heapCommittedMb(r.body()) : -1;
+            return r.statusCode() == 200 ? r.body() : null;
         } catch (IOException e) {
-            return -1;
+            return null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return -1;
+            return null;
         }
     }
 

@@ -19,6 +19,16 @@ class CpuAccountingTest {
     }
 
     @Test
+    void onlyHotSpotCompilerThreadsCountAsJitCompilation() {
+        // /proc/PID/task/TID/stat: utime and stime are the 14th and 15th fields, in ticks of 1/100 s
+        String c2 = "4242 (C2 CompilerThre) S 1 1 1 0 -1 4194368 1 0 0 0 250 50 0 0 20 0 30 0 1 1 1";
+        String worker = "4243 (inference-worke) R 1 1 1 0 -1 4194368 1 0 0 0 900 10 0 0 20 0 30 0 1 1 1";
+        assertThat(CpuAccounting.compilerSeconds(c2)).isEqualTo(3.0);
+        assertThat(CpuAccounting.compilerSeconds(worker)).isZero();
+        assertThat(CpuAccounting.compilerSeconds()).isPositive(); // this JVM's compilers have worked by now
+    }
+
+    @Test
     void theUseBetweenTwoSnapshotsLeavesOutIdleGroupsAndPutsTheLargestFirst() {
         Map<String, Double> used = CpuAccounting.between(Map.of("a", 1.0, "b", 2.0, "c", 5.0),
                 Map.of("a", 4.0, "b", 2.0, "c", 6.0, "d", 0.5));
