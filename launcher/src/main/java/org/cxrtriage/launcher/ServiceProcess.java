@@ -137,21 +137,15 @@ final class ServiceProcess {
      * be read. RSS minus this is the native memory (PyTorch, thread stacks, metaspace, buffers).
      */
     long heapCommittedMb() {
-        String text = metricsText();
-        return text == null ? -1 : heapCommittedMb(text);
-    }
-
-    /** The service's Prometheus exposition, or null when it cannot be read. */
-    private String metricsText() {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort
                     + "/metrics")).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 ? r.body() : null;
+            return r.statusCode() == 200 ? heapCommittedMb(r.body()) : -1;
         } catch (IOException e) {
-            return null;
+            return -1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return null;
+            return -1;
         }
     }
 
