@@ -94,7 +94,7 @@ public final class ModelTraining {
                 o.weightDecay(), o.balance(), o.augment(), o.seed(), o.maxStepsPerEpoch(), trainImages);
         // Runs with the defaults keep the fingerprint they had before these options existed.
         return base + (o.augmentStrength() == 1 ? "" : "/augment=" + o.augmentStrength())
-                + (o.emaDecay() == 0 ? "" : "/ema=" + o.emaDecay());
+                + (o.emaDecay() == 0 ? "" : "/ema=" + o.emaDecay()) + (o.refit() ? "/refit" : "");
     }
 
     public Result run(Manifest manifest, DataSplit split, ImageCache cache, Path outDir, Path workDir)
@@ -103,6 +103,14 @@ public final class ModelTraining {
         List<Integer> val = usable(manifest, split, cache, DataSplit.Part.VAL);
         if (train.isEmpty() || val.isEmpty()) {
             throw new IllegalStateException("empty train or validation split");
+        }
+        boolean refit = options.refit();
+        if (refit) {
+            // The final step after the recipe and the epoch count were chosen on validation: fit on all of it.
+            train = new ArrayList<>(train);
+            train.addAll(val);
+            train.sort(null);
+            val = List.of();
         }
         boolean[] labels = new boolean[manifest.entries().size()];
         for (int i = 0; i < labels.length; i++) {
@@ -114,9 +122,10 @@ public final class ModelTraining {
             stepsPerEpoch = Math.min(stepsPerEpoch, options.maxStepsPerEpoch());
         }
         int totalSteps = stepsPerEpoch * options.epochs();
-        log.printf(Locale.ROOT, "train: %d images, val: %d images; %d epochs x %d steps of %d @%dpx, %s sampling%n",
+        log.printf(Locale.ROOT, "train: %d images, val: %d images; %d epochs x %d steps of %d @%dpx, %s sampling%s%n",
                 train.size(), val.size(), options.epochs(), stepsPerEpoch, options.batchSize(), options.inputSize(),
-                options.balance());
+                options.balance(), refit ? String.format(Locale.ROOT, "; refit on train + validation, the last "
+                        + "epoch ships with threshold %.4f", options.refitThreshold()) : "");
 
         ModelMetadata metadata = new ModelMetadata(options.name(), options.version(), options.backbone(),
                 options.inputSize(), options.embeddingSize(), ModelDirectory.DEFAULT_THRESHOLD, options.seed(), false,
@@ -265,18 +274,24 @@ public final class ModelTraining {
                     }
                     // Validation and the best checkpoint use the averaged weights when there are any.
                     WeightAverage.Applied averaged = average == null ? () -> { } : average.apply();
-                    double[] valScores = score(trainer, cache, val, sample);
-                    boolean[] valLabels = select(labels, val);
-                    double auc = Metrics.rocAuc(valScores, valLabels);
-                    double acc = Metrics.confusion(valScores, valLabels, 0.5).accuracy();
+                    double auc = Double.NaN;
+                    double acc = Double.NaN;
+                    if (!refit) {
+                        double[] valScores = score(trainer, cache, val, sample);
+                        boolean[] valLabels = select(labels, val);
+                        auc = Metrics.rocAuc(valScores, valLabels);
+                        acc = Metrics.confusion(valScores, valLabels, 0.5).accuracy();
+                    }
                     EpochStats stats = new EpochStats(epoch, lossSum / seen, correct / (double) seen, auc, acc,
                             currentLr(stepFactor, step), (System.nanoTime() - epochStart) / 1e9);
                     history.add(stats);
-                    boolean improved = auc > bestAuc;
+                    // A refit has nothing to select on: the checkpoint is always the latest epoch.
+                    boolean improved = refit || auc > bestAuc;
                     log.printf(Locale.ROOT,
-                            "epoch %d/%d: train loss %.4f acc %.3f | val AUC %.4f acc@0.5 %.3f | %.0fs%s%n", epoch,
-                            options.epochs(), stats.trainLoss(), stats.trainAccuracy(), auc, acc, stats.seconds(),
-                            improved ? " * best, checkpoint saved" : "");
+                            "epoch %d/%d: train loss %.4f acc %.3f | %s | %.0fs%s%n", epoch,
+                            options.epochs(), stats.trainLoss(), stats.trainAccuracy(), refit ? "refit, no validation"
+                                    : String.format(Locale.ROOT, "val AUC %.4f acc@0.5 %.3f", auc, acc),
+                            stats.seconds(), refit ? "" : improved ? " * best, checkpoint saved" : "");
                     if (improved) {
                         bestAuc = auc;
                         bestEpoch = epoch;
@@ -299,7 +314,12 @@ public final class ModelTraining {
                         log.printf("early stopping: no val AUC improvement for %d epochs%n", badEpochs);
                         break;
                     }
-                    if (options.maxMinutes() > 0 && epoch < options.epochs()
+                    if (refit && options.maxMinutes() > 0 && elapsed > options.maxMinutes() * 60
+                            && epoch < options.epochs()) {
+                        // A refit is only meaningful with its planned epoch count: go on, but say so.
+                        log.printf(Locale.ROOT, "time budget passed (%s elapsed); a refit runs all %d epochs%n",
+                                hms(elapsed), options.epochs());
+                    } else if (!refit && options.maxMinutes() > 0 && epoch < options.epochs()
                             && elapsed + elapsed / epoch > options.maxMinutes() * 60) {
                         log.printf(Locale.ROOT, "time budget: stopping after epoch %d (%s elapsed, budget %.0f min)%n",
                                 epoch, hms(elapsed), options.maxMinutes());
@@ -322,9 +342,12 @@ public final class ModelTraining {
         try (LoadedModel best = ModelDirectory.load(checkpoint, Device.cpu());
                 LoadedModel inferenceForm = BatchNormFolding.fold(best);
                 CxrPredictor predictor = new CxrPredictor(inferenceForm, options.batchSize())) {
-            double[] valScores = predict(predictor, cache, val);
+            double[] valScores = refit ? new double[0] : predict(predictor, cache, val);
             boolean[] valLabels = select(labels, val);
-            if (options.minSensitivity() > 0) {
+            if (refit) {
+                threshold = options.refitThreshold();
+                rule = "carried from the validation-selected run this refit repeats (refit on train + validation)";
+            } else if (options.minSensitivity() > 0) {
                 threshold = Metrics.thresholdForSensitivity(valScores, valLabels, options.minSensitivity());
                 rule = String.format(Locale.ROOT, "highest validation threshold with sensitivity >= %.2f",
                         options.minSensitivity());
@@ -332,12 +355,19 @@ public final class ModelTraining {
                 threshold = Metrics.youdenThreshold(valScores, valLabels);
                 rule = "Youden's J on validation";
             }
-            Metrics.Confusion c = Metrics.confusion(valScores, valLabels, threshold);
-            log.printf(Locale.ROOT, "threshold %.4f (%s): val sensitivity %.3f specificity %.3f accuracy %.3f%n",
-                    threshold, rule, c.sensitivity(), c.specificity(), c.accuracy());
+            if (refit) {
+                log.printf(Locale.ROOT, "threshold %.4f (%s)%n", threshold, rule);
+            } else {
+                Metrics.Confusion c = Metrics.confusion(valScores, valLabels, threshold);
+                log.printf(Locale.ROOT, "threshold %.4f (%s): val sensitivity %.3f specificity %.3f accuracy %.3f%n",
+                        threshold, rule, c.sensitivity(), c.specificity(), c.accuracy());
+            }
             finalMeta = new ModelMetadata(options.name(), options.version(), options.backbone(), options.inputSize(),
                     options.embeddingSize(), threshold, options.seed(), true,
-                    Instant.now().truncatedTo(ChronoUnit.MILLIS), String.format(Locale.ROOT,
+                    Instant.now().truncatedTo(ChronoUnit.MILLIS), refit ? String.format(Locale.ROOT,
+                            "trained from scratch on %d images (train + validation of a patient-level split, seed %d),"
+                                    + " %d epochs; threshold: %s; see MODEL_CARD.md", train.size(), options.seed(),
+                            bestEpoch, rule) : String.format(Locale.ROOT,
                             "trained from scratch on %d images (patient-level split, seed %d), best epoch %d "
                                     + "(val ROC AUC %.4f); threshold: %s; see MODEL_CARD.md", train.size(),
                             options.seed(), bestEpoch, bestAuc, rule));
@@ -357,8 +387,9 @@ public final class ModelTraining {
                 Files.writeString(outDir.resolve(ModelDirectory.METADATA_FILE), finalMeta.toJson());
             }
         }
-        log.printf(Locale.ROOT, "saved %s (best epoch %d, val AUC %.4f) to %s in %s%n", finalMeta.name(), bestEpoch,
-                bestAuc, outDir, hms(trainSeconds));
+        log.printf(Locale.ROOT, "saved %s (%s) to %s in %s%n", finalMeta.name(), refit ? "refit, epoch " + bestEpoch
+                : String.format(Locale.ROOT, "best epoch %d, val AUC %.4f", bestEpoch, bestAuc), outDir,
+                hms(trainSeconds));
         return new Result(finalMeta, bestEpoch, bestAuc, threshold, rule, history, trainSeconds, train.size(),
                 val.size());
     }

@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import org.cxrtriage.model.Backbone;
 import org.cxrtriage.model.CxrNetworkFactory;
 import org.cxrtriage.model.TorchRuntime;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -17,6 +18,9 @@ import picocli.CommandLine.Option;
         description = "Patient-level split, preprocess once, train with early stopping, pick the threshold on "
                 + "validation and save a model directory (model.json + weights + split.csv + training.json).")
 final class TrainCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--manifest", description = "manifest CSV (default: $CXR_MANIFEST or ../shared/data/cxr/manifest.csv)")
     Path manifest;
 
@@ -63,9 +67,18 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "2", description = "PyTorch intra-op threads and preprocessing threads") int threads;
     @Option(names = "--name", defaultValue = "cxr-resnet18") String name;
     @Option(names = "--model-version", defaultValue = "1.0.0") String version;
+    @Option(names = "--refit-threshold", description = "refit: train on train + validation for exactly --epochs epochs "
+            + "(e.g. the best epoch of a validation-selected run with the same options) and ship the last epoch's "
+            + "weights with this threshold (the validation-selected run's); no validation, early stopping or checkpoint "
+            + "selection. The test split stays held out.")
+    Double refitThreshold;
 
     @Override
     public Integer call() throws Exception {
+        if (refitThreshold != null && !(refitThreshold > 0 && refitThreshold < 1)) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--refit-threshold must be in (0, 1), got " + refitThreshold);
+        }
         TorchRuntime.configureThreads(threads, 1);
         Path manifestPath = TrainerCli.manifestPath(manifest);
         Manifest m = Manifest.read(manifestPath);
@@ -83,7 +96,8 @@ final class TrainCommand implements Callable<Integer> {
                 System.out);
         TrainOptions options = new TrainOptions(backbone, embeddingSize, tensorSize, inputSize, batchSize, epochs,
                 learningRate, lrDecay, weightDecay, patience, balance, !noAugment, augmentStrength, emaDecay, minSensitivity, seed, logEvery,
-                maxStepsPerEpoch, maxMinutes, threads, name, version);
+                maxStepsPerEpoch, maxMinutes, threads, name, version,
+                refitThreshold == null ? Double.NaN : refitThreshold);
         ModelTraining.Result result = new ModelTraining(options, System.out, resume).run(m, split, images, out,
                 workDir != null ? workDir : tmp.resolve("cxr-trainer"));
         Map<String, Object> report = new LinkedHashMap<>();

@@ -20,10 +20,17 @@ import org.cxrtriage.model.Backbone;
  *     averaged weights; 0 = off (the raw weights)
  * @param maxStepsPerEpoch cap for quick runs (0 = one pass worth of draws)
  * @param maxMinutes wall-clock budget: no new epoch is started if it would likely end past it (0 = none)
+ * @param refitThreshold NaN for a normal run; otherwise a refit: train on train + validation for exactly
+ *     {@code epochs} epochs (no validation, early stopping or checkpoint selection: the last epoch's weights ship)
+ *     with this decision threshold, carried from the validation-selected run whose recipe and epoch count it repeats
  */
 public record TrainOptions(
         Backbone backbone, int embeddingSize, int tensorSize, int inputSize,
         int batchSize, int epochs, float learningRate, float lrDecay, float weightDecay, int patience,
         String balance, boolean augment, double augmentStrength, double emaDecay, double minSensitivity, long seed, int logEvery, int maxStepsPerEpoch, double maxMinutes,
-        int threads, String name, String version) {
+        int threads, String name, String version, double refitThreshold) {
+
+    public boolean refit() {
+        return !Double.isNaN(refitThreshold);
+    }
 }

@@ -124,6 +124,34 @@ class TrainRoundTripTest {
     }
 
     @Test
+    void aRefitTrainsOnTrainAndValidationForItsEpochsAndCarriesTheThreshold(@TempDir Path tmp) throws Exception {
+        Path manifest = syntheticManifest(tmp);
+        assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("a"), tmp.resolve("wa"), "2", "1e-3"))).isZero();
+        JsonNode selected = new ObjectMapper().readTree(tmp.resolve("a/training.json").toFile()).get("result");
+        Path split = tmp.resolve("a").resolve(DataSplit.FILE_NAME);
+
+        assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("r"), tmp.resolve("wr"), "2", "1e-3",
+                "--split", split.toString(), "--refit-threshold", "0.4321"))).isZero();
+        JsonNode refit = new ObjectMapper().readTree(tmp.resolve("r/training.json").toFile()).get("result");
+        assertThat(refit.get("trainImages").asInt())
+                .isEqualTo(selected.get("trainImages").asInt() + selected.get("valImages").asInt());
+        assertThat(refit.get("valImages").asInt()).isZero();
+        assertThat(refit.get("bestEpoch").asInt()).isEqualTo(2);
+        assertThat(refit.get("history")).hasSize(2);
+        assertThat(refit.get("threshold").asDouble()).isEqualTo(0.4321);
+        org.cxrtriage.model.ModelMetadata meta = org.cxrtriage.model.ModelMetadata.fromJson(Files.readString(tmp.resolve("r/model.json")));
+        assertThat(meta.threshold()).isEqualTo(0.4321);
+        assertThat(meta.notes()).contains("train + validation");
+        // the shipped weights are the last epoch's
+        try (LoadedModel lm = ModelDirectory.load(tmp.resolve("r"), ai.djl.Device.cpu())) {
+            assertThat(lm.metadata().trained()).isTrue();
+        }
+
+        assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("x"), tmp.resolve("wx"), "1", "1e-3",
+                "--refit-threshold", "1.5"))).isEqualTo(2);
+    }
+
+    @Test
     void anInterruptedRunResumesAfterItsLastEpoch(@TempDir Path tmp) throws Exception {
         Path manifest = syntheticManifest(tmp);
         Path work = tmp.resolve("work");
