@@ -130,8 +130,11 @@ class TrainRoundTripTest {
         JsonNode selected = new ObjectMapper().readTree(tmp.resolve("a/training.json").toFile()).get("result");
         Path split = tmp.resolve("a").resolve(DataSplit.FILE_NAME);
 
-        assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("r"), tmp.resolve("wr"), "2", "1e-3",
+        // One epoch, then resumed to two: a refit's progress (no validation AUC) survives a restart too.
+        assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("r"), tmp.resolve("wr"), "1", "1e-3",
                 "--split", split.toString(), "--refit-threshold", "0.4321"))).isZero();
+        assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("r"), tmp.resolve("wr"), "2", "1e-3",
+                "--split", split.toString(), "--refit-threshold", "0.4321", "--resume"))).isZero();
         JsonNode refit = new ObjectMapper().readTree(tmp.resolve("r/training.json").toFile()).get("result");
         assertThat(refit.get("trainImages").asInt())
                 .isEqualTo(selected.get("trainImages").asInt() + selected.get("valImages").asInt());
