@@ -45,7 +45,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--backbone", defaultValue = "RESNET18") Backbone backbone;
     @Option(names = "--embedding-size", defaultValue = "" + CxrNetworkFactory.DEFAULT_EMBEDDING_SIZE) int embeddingSize;
     @Option(names = "--tensor-size", defaultValue = "256", description = "preprocessing size (the service's PREPROCESS_TENSOR_SIZE)") int tensorSize;
-    // Defaults: the recipe of models/default 1.4.0 (its MODEL_CARD.md; chosen by bench/gpu/results/recipe-sweep.md).
+    // Defaults: the recipe of models/default 1.4.0, which 1.5.0 refit (its MODEL_CARD.md; chosen by
+    // bench/gpu/results/recipe-sweep.md).
     @Option(names = "--input-size", defaultValue = "128") int inputSize;
     @Option(names = "--batch-size", defaultValue = "16") int batchSize;
     @Option(names = "--epochs", defaultValue = "80") int epochs;
