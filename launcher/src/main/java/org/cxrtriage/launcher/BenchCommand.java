@@ -93,17 +93,19 @@ final class BenchCommand implements Callable<Integer> {
         // 1. - 2. The limits, timed before the pipeline and again after it: this machine's speed drifts by tens of
         // per cent within minutes (other tenants), and the ratios divide by the mean of the two.
         TensorFactory factory = PreprocessService.tensorFactory(settings); // its U-Net sets lungThreads on this thread
-        Limits before = measureLimits(settings, factory, sample, batch, modelThreads, lungThreads, o);
+        TensorFactory second = PreprocessService.tensorFactory(settings); // for the two-thread timing, as 2 stream threads
+        Limits before = measureLimits(settings, factory, second, sample, batch, modelThreads, lungThreads, o);
 
         // 3. - 6. The pipeline, each service its own JVM as in production.
         PipelineFigures p = measurePipeline(settings, sample, o);
         o.println("limits again, after the pipeline:");
-        Limits after = measureLimits(settings, factory, sample, batch, modelThreads, lungThreads, o);
+        Limits after = measureLimits(settings, factory, second, sample, batch, modelThreads, lungThreads, o);
         double preMean = (before.preMs() + after.preMs()) / 2;
         double forwardBatchMs = (before.forwardBatchMs() + after.forwardBatchMs()) / 2;
         double forwardSingleMs = (before.forwardSingleMs() + after.forwardSingleMs()) / 2;
         double modelRate = batch / (forwardBatchMs / 1000.0);
         double preRate = 1000.0 / preMean;
+        double preBothMs = (before.preBothCoresMs() + after.preBothCoresMs()) / 2;
         double limit = Math.min(modelRate, preRate);
         String modelName = before.modelName();
         double drift = Math.abs(after.preMs() - before.preMs()) / preMean;
@@ -120,10 +122,13 @@ final class BenchCommand implements Callable<Integer> {
                 | raw model forward, batch 1 | %.2f images/s (%.1f ms/image; %.1f before, %.1f after) | | | |
                 | preprocessing, 1 stream thread, lung U-Net on %d PyTorch thread%s (as the service) | %.2f images/s \
                 (%.1f ms/image; %.1f before, %.1f after) | | | |
+                | preprocessing, 2 threads at once (both cores busy, as 2 stream threads), per thread | %.1f ms/image \
+                (%.1f before, %.1f after) | | %.2f of 1 thread alone | |
                 """, Instant.now().toString().substring(0, 16), cores, modelName, batch, modelRate, forwardBatchMs,
                 before.forwardBatchMs(), after.forwardBatchMs(), 1000.0 / forwardSingleMs, forwardSingleMs,
                 before.forwardSingleMs(), after.forwardSingleMs(), lungThreads, lungThreads == 1 ? "" : "s", preRate,
-                preMean, before.preMs(), after.preMs()));
+                preMean, before.preMs(), after.preMs(), preBothMs, before.preBothCoresMs(), after.preBothCoresMs(),
+                preBothMs / preMean));
         for (int i = 0; i < instances.size(); i++) {
             int n = instances.get(i);
             double rate = p.rates.get(i);
@@ -165,23 +170,25 @@ final class BenchCommand implements Callable<Integer> {
     /** Above this relative change of the preprocessing limit over a run, the table says its ratios are uncertain. */
     private static final double DRIFT_WARNING = 0.10;
 
-    /** One timing of the limits: preprocessing per image, the model per batch and per image. */
-    private record Limits(double preMs, double forwardBatchMs, double forwardSingleMs, String modelName) {
+    /**
+     * One timing of the limits: preprocessing per image (one thread, and per thread with two at once), the model per
+     * batch and per image.
+     */
+    private record Limits(double preMs, double preBothCoresMs, double forwardBatchMs, double forwardSingleMs,
+            String modelName) {
     }
 
     /** Times the preprocessing on {@code sample}, then the model on what it produced. */
-    private static Limits measureLimits(Settings settings, TensorFactory factory, List<FolderSource.Item> sample,
-            int batch, int modelThreads, int lungThreads, PrintStream o) throws Exception {
+    private static Limits measureLimits(Settings settings, TensorFactory factory, TensorFactory second,
+            List<FolderSource.Item> sample, int batch, int modelThreads, int lungThreads, PrintStream o)
+            throws Exception {
         // Preprocessing cost per image, single stream thread, on real X-rays.
         List<ModelInput> inputs = new ArrayList<>();
         double[] preMs = new double[sample.size()];
         // Round 0 warms up (JIT, the U-Net's first forward passes) and is not timed.
         for (int round = 0; round < 2; round++) {
             for (int i = 0; i < (round == 0 ? Math.min(4, sample.size()) : sample.size()); i++) {
-                ImageReceived img = ImageReceived.newBuilder().setImageId("b" + i).setStudyId("s").setPatientRef("p")
-                        .setSiteId("s").setViewPosition("PA").setReceivedAt(Instant.now()).setContentType("image/png")
-                        .setSha256("x").setWidth(0).setHeight(0)
-                        .setImageBytes(java.nio.ByteBuffer.wrap(Files.readAllBytes(sample.get(i).file()))).build();
+                ImageReceived img = benchImage(i, Files.readAllBytes(sample.get(i).file()));
                 long t = System.nanoTime();
                 PreprocessOutcome r = factory.process(img.getImageId(), img);
                 if (round == 1) {
@@ -195,6 +202,9 @@ final class BenchCommand implements Callable<Integer> {
         double preMean = Arrays.stream(preMs).average().orElse(Double.NaN);
         o.printf(Locale.ROOT, "preprocessing: %.1f ms/image (%d images, lung U-Net on %d PyTorch thread%s)%n", preMean,
                 sample.size(), lungThreads, lungThreads == 1 ? "" : "s");
+        double preBoth = timeBothCores(factory, second, sample);
+        o.printf(Locale.ROOT, "preprocessing on 2 threads at once: %.1f ms/image per thread (%.2f of one thread alone)%n",
+                preBoth, preBoth / preMean);
         TorchRuntime.useIntraOpThreadsOnThisThread(modelThreads);
 
         // The model's own speed at the configured batch size, and for a single image.
@@ -212,7 +222,49 @@ final class BenchCommand implements Callable<Integer> {
         }
         o.printf(Locale.ROOT, "model: %.1f ms per batch of %d (%.2f images/s); %.1f ms for one image%n",
                 forwardBatchMs, batch, batch / (forwardBatchMs / 1000.0), forwardSingleMs);
-        return new Limits(preMean, forwardBatchMs, forwardSingleMs, modelName);
+        return new Limits(preMean, preBoth, forwardBatchMs, forwardSingleMs, modelName);
+    }
+
+    private static ImageReceived benchImage(int i, byte[] bytes) {
+        return ImageReceived.newBuilder().setImageId("b" + i).setStudyId("s").setPatientRef("p").setSiteId("s")
+                .setViewPosition("PA").setReceivedAt(Instant.now()).setContentType("image/png").setSha256("x")
+                .setWidth(0).setHeight(0).setImageBytes(java.nio.ByteBuffer.wrap(bytes)).build();
+    }
+
+    /**
+     * Mean wall time per image when two threads preprocess the sample at the same time, each with its own factory: the
+     * pipeline keeps both cores busy, and memory-heavy work loses speed on this machine then (an ALU-only loop does
+     * not; bench/cpu/TwoThreads.java). Shown beside the one-thread limit, which stays the yardstick.
+     */
+    private static double timeBothCores(TensorFactory first, TensorFactory second, List<FolderSource.Item> sample)
+            throws Exception {
+        List<byte[]> bytes = new ArrayList<>();
+        for (FolderSource.Item item : sample) {
+            bytes.add(Files.readAllBytes(item.file()));
+        }
+        for (int i = 0; i < Math.min(2, bytes.size()); i++) {
+            second.process("w" + i, benchImage(i, bytes.get(i))); // its U-Net's first passes; the first one is warm
+        }
+        ExecutorService pair = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<Double>> runs = new ArrayList<>();
+            for (TensorFactory f : List.of(first, second)) {
+                runs.add(pair.submit(() -> {
+                    long t = System.nanoTime();
+                    for (int i = 0; i < bytes.size(); i++) {
+                        f.process("b" + i, benchImage(i, bytes.get(i)));
+                    }
+                    return (System.nanoTime() - t) / 1e6 / bytes.size();
+                }));
+            }
+            double sum = 0;
+            for (Future<Double> r : runs) {
+                sum += r.get();
+            }
+            return sum / runs.size();
+        } finally {
+            pair.shutdownNow();
+        }
     }
 
     /** What the pipeline phases measured. */
