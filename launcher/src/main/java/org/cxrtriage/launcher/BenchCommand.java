@@ -182,13 +182,17 @@ final class BenchCommand implements Callable<Integer> {
     private static Limits measureLimits(Settings settings, TensorFactory factory, TensorFactory second,
             List<FolderSource.Item> sample, int batch, int modelThreads, int lungThreads, PrintStream o)
             throws Exception {
-        // Preprocessing cost per image, single stream thread, on real X-rays.
+        // Preprocessing cost per image, single stream thread, on real X-rays (read from disk before timing).
+        List<byte[]> bytes = new ArrayList<>();
+        for (FolderSource.Item item : sample) {
+            bytes.add(Files.readAllBytes(item.file()));
+        }
         List<ModelInput> inputs = new ArrayList<>();
         double[] preMs = new double[sample.size()];
         // Round 0 warms up (JIT, the U-Net's first forward passes) and is not timed.
         for (int round = 0; round < 2; round++) {
             for (int i = 0; i < (round == 0 ? Math.min(4, sample.size()) : sample.size()); i++) {
-                ImageReceived img = benchImage(i, Files.readAllBytes(sample.get(i).file()));
+                ImageReceived img = benchImage(i, bytes.get(i));
                 long t = System.nanoTime();
                 PreprocessOutcome r = factory.process(img.getImageId(), img);
                 if (round == 1) {
@@ -202,7 +206,7 @@ final class BenchCommand implements Callable<Integer> {
         double preMean = Arrays.stream(preMs).average().orElse(Double.NaN);
         o.printf(Locale.ROOT, "preprocessing: %.1f ms/image (%d images, lung U-Net on %d PyTorch thread%s)%n", preMean,
                 sample.size(), lungThreads, lungThreads == 1 ? "" : "s");
-        double preBoth = timeBothCores(factory, second, sample);
+        double preBoth = timeBothCores(factory, second, bytes);
         o.printf(Locale.ROOT, "preprocessing on 2 threads at once: %.1f ms/image per thread (%.2f of one thread alone)%n",
                 preBoth, preBoth / preMean);
         TorchRuntime.useIntraOpThreadsOnThisThread(modelThreads);
@@ -236,12 +240,8 @@ final class BenchCommand implements Callable<Integer> {
      * pipeline keeps both cores busy, and memory-heavy work loses speed on this machine then (an ALU-only loop does
      * not; bench/cpu/TwoThreads.java). Shown beside the one-thread limit, which stays the yardstick.
      */
-    private static double timeBothCores(TensorFactory first, TensorFactory second, List<FolderSource.Item> sample)
+    private static double timeBothCores(TensorFactory first, TensorFactory second, List<byte[]> bytes)
             throws Exception {
-        List<byte[]> bytes = new ArrayList<>();
-        for (FolderSource.Item item : sample) {
-            bytes.add(Files.readAllBytes(item.file()));
-        }
         for (int i = 0; i < Math.min(2, bytes.size()); i++) {
             second.process("w" + i, benchImage(i, bytes.get(i))); // its U-Net's first passes; the first one is warm
         }

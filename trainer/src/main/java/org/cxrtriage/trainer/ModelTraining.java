@@ -314,12 +314,8 @@ public final class ModelTraining {
                         log.printf("early stopping: no val AUC improvement for %d epochs%n", badEpochs);
                         break;
                     }
-                    if (refit && options.maxMinutes() > 0 && elapsed > options.maxMinutes() * 60
-                            && epoch < options.epochs()) {
-                        // A refit is only meaningful with its planned epoch count: go on, but say so.
-                        log.printf(Locale.ROOT, "time budget passed (%s elapsed); a refit runs all %d epochs%n",
-                                hms(elapsed), options.epochs());
-                    } else if (!refit && options.maxMinutes() > 0 && epoch < options.epochs()
+                    // A refit is only meaningful with its planned epoch count, so the budget does not stop it.
+                    if (!refit && options.maxMinutes() > 0 && epoch < options.epochs()
                             && elapsed + elapsed / epoch > options.maxMinutes() * 60) {
                         log.printf(Locale.ROOT, "time budget: stopping after epoch %d (%s elapsed, budget %.0f min)%n",
                                 epoch, hms(elapsed), options.maxMinutes());
@@ -342,22 +338,21 @@ public final class ModelTraining {
         try (LoadedModel best = ModelDirectory.load(checkpoint, Device.cpu());
                 LoadedModel inferenceForm = BatchNormFolding.fold(best);
                 CxrPredictor predictor = new CxrPredictor(inferenceForm, options.batchSize())) {
-            double[] valScores = refit ? new double[0] : predict(predictor, cache, val);
-            boolean[] valLabels = select(labels, val);
             if (refit) {
                 threshold = options.refitThreshold();
                 rule = "carried from the validation-selected run this refit repeats (refit on train + validation)";
-            } else if (options.minSensitivity() > 0) {
-                threshold = Metrics.thresholdForSensitivity(valScores, valLabels, options.minSensitivity());
-                rule = String.format(Locale.ROOT, "highest validation threshold with sensitivity >= %.2f",
-                        options.minSensitivity());
-            } else {
-                threshold = Metrics.youdenThreshold(valScores, valLabels);
-                rule = "Youden's J on validation";
-            }
-            if (refit) {
                 log.printf(Locale.ROOT, "threshold %.4f (%s)%n", threshold, rule);
             } else {
+                double[] valScores = predict(predictor, cache, val);
+                boolean[] valLabels = select(labels, val);
+                if (options.minSensitivity() > 0) {
+                    threshold = Metrics.thresholdForSensitivity(valScores, valLabels, options.minSensitivity());
+                    rule = String.format(Locale.ROOT, "highest validation threshold with sensitivity >= %.2f",
+                            options.minSensitivity());
+                } else {
+                    threshold = Metrics.youdenThreshold(valScores, valLabels);
+                    rule = "Youden's J on validation";
+                }
                 Metrics.Confusion c = Metrics.confusion(valScores, valLabels, threshold);
                 log.printf(Locale.ROOT, "threshold %.4f (%s): val sensitivity %.3f specificity %.3f accuracy %.3f%n",
                         threshold, rule, c.sensitivity(), c.specificity(), c.accuracy());

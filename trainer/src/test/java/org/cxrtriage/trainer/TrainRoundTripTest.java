@@ -14,6 +14,7 @@ import org.cxrtriage.model.CxrPredictor;
 import org.cxrtriage.model.LoadedModel;
 import org.cxrtriage.model.ModelDirectory;
 import org.cxrtriage.model.ModelInput;
+import org.cxrtriage.model.ModelMetadata;
 import org.cxrtriage.model.Prediction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -142,7 +143,7 @@ class TrainRoundTripTest {
         assertThat(refit.get("bestEpoch").asInt()).isEqualTo(2);
         assertThat(refit.get("history")).hasSize(2);
         assertThat(refit.get("threshold").asDouble()).isEqualTo(0.4321);
-        org.cxrtriage.model.ModelMetadata meta = org.cxrtriage.model.ModelMetadata.fromJson(Files.readString(tmp.resolve("r/model.json")));
+        ModelMetadata meta = ModelMetadata.fromJson(Files.readString(tmp.resolve("r/model.json")));
         assertThat(meta.threshold()).isEqualTo(0.4321);
         assertThat(meta.notes()).contains("train + validation");
         // the shipped weights are the last epoch's
