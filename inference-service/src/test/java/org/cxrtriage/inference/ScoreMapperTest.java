@@ -40,7 +40,8 @@ class ScoreMapperTest {
 
     @Test
     void theCallFollowsTheModelsThreshold() {
-        ModelMetadata model = new ModelMetadata("m", "1", Backbone.RESNET18, 64, 2, 0.7, 1L, true, Instant.EPOCH, "");
+        ModelMetadata model = new ModelMetadata("m", "1", Backbone.RESNET18, 64, 2, 0.7, 1L, true, Instant.EPOCH, "",
+                org.cxrtriage.model.InputView.FULL);
         CxrScore below = ScoreMapper.toScore(tensor(4, 16), new Prediction(0.69f, new float[] {1f, 2f},
                 new float[] {0f, 0f}), model, Instant.EPOCH, 5f, 2);
         CxrScore at = ScoreMapper.toScore(tensor(4, 16), new Prediction(0.7f, new float[] {1f, 2f},

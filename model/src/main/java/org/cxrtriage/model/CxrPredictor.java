@@ -36,7 +36,8 @@ public final class CxrPredictor implements AutoCloseable {
         this.batchSize = batchSize;
         this.shapes = batchShapes(batchSize);
         for (int shape : shapes) {
-            predictors.add(model.model().newPredictor(new CxrTranslator(shape, metadata.inputSize()), device));
+            predictors.add(model.model().newPredictor(new CxrTranslator(shape, metadata.inputSize(),
+                    metadata.inputView()), device));
         }
     }
 

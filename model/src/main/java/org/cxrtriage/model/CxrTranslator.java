@@ -25,12 +25,14 @@ final class CxrTranslator implements NoBatchifyTranslator<List<ModelInput>, List
 
     private final int batchSize;
     private final int size;
+    private final InputView view;
     private final float[] staging;
     private final ByteBuffer direct;
 
-    CxrTranslator(int batchSize, int size) {
+    CxrTranslator(int batchSize, int size, InputView view) {
         this.batchSize = batchSize;
         this.size = size;
+        this.view = view;
         this.staging = new float[batchSize * InputEncoder.CHANNELS * size * size];
         this.direct = ByteBuffer.allocateDirect(staging.length * Float.BYTES).order(ByteOrder.nativeOrder());
     }
@@ -42,7 +44,7 @@ final class CxrTranslator implements NoBatchifyTranslator<List<ModelInput>, List
         }
         int sample = InputEncoder.CHANNELS * size * size;
         for (int i = 0; i < inputs.size(); i++) {
-            InputEncoder.encode(inputs.get(i), size, staging, i * sample);
+            InputEncoder.encode(view.apply(inputs.get(i)), size, staging, i * sample);
         }
         Arrays.fill(staging, inputs.size() * sample, staging.length, 0f);
         ctx.setAttachment(COUNT, inputs.size());

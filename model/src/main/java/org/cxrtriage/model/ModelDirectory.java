@@ -48,7 +48,7 @@ public final class ModelDirectory {
             long seed, String name, String version) throws IOException {
         ModelMetadata metadata = new ModelMetadata(name, version, backbone, inputSize, embeddingSize,
                 DEFAULT_THRESHOLD, seed, false, Instant.now().truncatedTo(ChronoUnit.MILLIS),
-                "seeded initialisation, untrained");
+                "seeded initialisation, untrained", InputView.FULL);
         try (LoadedModel model = initialise(metadata, Device.cpu())) {
             save(dir, model.model(), metadata);
         }

@@ -17,6 +17,8 @@ import java.util.Objects;
  * @param threshold probability at or above which a case is called positive
  * @param seed seed used to initialise the weights (before any training)
  * @param trained false for freshly initialised (seeded, untrained) weights
+ * @param inputView what of the X-ray the model sees; absent in older model.json files, which mean
+ *     {@link InputView#FULL}
  */
 @JsonIgnoreProperties(ignoreUnknown = true) // newer writers may add fields
 public record ModelMetadata(
@@ -29,7 +31,8 @@ public record ModelMetadata(
         long seed,
         boolean trained,
         Instant createdAt,
-        String notes) {
+        String notes,
+        InputView inputView) {
 
     /** Smallest input for which every ResNet stage still has a non-empty feature map. */
     public static final int MIN_INPUT_SIZE = 32;
@@ -55,16 +58,17 @@ public record ModelMetadata(
             throw new IllegalArgumentException("threshold must be in [0,1], got " + threshold);
         }
         notes = notes == null ? "" : notes;
+        inputView = inputView == null ? InputView.FULL : inputView;
     }
 
     public ModelMetadata withThreshold(double newThreshold) {
         return new ModelMetadata(name, version, backbone, inputSize, embeddingSize, newThreshold, seed, trained,
-                createdAt, notes);
+                createdAt, notes, inputView);
     }
 
     public ModelMetadata withTrained(boolean isTrained, String newNotes) {
         return new ModelMetadata(name, version, backbone, inputSize, embeddingSize, threshold, seed, isTrained,
-                createdAt, newNotes);
+                createdAt, newNotes, inputView);
     }
 
     public String toJson() {

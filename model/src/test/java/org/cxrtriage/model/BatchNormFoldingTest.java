@@ -25,7 +25,8 @@ class BatchNormFoldingTest {
     }
 
     private static ModelMetadata metadata(Backbone backbone) {
-        return new ModelMetadata("cxr", "1", backbone, TestModels.SIZE, 32, 0.5, 3L, true, Instant.now(), null);
+        return new ModelMetadata("cxr", "1", backbone, TestModels.SIZE, 32, 0.5, 3L, true, Instant.now(), null,
+                InputView.FULL);
     }
 
     /**

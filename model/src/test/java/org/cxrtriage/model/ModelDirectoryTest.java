@@ -63,7 +63,7 @@ class ModelDirectoryTest {
     @Test
     void saveThenLoadGivesIdenticalOutputs() throws IOException {
         ModelMetadata metadata = new ModelMetadata("cxr", "0.2", Backbone.RESNET18, SIZE, 128, 0.5, 5L, false,
-                Instant.now(), null);
+                Instant.now(), null, InputView.FULL);
         Path dir = tmp.resolve("roundtrip");
         List<Prediction> before;
         try (LoadedModel fresh = ModelDirectory.initialise(metadata, Device.cpu());
@@ -149,7 +149,7 @@ class ModelDirectoryTest {
         Path dir = copyOfSeeded();
         ModelMetadata metadata = seededMetadata;
         writeMetadata(dir, new ModelMetadata(metadata.name(), metadata.version(), Backbone.RESNET50, SIZE, 128,
-                0.5, 1L, false, metadata.createdAt(), ""));
+                0.5, 1L, false, metadata.createdAt(), "", InputView.FULL));
         assertThatThrownBy(() -> ModelDirectory.load(dir, Device.cpu()))
                 .isInstanceOf(InvalidModelException.class).hasMessageContaining("do not match model.json")
                 .hasMessageContaining("RESNET50");
@@ -159,7 +159,7 @@ class ModelDirectoryTest {
     void weightsOfAnotherEmbeddingSizeAreReported() throws IOException {
         Path dir = copyOfSeeded();
         writeMetadata(dir, new ModelMetadata("cxr", "1", Backbone.RESNET18, SIZE, 64, 0.5, 1L, false,
-                seededMetadata.createdAt(), ""));
+                seededMetadata.createdAt(), "", InputView.FULL));
         assertThatThrownBy(() -> ModelDirectory.load(dir, Device.cpu()))
                 .isInstanceOf(InvalidModelException.class).hasMessageContaining("(2, 64)");
     }

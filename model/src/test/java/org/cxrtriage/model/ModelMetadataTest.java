@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 
 class ModelMetadataTest {
     static final ModelMetadata SAMPLE = new ModelMetadata("cxr-resnet50", "2024.1", Backbone.RESNET50, 224, 128,
-            0.42, 1234L, true, Instant.parse("2024-05-01T10:15:30.123Z"), "trained 32 epochs");
+            0.42, 1234L, true, Instant.parse("2024-05-01T10:15:30.123Z"), "trained 32 epochs",
+            InputView.LUNGS_ONLY);
 
     @Test
     void jsonRoundTrip() throws IOException {
@@ -25,12 +26,20 @@ class ModelMetadataTest {
     }
 
     @Test
+    void anOlderModelJsonWithoutAnInputViewSeesTheFullXray() throws IOException {
+        String json = SAMPLE.toJson().replace("\"inputView\" : \"LUNGS_ONLY\"", "\"future\" : 1");
+        assertThat(json).doesNotContain("inputView");
+        assertThat(ModelMetadata.fromJson(json).inputView()).isEqualTo(InputView.FULL);
+        assertThat(SAMPLE.withThreshold(0.3).inputView()).isEqualTo(InputView.LUNGS_ONLY);
+    }
+
+    @Test
     void rejectsInvalidValues() {
         assertThatThrownBy(() -> SAMPLE.withThreshold(1.5)).hasMessageContaining("threshold");
         assertThatThrownBy(() -> new ModelMetadata(" ", "1", Backbone.RESNET18, 224, 128, 0.5, 0, false,
-                Instant.now(), "")).hasMessageContaining("name");
+                Instant.now(), "", null)).hasMessageContaining("name");
         assertThatThrownBy(() -> new ModelMetadata("n", "1", Backbone.RESNET18, 224, 0, 0.5, 0, false,
-                Instant.now(), "")).hasMessageContaining("embeddingSize");
+                Instant.now(), "", null)).hasMessageContaining("embeddingSize");
     }
 
     @Test

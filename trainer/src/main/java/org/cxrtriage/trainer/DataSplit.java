@@ -98,6 +98,32 @@ public final class DataSplit {
         return new DataSplit(byFile);
     }
 
+    /**
+     * Leave-one-source-out: every image of {@code heldOutSource} is test; the other sources are split into train
+     * and validation by {@link #create} (same strata, no test fraction). Measures a collection the model never
+     * saw, which a random split cannot (its test shares every source with training).
+     */
+    public static DataSplit holdingOutSource(Manifest manifest, String heldOutSource, double valFraction, long seed) {
+        List<Manifest.Entry> rest = new ArrayList<>();
+        for (Manifest.Entry e : manifest.entries()) {
+            if (!e.source().equals(heldOutSource)) {
+                rest.add(e);
+            }
+        }
+        if (rest.size() == manifest.entries().size()) {
+            throw new IllegalArgumentException("no image of source '" + heldOutSource + "' in the manifest");
+        }
+        if (rest.isEmpty()) {
+            throw new IllegalArgumentException("source '" + heldOutSource + "' is the only source: nothing to train on");
+        }
+        DataSplit trainVal = create(new Manifest(manifest.directory(), rest), valFraction, 0, seed);
+        Map<String, Part> byFile = new LinkedHashMap<>();
+        for (Manifest.Entry e : manifest.entries()) {
+            byFile.put(e.file(), e.source().equals(heldOutSource) ? Part.TEST : trainVal.partOf(e));
+        }
+        return new DataSplit(byFile);
+    }
+
     public void write(Path file) throws IOException {
         StringBuilder sb = new StringBuilder("file,split\n");
         byFile.forEach((f, p) -> sb.append(f).append(',').append(p.id()).append('\n'));

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.cxrtriage.model.CxrPredictor;
 import org.cxrtriage.model.LoadedModel;
+import org.cxrtriage.model.LungRegion;
 import org.cxrtriage.model.ModelDirectory;
 import org.cxrtriage.model.ModelInput;
 import org.cxrtriage.model.Prediction;
@@ -25,6 +26,8 @@ import picocli.CommandLine.Option;
                 + "(bootstrap 95% CIs, confusion matrix, kNN over embeddings, per-source, within-ieee8023) and an "
                 + "HTML report with plots.")
 final class EvaluateCommand implements Callable<Integer> {
+    static final String CASES_FILE = "cases.csv";
+
     @Option(names = "--model-dir", description = "model directory (default: models/default); repeat it for a "
             + "majority-vote ensemble: call = vote of the models' calls at their own thresholds (tie: mean "
             + "probability >= mean threshold), probability = mean, embedding = concatenation") List<Path> modelDirs;
@@ -46,6 +49,8 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--new-version", description = "the version model.json gets with --recalibrate") String newVersion;
     @Option(names = "--threads", defaultValue = "2") int threads;
     @Option(names = "--no-report", negatable = false, description = "skip the HTML/PNG report") boolean noReport;
+    @Option(names = "--no-lung-ablation", negatable = false, description = "skip the shortcut check (the split "
+            + "scored again with the X-ray black over the lung region, and black outside it)") boolean noLungAblation;
     @Option(names = "--tsne-points", defaultValue = "500", description = "t-SNE plot of at most this many "
             + "embeddings of the split (seeded subset); 0 = none") int tsnePoints;
 
@@ -80,6 +85,8 @@ final class EvaluateCommand implements Callable<Integer> {
         List<List<Evaluation.Case>> perModel = new ArrayList<>();
         List<List<Evaluation.Case>> perModelRef = new ArrayList<>();
         List<Object> metadata = new ArrayList<>();
+        Map<LungAblation, List<List<Evaluation.Case>>> perModelAblated = new java.util.EnumMap<>(
+                LungAblation.class);
         double[] thresholds = new double[dirs.size()];
         for (int j = 0; j < dirs.size(); j++) {
             try (LoadedModel model = ModelDirectory.loadForInference(dirs.get(j), Device.cpu());
@@ -90,6 +97,12 @@ final class EvaluateCommand implements Callable<Integer> {
                         model.metadata().inputSize(), thresholds[j]);
                 metadata.add(model.metadata());
                 perModel.add(score(predictor, m, split, images, evalPart));
+                if (!noLungAblation) {
+                    for (LungAblation view : LungAblation.values()) {
+                        perModelAblated.computeIfAbsent(view, v -> new ArrayList<>()).add(score(predictor, m, split,
+                                images, evalPart, view::apply, view.id));
+                    }
+                }
                 perModelRef.add(withKnn ? score(predictor, m, split, images, DataSplit.Part.TRAIN) : List.of());
             }
         }
@@ -118,14 +131,22 @@ final class EvaluateCommand implements Callable<Integer> {
         report.put("split", part);
         report.put("rejectedByPreprocessing", countRejected(m, split, images, evalPart));
         report.putAll(Evaluation.report(cases, reference, threshold, k, resamples, seed));
+        Map<String, List<Evaluation.Case>> ablated = new LinkedHashMap<>();
+        if (!noLungAblation) {
+            perModelAblated.forEach((view, casesPerModel) -> ablated.put(view.id, single ? casesPerModel.get(0)
+                    : Evaluation.ensemble(casesPerModel, thresholds)));
+            report.put("lungAblation", ablationReport(m, split, images, evalPart, ablated, threshold));
+        }
         ObjectMapper json = new ObjectMapper().findAndRegisterModules().enable(SerializationFeature.INDENT_OUTPUT)
                 .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
         json.writeValue(outDir.resolve("metrics.json").toFile(), report);
+        writeCases(outDir.resolve(CASES_FILE), cases, ablated, threshold);
         System.out.println(json.writeValueAsString(summary(report)));
         if (!noReport) {
-            HtmlReport.write(outDir, report, cases, threshold, tsnePoints, seed);
+            HtmlReport.write(outDir, report, cases, ablated, threshold, tsnePoints, seed);
         }
-        System.out.println("wrote " + outDir.resolve("metrics.json") + (noReport ? "" : " and report.html"));
+        System.out.println("wrote " + outDir.resolve("metrics.json") + ", " + CASES_FILE
+                + (noReport ? "" : " and report.html"));
         return 0;
     }
 
@@ -144,10 +165,71 @@ final class EvaluateCommand implements Callable<Integer> {
                 java.time.LocalDate.now(java.time.ZoneOffset.UTC), cases.size(), lungOptions.kind, old, recalibrate);
         org.cxrtriage.model.ModelMetadata after = new org.cxrtriage.model.ModelMetadata(before.name(),
                 newVersion != null ? newVersion : before.version(), before.backbone(), before.inputSize(),
-                before.embeddingSize(), t, before.seed(), before.trained(), before.createdAt(), note);
+                before.embeddingSize(), t, before.seed(), before.trained(), before.createdAt(), note,
+                before.inputView());
         Files.writeString(file, after.toJson());
         System.out.printf(Locale.ROOT, "threshold %.4f -> %.4f written to %s%n", old, t, file);
         return t;
+    }
+
+    private Map<String, Object> ablationReport(Manifest m, DataSplit split, ImageCache images, DataSplit.Part part,
+            Map<String, List<Evaluation.Case>> ablated, double threshold) {
+        double regionFraction = 0;
+        List<Integer> idx = ModelTraining.usable(m, split, images, part);
+        for (int i : idx) {
+            boolean[] region = LungRegion.of(images.input(i));
+            int on = 0;
+            for (boolean b : region) {
+                on += b ? 1 : 0;
+            }
+            regionFraction += on / (double) region.length / idx.size();
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("description", "shortcut check: the same images scored with the lungs hidden and with only the lungs "
+                + "shown. A model that reads the lungs loses most of its ROC AUC with them hidden; one that still "
+                + "separates the classes without them reads something else (source, markers, borders)");
+        out.put("lungRegion", String.format(Locale.ROOT, "lung plane >= %.2f, grown by %.2f of the image side "
+                + "(%d px of %d)", LungRegion.LUNG_LEVEL / 255.0, LungRegion.MARGIN,
+                Math.round(LungRegion.MARGIN * tensorSize), tensorSize));
+        out.put("meanLungRegionFraction", regionFraction);
+        out.put("fill", "black (0), as the preprocessing's padding; the lung plane is unchanged");
+        for (LungAblation view : LungAblation.values()) {
+            Map<String, Object> v = new LinkedHashMap<>();
+            v.put("description", view.description);
+            v.putAll(Evaluation.viewReport(ablated.get(view.id), threshold, resamples, seed));
+            out.put(view.id, v);
+        }
+        return out;
+    }
+
+    /**
+     * One row per scored image: file, source, label, p(covid), the call, and p(covid) in each ablated view; for
+     * audits and paired comparisons of two models on the same split. Not committed (it lists the data's files).
+     */
+    static void writeCases(Path file, List<Evaluation.Case> cases, Map<String, List<Evaluation.Case>> views,
+            double threshold) throws java.io.IOException {
+        StringBuilder csv = new StringBuilder("file,source,label,score,call");
+        views.keySet().forEach(id -> csv.append(',').append(id));
+        csv.append('\n');
+        for (int i = 0; i < cases.size(); i++) {
+            Evaluation.Case c = cases.get(i);
+            csv.append(csvField(c.file())).append(',').append(csvField(c.source())).append(',')
+                    .append(c.positive() ? Manifest.POSITIVE_LABEL : Manifest.NEGATIVE_LABEL).append(',')
+                    .append(String.format(Locale.ROOT, "%.6f", c.score())).append(',')
+                    .append(c.calledAt(threshold) ? Manifest.POSITIVE_LABEL : Manifest.NEGATIVE_LABEL);
+            for (List<Evaluation.Case> view : views.values()) {
+                if (!view.get(i).file().equals(c.file())) {
+                    throw new IllegalStateException("views scored the images in another order");
+                }
+                csv.append(',').append(String.format(Locale.ROOT, "%.6f", view.get(i).score()));
+            }
+            csv.append('\n');
+        }
+        Files.writeString(file, csv);
+    }
+
+    private static String csvField(String value) {
+        return value.contains(",") || value.contains("\"") ? "\"" + value.replace("\"", "\"\"") + "\"" : value;
     }
 
     private static Map<String, Object> summary(Map<String, Object> report) {
@@ -169,17 +251,23 @@ final class EvaluateCommand implements Callable<Integer> {
 
     static List<Evaluation.Case> score(CxrPredictor predictor, Manifest m, DataSplit split, ImageCache images,
             DataSplit.Part part) {
+        return score(predictor, m, split, images, part, java.util.function.UnaryOperator.identity(), part.id());
+    }
+
+    /** Scores the part's images, each seen through {@code view} (e.g. a {@link LungAblation}). */
+    static List<Evaluation.Case> score(CxrPredictor predictor, Manifest m, DataSplit split, ImageCache images,
+            DataSplit.Part part, java.util.function.UnaryOperator<ModelInput> view, String label) {
         List<Integer> idx = ModelTraining.usable(m, split, images, part);
         List<ModelInput> inputs = new ArrayList<>();
         for (int i : idx) {
-            inputs.add(images.input(i));
+            inputs.add(view.apply(images.input(i)));
         }
         long start = System.nanoTime();
         List<Prediction> predictions = new ArrayList<>();
         int chunk = 128;
         for (int from = 0; from < inputs.size(); from += chunk) {
             predictions.addAll(predictor.predict(inputs.subList(from, Math.min(from + chunk, inputs.size()))));
-            System.out.printf(Locale.ROOT, "scoring %s: %d/%d (%.0fs)%n", part.id(), predictions.size(), inputs.size(),
+            System.out.printf(Locale.ROOT, "scoring %s: %d/%d (%.0fs)%n", label, predictions.size(), inputs.size(),
                     (System.nanoTime() - start) / 1e9);
         }
         List<Evaluation.Case> cases = new ArrayList<>();

@@ -58,6 +58,15 @@ public final class Evaluation {
         return out;
     }
 
+    /** Overall and within-ieee8023 metrics with CIs: the report of one alternative view of the same images. */
+    static Map<String, Object> viewReport(List<Case> cases, double threshold, int resamples, long seed) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("overall", block(cases, threshold, resamples, seed));
+        out.put("within_" + HARD_SOURCE, block(cases.stream().filter(c -> HARD_SOURCE.equals(c.source())).toList(),
+                threshold, resamples, seed));
+        return out;
+    }
+
     static Map<String, Object> block(List<Case> cases, double threshold, int resamples, long seed) {
         double[] s = scores(cases);
         boolean[] l = labels(cases);
@@ -166,7 +175,7 @@ public final class Evaluation {
         return votes;
     }
 
-    private static Map<String, Object> estimate(Metrics.Estimate e) {
+    static Map<String, Object> estimate(Metrics.Estimate e) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("value", nan(e.value()));
         m.put("ci95", Double.isNaN(e.lower()) || Double.isNaN(e.upper()) ? null : List.of(e.lower(), e.upper()));

@@ -22,23 +22,16 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 final class HtmlReport {
     private HtmlReport() {}
 
-    static void write(Path dir, Map<String, Object> report, List<Evaluation.Case> cases, double threshold)
-            throws IOException {
-        write(dir, report, cases, threshold, 0, 42);
-    }
-
     /**
+     * @param views the same images scored through other views ({@link LungAblation}), by view id; each gets a curve
+     *     in lung-ablation.png beside the plain scores; empty = no such plot
      * @param tsnePoints at most this many cases (a seeded random subset) in the t-SNE plots of the embeddings;
      *     0 = no t-SNE
      */
-    static void write(Path dir, Map<String, Object> report, List<Evaluation.Case> cases, double threshold,
-            int tsnePoints, long seed) throws IOException {
+    static void write(Path dir, Map<String, Object> report, List<Evaluation.Case> cases,
+            Map<String, List<Evaluation.Case>> views, double threshold, int tsnePoints, long seed) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        XYChart roc = new XYChartBuilder().width(560).height(480).title("ROC").xAxisTitle("1 - specificity")
-                .yAxisTitle("sensitivity").build();
-        roc.getStyler().setXAxisDecimalPattern("0.0");
-        roc.getStyler().setYAxisDecimalPattern("0.0");
-        roc.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
+        XYChart roc = rocChart("ROC");
         addRoc(roc, "all (" + cases.size() + ")", cases);
         List<Evaluation.Case> hard = cases.stream().filter(c -> Evaluation.HARD_SOURCE.equals(c.source()))
                 .collect(Collectors.toList());
@@ -64,6 +57,15 @@ final class HtmlReport {
         pr.addSeries(String.format(java.util.Locale.ROOT, "prevalence %.2f", prevalence), new double[] {0, 1},
                 new double[] {prevalence, prevalence}).setMarker(SeriesMarkers.NONE);
         BitmapEncoder.saveBitmap(pr, dir.resolve("pr.png").toString(), BitmapEncoder.BitmapFormat.PNG);
+
+        if (!views.isEmpty()) {
+            XYChart ablation = rocChart("ROC: what the model reads");
+            addRoc(ablation, "as preprocessed", cases);
+            views.forEach((id, viewCases) -> addRoc(ablation, id, viewCases));
+            ablation.addSeries("chance", new double[] {0, 1}, new double[] {0, 1}).setMarker(SeriesMarkers.NONE);
+            BitmapEncoder.saveBitmap(ablation, dir.resolve("lung-ablation.png").toString(),
+                    BitmapEncoder.BitmapFormat.PNG);
+        }
 
         boolean tsne = tsnePoints > 1 && cases.size() > 3 && cases.stream().allMatch(c -> c.embedding() != null
                 && c.embedding().length > 0);
@@ -104,12 +106,25 @@ final class HtmlReport {
                 + " contrast is the more honest number.</p>"
                 + "<img src=\"roc.png\" alt=\"ROC\"> <img src=\"pr.png\" alt=\"precision-recall\"> "
                 + "<img src=\"scores.png\" alt=\"score histogram\">"
+                + (views.isEmpty() ? "" : "<h2>Shortcut check: lungs hidden, lungs only</h2><p>The same images "
+                        + "scored with the X-ray plane blacked out over the lungs (lungsHidden) or outside them "
+                        + "(lungsOnly); <code>lungAblation</code> in metrics.json below has the figures with CIs. A "
+                        + "model that reads the lungs loses most of its ROC AUC with them hidden.</p><img src=\"lung-ablation.png\" alt=\"ROC by view\">")
                 + (tsne ? "<h2>t-SNE of the embeddings</h2><p>Exact t-SNE (perplexity 30, 1,000 iterations, seed "
                         + seed + ") of the last-hidden-layer embeddings of up to " + tsnePoints + " cases of this "
                         + "split, coloured by label and by source.</p><img src=\"tsne.png\" alt=\"t-SNE by label\"> "
                         + "<img src=\"tsne-source.png\" alt=\"t-SNE by source\">" : "")
                 + "<h2>metrics.json</h2><pre>" + escape(json) + "</pre></body></html>";
         Files.writeString(dir.resolve("report.html"), html, StandardCharsets.UTF_8);
+    }
+
+    private static XYChart rocChart(String title) {
+        XYChart chart = new XYChartBuilder().width(560).height(480).title(title).xAxisTitle("1 - specificity")
+                .yAxisTitle("sensitivity").build();
+        chart.getStyler().setXAxisDecimalPattern("0.0");
+        chart.getStyler().setYAxisDecimalPattern("0.0");
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
+        return chart;
     }
 
     private static void addRoc(XYChart chart, String name, List<Evaluation.Case> cases) {

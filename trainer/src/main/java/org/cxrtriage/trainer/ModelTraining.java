@@ -94,7 +94,8 @@ public final class ModelTraining {
                 o.weightDecay(), o.balance(), o.augment(), o.seed(), o.maxStepsPerEpoch(), trainImages);
         // Runs with the defaults keep the fingerprint they had before these options existed.
         return base + (o.augmentStrength() == 1 ? "" : "/augment=" + o.augmentStrength())
-                + (o.emaDecay() == 0 ? "" : "/ema=" + o.emaDecay()) + (o.refit() ? "/refit" : "");
+                + (o.emaDecay() == 0 ? "" : "/ema=" + o.emaDecay()) + (o.refit() ? "/refit" : "")
+                + (o.inputView() == org.cxrtriage.model.InputView.FULL ? "" : "/view=" + o.inputView());
     }
 
     public Result run(Manifest manifest, DataSplit split, ImageCache cache, Path outDir, Path workDir)
@@ -129,7 +130,7 @@ public final class ModelTraining {
 
         ModelMetadata metadata = new ModelMetadata(options.name(), options.version(), options.backbone(),
                 options.inputSize(), options.embeddingSize(), ModelDirectory.DEFAULT_THRESHOLD, options.seed(), false,
-                Instant.now().truncatedTo(ChronoUnit.MILLIS), "training");
+                Instant.now().truncatedTo(ChronoUnit.MILLIS), "training", options.inputView());
         Path checkpoint = workDir.resolve("best");
         Path last = workDir.resolve("last");
         Path progressFile = workDir.resolve(PROGRESS_FILE);
@@ -365,7 +366,7 @@ public final class ModelTraining {
                             bestEpoch, rule) : String.format(Locale.ROOT,
                             "trained from scratch on %d images (patient-level split, seed %d), best epoch %d "
                                     + "(val ROC AUC %.4f); threshold: %s; see MODEL_CARD.md", train.size(),
-                            options.seed(), bestEpoch, bestAuc, rule));
+                            options.seed(), bestEpoch, bestAuc, rule), options.inputView());
             // A loaded block has its weights but no recorded input shapes, which Model.save needs: initialise
             // it with the input shape (already-loaded parameters are kept as they are).
             try {
@@ -458,7 +459,7 @@ public final class ModelTraining {
         float[] data = new float[indices.length * sample];
         long[] y = new long[indices.length];
         for (int i = 0; i < indices.length; i++) {
-            ModelInput in = augmenter.apply(cache.input(indices[i]), rnd);
+            ModelInput in = options.inputView().apply(augmenter.apply(cache.input(indices[i]), rnd));
             InputEncoder.encode(in, options.inputSize(), data, i * sample);
             y[i] = labels[indices[i]] ? CxrNetworkFactory.POSITIVE_CLASS : 1 - CxrNetworkFactory.POSITIVE_CLASS;
         }
@@ -473,7 +474,8 @@ public final class ModelTraining {
             int n = Math.min(bs, indices.size() - from);
             float[] data = new float[n * sample];
             for (int i = 0; i < n; i++) {
-                InputEncoder.encode(cache.input(indices.get(from + i)), options.inputSize(), data, i * sample);
+                InputEncoder.encode(options.inputView().apply(cache.input(indices.get(from + i))),
+                        options.inputSize(), data, i * sample);
             }
             try (NDManager m = trainer.getManager().newSubManager()) {
                 NDArray x = m.create(data, new Shape(n, InputEncoder.CHANNELS, options.inputSize(),

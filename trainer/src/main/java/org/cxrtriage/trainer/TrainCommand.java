@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.cxrtriage.model.Backbone;
 import org.cxrtriage.model.CxrNetworkFactory;
+import org.cxrtriage.model.InputView;
 import org.cxrtriage.model.TorchRuntime;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -61,6 +62,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--min-sensitivity", defaultValue = "0.90", description = "threshold rule; <= 0 for Youden") double minSensitivity;
     @Option(names = "--val-fraction", defaultValue = "0.15") double valFraction;
     @Option(names = "--test-fraction", defaultValue = "0.15") double testFraction;
+    @Option(names = "--test-source", description = "leave-one-source-out: hold out every image of this source "
+            + "(manifest column 'source') as the test split; the other sources make train and validation "
+            + "(--test-fraction is ignored)") String testSource;
     @Option(names = "--seed", defaultValue = "42") long seed;
     @Option(names = "--log-every", defaultValue = "10") int logEvery;
     @Option(names = "--max-steps-per-epoch", defaultValue = "0") int maxStepsPerEpoch;
@@ -68,6 +72,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "2", description = "PyTorch intra-op threads and preprocessing threads") int threads;
     @Option(names = "--name", defaultValue = "cxr-resnet18") String name;
     @Option(names = "--model-version", defaultValue = "1.0.0") String version;
+    @Option(names = "--input-view", defaultValue = "FULL", description = "FULL (the whole X-ray, the paper's input) "
+            + "or LUNGS_ONLY (the X-ray black outside the lung region, so the model cannot read what lies outside "
+            + "the lungs); stored in model.json and applied wherever the model runs") InputView inputView;
     @Option(names = "--refit-threshold", description = "refit: train on train + validation for exactly --epochs epochs "
             + "(e.g. the best epoch of a validation-selected run with the same options) and ship the last epoch's "
             + "weights with this threshold (the validation-selected run's); no validation, early stopping or checkpoint "
@@ -83,7 +90,11 @@ final class TrainCommand implements Callable<Integer> {
         TorchRuntime.configureThreads(threads, 1);
         Path manifestPath = TrainerCli.manifestPath(manifest);
         Manifest m = Manifest.read(manifestPath);
+        if (splitFile != null && testSource != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--split and --test-source exclude each other");
+        }
         DataSplit split = splitFile != null ? DataSplit.read(splitFile)
+                : testSource != null ? heldOutSplit(m)
                 : DataSplit.create(m, valFraction, testFraction, seed);
         Files.createDirectories(out);
         split.write(out.resolve(DataSplit.FILE_NAME));
@@ -98,7 +109,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainOptions options = new TrainOptions(backbone, embeddingSize, tensorSize, inputSize, batchSize, epochs,
                 learningRate, lrDecay, weightDecay, patience, balance, !noAugment, augmentStrength, emaDecay, minSensitivity, seed, logEvery,
                 maxStepsPerEpoch, maxMinutes, threads, name, version,
-                refitThreshold == null ? Double.NaN : refitThreshold);
+                refitThreshold == null ? Double.NaN : refitThreshold, inputView);
         ModelTraining.Result result = new ModelTraining(options, System.out, resume).run(m, split, images, out,
                 workDir != null ? workDir : tmp.resolve("cxr-trainer"));
         Map<String, Object> report = new LinkedHashMap<>();
@@ -110,9 +121,20 @@ final class TrainCommand implements Callable<Integer> {
                 .fingerprint());
         report.put("options", options);
         report.put("result", result);
+        if (testSource != null) {
+            report.put("testSource", testSource);
+        }
         new ObjectMapper().findAndRegisterModules().enable(SerializationFeature.INDENT_OUTPUT)
                 .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
                 .writeValue(out.resolve("training.json").toFile(), report);
         return 0;
+    }
+
+    private DataSplit heldOutSplit(Manifest m) {
+        try {
+            return DataSplit.holdingOutSource(m, testSource, valFraction, seed);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--test-source: " + e.getMessage());
+        }
     }
 }

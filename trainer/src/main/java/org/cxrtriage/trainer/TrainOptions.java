@@ -1,6 +1,7 @@
 package org.cxrtriage.trainer;
 
 import org.cxrtriage.model.Backbone;
+import org.cxrtriage.model.InputView;
 
 /**
  * Everything that determines a training run.
@@ -23,12 +24,13 @@ import org.cxrtriage.model.Backbone;
  * @param refitThreshold NaN for a normal run; otherwise a refit: train on train + validation for exactly
  *     {@code epochs} epochs (no validation, early stopping or checkpoint selection: the last epoch's weights ship)
  *     with this decision threshold, carried from the validation-selected run whose recipe and epoch count it repeats
+ * @param inputView what of the X-ray the model sees, in training (after augmentation) and wherever it runs
  */
 public record TrainOptions(
         Backbone backbone, int embeddingSize, int tensorSize, int inputSize,
         int batchSize, int epochs, float learningRate, float lrDecay, float weightDecay, int patience,
         String balance, boolean augment, double augmentStrength, double emaDecay, double minSensitivity, long seed, int logEvery, int maxStepsPerEpoch, double maxMinutes,
-        int threads, String name, String version, double refitThreshold) {
+        int threads, String name, String version, double refitThreshold, InputView inputView) {
 
     public boolean refit() {
         return !Double.isNaN(refitThreshold);

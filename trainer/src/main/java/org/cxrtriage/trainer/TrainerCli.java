@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 
 /** {@code train} and {@code evaluate} the CXR classifier offline. */
 @Command(name = "cxr-trainer", mixinStandardHelpOptions = true,
-        subcommands = {TrainCommand.class, EvaluateCommand.class, TrainLungsCommand.class,
+        subcommands = {TrainCommand.class, EvaluateCommand.class, CompareCommand.class, TrainLungsCommand.class,
                 EvaluateLungsCommand.class},
         description = "Train and evaluate the CXR triage classifier and the lung U-Net (DJL, PyTorch on CPU).")
 public final class TrainerCli implements Runnable {

@@ -51,6 +51,28 @@ class SplitAndEvaluationTest {
     }
 
     @Test
+    void aHeldOutSourceIsTheWholeTestSplitAndTheRestIsSplitByPatient() {
+        Manifest m = manifest();
+        DataSplit split = DataSplit.holdingOutSource(m, "a", 0.2, 42);
+        Map<String, DataSplit.Part> patientPart = new HashMap<>();
+        for (Manifest.Entry e : m.entries()) {
+            assertThat(split.partOf(e) == DataSplit.Part.TEST).as(e.file()).isEqualTo(e.source().equals("a"));
+            DataSplit.Part prev = patientPart.putIfAbsent(e.patientId(), split.partOf(e));
+            assertThat(prev == null || prev == split.partOf(e)).as("patient %s in one split", e.patientId()).isTrue();
+        }
+        assertThat(split.select(m, DataSplit.Part.VAL)).isNotEmpty().anyMatch(Manifest.Entry::positive)
+                .anyMatch(e -> !e.positive());
+        assertThat(split.select(m, DataSplit.Part.TRAIN)).isNotEmpty();
+        assertThat(DataSplit.holdingOutSource(m, "a", 0.2, 42).select(m, DataSplit.Part.VAL))
+                .isEqualTo(split.select(m, DataSplit.Part.VAL));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> DataSplit.holdingOutSource(m, "nope", 0.2, 42))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("nope");
+        Manifest onlyA = new Manifest(m.directory(), m.entries().stream().filter(e -> e.source().equals("a")).toList());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> DataSplit.holdingOutSource(onlyA, "a", 0.2, 42))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("only source");
+    }
+
+    @Test
     void manifestParsesQuotedFields(@TempDir Path dir) throws Exception {
         Path csv = dir.resolve("manifest.csv");
         Files.writeString(csv, "file,label,patient_id,view,source,finding,license\n"

@@ -62,6 +62,20 @@ class TrainRoundTripTest {
         assertThat(eval.resolve("tsne.png")).isRegularFile();
         assertThat(metrics.get("overall").get("metrics").has("sensitivityAtSpecificity90")).isTrue();
         assertThat(metrics.get("knn").has("classifierMinusKnnAccuracy")).isTrue();
+        JsonNode ablation = metrics.get("lungAblation");
+        assertThat(ablation.get("meanLungRegionFraction").asDouble()).isBetween(0.0, 1.0);
+        for (String view : new String[] {"lungsHidden", "lungsOnly"}) {
+            assertThat(ablation.get(view).get("overall").get("n").asInt()).as(view)
+                    .isEqualTo(metrics.get("overall").get("n").asInt());
+            assertThat(ablation.get(view).get("overall").get("metrics").has("rocAuc")).as(view).isTrue();
+            assertThat(ablation.get(view).has("within_ieee8023")).as(view).isTrue();
+        }
+        assertThat(eval.resolve("lung-ablation.png")).isRegularFile();
+        java.util.List<String> caseRows = Files.readAllLines(eval.resolve(EvaluateCommand.CASES_FILE));
+        assertThat(caseRows.get(0)).isEqualTo("file,source,label,score,call,lungsHidden,lungsOnly");
+        assertThat(caseRows).hasSize(1 + metrics.get("overall").get("n").asInt());
+        assertThat(caseRows.subList(1, caseRows.size())).allMatch(r -> r.matches("images/synth_\\d+\\.png,\\w+,"
+                + "(covid|negative),[01]\\.\\d{6},(covid|negative),[01]\\.\\d{6},[01]\\.\\d{6}"));
 
         // a two-member ensemble (the same model twice): identical calls and mean probability
         Path ens = tmp.resolve("ensemble");
@@ -153,6 +167,61 @@ class TrainRoundTripTest {
 
         assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("x"), tmp.resolve("wx"), "1", "1e-3",
                 "--refit-threshold", "1.5"))).isEqualTo(2);
+    }
+
+    @Test
+    void aHeldOutSourceBecomesTheTestSplit(@TempDir Path tmp) throws Exception {
+        Path manifest = syntheticManifest(tmp);
+        Path out = tmp.resolve("loso");
+        assertThat(TrainerCli.run(trainArgs(manifest, out, tmp.resolve("w"), "1", "1e-3", "--test-source",
+                "synth"))).isZero();
+        java.util.List<String> rows = Files.readAllLines(out.resolve(DataSplit.FILE_NAME));
+        // the synthetic manifest: images 0-5 come from ieee8023, 6-11 from "synth"
+        for (String row : rows.subList(1, rows.size())) {
+            int image = Integer.parseInt(row.replaceAll(".*synth_(\\d+)\\.png.*", "$1"));
+            assertThat(row.endsWith(",test")).as(row).isEqualTo(image >= 6);
+        }
+        assertThat(new ObjectMapper().readTree(out.resolve("training.json").toFile()).get("testSource").asText())
+                .isEqualTo("synth");
+        assertThat(TrainerCli.run(trainArgs(manifest, tmp.resolve("x"), tmp.resolve("wx"), "1", "1e-3",
+                "--test-source", "elsewhere"))).isEqualTo(2);
+    }
+
+    @Test
+    void aLungsOnlyModelIgnoresTheXrayOutsideTheLungsWhereverItRuns(@TempDir Path tmp) throws Exception {
+        Path manifest = syntheticManifest(tmp);
+        Path out = tmp.resolve("lungs-only");
+        assertThat(TrainerCli.run(trainArgs(manifest, out, tmp.resolve("w"), "1", "1e-3", "--input-view",
+                "LUNGS_ONLY"))).isZero();
+        assertThat(ModelMetadata.fromJson(Files.readString(out.resolve("model.json"))).inputView())
+                .isEqualTo(org.cxrtriage.model.InputView.LUNGS_ONLY);
+        int size = 64;
+        byte[] lung = new byte[size * size];
+        for (int y = 16; y < 48; y++) {
+            for (int x = 12; x < 28; x++) {
+                lung[y * size + x] = (byte) 230;
+            }
+        }
+        Random random = new Random(3);
+        byte[] cxr = new byte[size * size];
+        random.nextBytes(cxr);
+        byte[] otherOutside = cxr.clone();
+        boolean[] region = org.cxrtriage.model.LungRegion.of(new ModelInput(size, cxr, lung));
+        for (int i = 0; i < otherOutside.length; i++) {
+            otherOutside[i] = region[i] ? cxr[i] : (byte) random.nextInt(256);
+        }
+        byte[] otherInside = cxr.clone();
+        otherInside[30 * size + 20] ^= (byte) 0x7f;
+        otherInside[31 * size + 20] ^= (byte) 0x7f;
+        try (LoadedModel model = ModelDirectory.loadForInference(out, Device.cpu());
+                CxrPredictor predictor = new CxrPredictor(model, 2)) {
+            Prediction p = predictor.predict(new ModelInput(size, cxr, lung));
+            Prediction outside = predictor.predict(new ModelInput(size, otherOutside, lung));
+            Prediction inside = predictor.predict(new ModelInput(size, otherInside, lung));
+            assertThat(outside.probability()).isEqualTo(p.probability());
+            assertThat(outside.embedding()).isEqualTo(p.embedding());
+            assertThat(inside.embedding()).isNotEqualTo(p.embedding());
+        }
     }
 
     @Test
