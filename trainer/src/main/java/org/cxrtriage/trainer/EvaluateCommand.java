@@ -121,11 +121,11 @@ final class EvaluateCommand implements Callable<Integer> {
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("model", single ? metadata.get(0) : metadata);
         if (!single) {
-            report.put("ensemble", Map.of("modelDirs", dirs.stream().map(Path::toString).toList(),
+            report.put("ensemble", new java.util.TreeMap<>(Map.of("modelDirs", dirs.stream().map(Path::toString).toList(),
                     "thresholds", thresholds,
                     "rule", "call = majority vote of the models' calls at their own thresholds (tie: mean "
                             + "probability >= mean threshold); probability = mean; embedding = concatenation; "
-                            + "'threshold' below = mean threshold (tie-break only)"));
+                            + "'threshold' below = mean threshold (tie-break only)")));
         }
         report.put("manifest", manifestPath.toString());
         report.put("split", part);

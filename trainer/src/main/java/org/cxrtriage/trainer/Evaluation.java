@@ -82,7 +82,7 @@ public final class Evaluation {
         out.put("ci", "95% percentile bootstrap over patients (" + resamples + " resamples, seed " + seed
                 + "): all images of a drawn patient are kept together");
         Metrics.Confusion c = Metrics.confusion(calls, l);
-        out.put("confusion", Map.of("tp", c.tp(), "fp", c.fp(), "tn", c.tn(), "fn", c.fn()));
+        out.put("confusion", confusion(c));
         return out;
     }
 
@@ -99,7 +99,7 @@ public final class Evaluation {
         out.put("specificity", nan(c.specificity()));
         out.put("rocAuc", nan(Metrics.rocAuc(s, l)));
         out.put("meanScore", cases.stream().mapToDouble(Case::score).average().orElse(Double.NaN));
-        out.put("confusion", Map.of("tp", c.tp(), "fp", c.fp(), "tn", c.tn(), "fn", c.fn()));
+        out.put("confusion", confusion(c));
         return out;
     }
 
@@ -131,7 +131,7 @@ public final class Evaluation {
         est.forEach((name, e) -> ci.put(name, estimate(e).get("ci95")));
         out.put("ci95", ci);
         Metrics.Confusion c = Metrics.confusion(knnCalls, l);
-        out.put("confusion", Map.of("tp", c.tp(), "fp", c.fp(), "tn", c.tn(), "fn", c.fn()));
+        out.put("confusion", confusion(c));
         return out;
     }
 
@@ -173,6 +173,16 @@ public final class Evaluation {
             votes[i] = found == 0 ? 0 : pos / (double) found;
         }
         return votes;
+    }
+
+    /** tp, fp, tn, fn in that order, so that metrics.json does not reorder them from run to run. */
+    private static Map<String, Object> confusion(Metrics.Confusion c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("tp", c.tp());
+        m.put("fp", c.fp());
+        m.put("tn", c.tn());
+        m.put("fn", c.fn());
+        return m;
     }
 
     static Map<String, Object> estimate(Metrics.Estimate e) {
