@@ -27,6 +27,7 @@ import picocli.CommandLine.Option;
                 + "HTML report with plots.")
 final class EvaluateCommand implements Callable<Integer> {
     static final String CASES_FILE = "cases.csv";
+    static final String OCCLUSION_FILE = "occlusion.csv";
 
     @Option(names = "--model-dir", description = "model directory (default: models/default); repeat it for a "
             + "majority-vote ensemble: call = vote of the models' calls at their own thresholds (tie: mean "
@@ -51,6 +52,10 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--no-report", negatable = false, description = "skip the HTML/PNG report") boolean noReport;
     @Option(names = "--no-lung-ablation", negatable = false, description = "skip the shortcut check (the split "
             + "scored again with the X-ray black over the lung region, and black outside it)") boolean noLungAblation;
+    @Option(names = "--occlusion-grid", defaultValue = "" + OcclusionSensitivity.DEFAULT_GRID, description = "where the "
+            + "model looks: each cell of an N x N raster of the X-ray plane covered in turn and the image scored "
+            + "again (N x N forward passes per image; one model only); 0 = skip (default: ${DEFAULT-VALUE})")
+    int occlusionGrid;
     @Option(names = "--tsne-points", defaultValue = "500", description = "t-SNE plot of at most this many "
             + "embeddings of the split (seeded subset); 0 = none") int tsnePoints;
 
@@ -88,6 +93,7 @@ final class EvaluateCommand implements Callable<Integer> {
         Map<LungAblation, List<List<Evaluation.Case>>> perModelAblated = new java.util.EnumMap<>(
                 LungAblation.class);
         double[] thresholds = new double[dirs.size()];
+        List<OcclusionSensitivity.ImageMap> occlusion = null;
         for (int j = 0; j < dirs.size(); j++) {
             try (LoadedModel model = ModelDirectory.loadForInference(dirs.get(j), Device.cpu());
                     CxrPredictor predictor = new CxrPredictor(model, batchSize)) {
@@ -104,6 +110,12 @@ final class EvaluateCommand implements Callable<Integer> {
                     }
                 }
                 perModelRef.add(withKnn ? score(predictor, m, split, images, DataSplit.Part.TRAIN) : List.of());
+                if (occlusionGrid > 0 && dirs.size() == 1) {
+                    List<ModelInput> inputs = ModelTraining.usable(m, split, images, evalPart).stream()
+                            .map(images::input).toList();
+                    double[] baseline = perModel.get(0).stream().mapToDouble(Evaluation.Case::score).toArray();
+                    occlusion = OcclusionSensitivity.maps(predictor, inputs, baseline, occlusionGrid, System.out);
+                }
             }
         }
         boolean single = dirs.size() == 1;
@@ -137,13 +149,19 @@ final class EvaluateCommand implements Callable<Integer> {
                     : Evaluation.ensemble(casesPerModel, thresholds)));
             report.put("lungAblation", ablationReport(m, split, images, evalPart, ablated, threshold));
         }
+        if (occlusion != null) {
+            report.put("occlusion", OcclusionSensitivity.report(cases, occlusion, resamples, seed));
+        }
         ObjectMapper json = new ObjectMapper().findAndRegisterModules().enable(SerializationFeature.INDENT_OUTPUT)
                 .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
         json.writeValue(outDir.resolve("metrics.json").toFile(), report);
         writeCases(outDir.resolve(CASES_FILE), cases, ablated, threshold);
+        if (occlusion != null) {
+            writeOcclusion(outDir.resolve(OCCLUSION_FILE), cases, occlusion);
+        }
         System.out.println(json.writeValueAsString(summary(report)));
         if (!noReport) {
-            HtmlReport.write(outDir, report, cases, ablated, threshold, tsnePoints, seed);
+            HtmlReport.write(outDir, report, cases, ablated, occlusion, threshold, tsnePoints, seed);
         }
         System.out.println("wrote " + outDir.resolve("metrics.json") + ", " + CASES_FILE
                 + (noReport ? "" : " and report.html"));
@@ -222,6 +240,32 @@ final class EvaluateCommand implements Callable<Integer> {
                     throw new IllegalStateException("views scored the images in another order");
                 }
                 csv.append(',').append(String.format(Locale.ROOT, "%.6f", view.get(i).score()));
+            }
+            csv.append('\n');
+        }
+        Files.writeString(file, csv);
+    }
+
+    /**
+     * One row per scored image: file, label, lung share, lung area, then each cell's sensitivity (row-major), for
+     * looking at single images. Not committed either.
+     */
+    static void writeOcclusion(Path file, List<Evaluation.Case> cases, List<OcclusionSensitivity.ImageMap> maps)
+            throws java.io.IOException {
+        int cells = maps.isEmpty() ? 0 : maps.get(0).sensitivity().length;
+        StringBuilder csv = new StringBuilder("file,label,lungShare,lungArea");
+        for (int c = 0; c < cells; c++) {
+            csv.append(",cell").append(c);
+        }
+        csv.append('\n');
+        for (int i = 0; i < cases.size(); i++) {
+            Evaluation.Case c = cases.get(i);
+            OcclusionSensitivity.ImageMap map = maps.get(i);
+            csv.append(csvField(c.file())).append(',')
+                    .append(c.positive() ? Manifest.POSITIVE_LABEL : Manifest.NEGATIVE_LABEL)
+                    .append(String.format(Locale.ROOT, ",%.4f,%.4f", map.lungShare(), map.lungArea()));
+            for (double v : map.sensitivity()) {
+                csv.append(String.format(Locale.ROOT, ",%.5f", v));
             }
             csv.append('\n');
         }

@@ -25,11 +25,13 @@ final class HtmlReport {
     /**
      * @param views the same images scored through other views ({@link LungAblation}), by view id; each gets a curve
      *     in lung-ablation.png beside the plain scores; empty = no such plot
+     * @param occlusion occlusion maps of the cases, in their order ({@link OcclusionSensitivity}); null = none
      * @param tsnePoints at most this many cases (a seeded random subset) in the t-SNE plots of the embeddings;
      *     0 = no t-SNE
      */
     static void write(Path dir, Map<String, Object> report, List<Evaluation.Case> cases,
-            Map<String, List<Evaluation.Case>> views, double threshold, int tsnePoints, long seed) throws IOException {
+            Map<String, List<Evaluation.Case>> views, List<OcclusionSensitivity.ImageMap> occlusion, double threshold,
+            int tsnePoints, long seed) throws IOException {
         System.setProperty("java.awt.headless", "true");
         XYChart roc = rocChart("ROC");
         addRoc(roc, "all (" + cases.size() + ")", cases);
@@ -65,6 +67,10 @@ final class HtmlReport {
             ablation.addSeries("chance", new double[] {0, 1}, new double[] {0, 1}).setMarker(SeriesMarkers.NONE);
             BitmapEncoder.saveBitmap(ablation, dir.resolve("lung-ablation.png").toString(),
                     BitmapEncoder.BitmapFormat.PNG);
+        }
+
+        if (occlusion != null) {
+            writeOcclusion(dir, cases, occlusion);
         }
 
         boolean tsne = tsnePoints > 1 && cases.size() > 3 && cases.stream().allMatch(c -> c.embedding() != null
@@ -110,6 +116,11 @@ final class HtmlReport {
                         + "scored with the X-ray plane blacked out over the lungs (lungsHidden) or outside them "
                         + "(lungsOnly); <code>lungAblation</code> in metrics.json below has the figures with CIs. A "
                         + "model that reads the lungs loses most of its ROC AUC with them hidden.</p><img src=\"lung-ablation.png\" alt=\"ROC by view\">")
+                + (occlusion == null ? "" : "<h2>Where the model looks: occlusion sensitivity</h2><p>Each cell of "
+                        + "the X-ray plane covered in turn with its mean gray; the maps show the mean |change of "
+                        + "p(covid)| per cell, and the mean lung region. <code>occlusion</code> in metrics.json below "
+                        + "gives the part of the change that falls inside the lungs (lungShare) against the lungs' "
+                        + "part of the image (lungArea).</p><img src=\"occlusion.png\" alt=\"occlusion maps\">")
                 + (tsne ? "<h2>t-SNE of the embeddings</h2><p>Exact t-SNE (perplexity 30, 1,000 iterations, seed "
                         + seed + ") of the last-hidden-layer embeddings of up to " + tsnePoints + " cases of this "
                         + "split, coloured by label and by source.</p><img src=\"tsne.png\" alt=\"t-SNE by label\"> "
@@ -184,6 +195,59 @@ final class HtmlReport {
         series.forEach((name, idx) -> chart.addSeries(name + " (" + idx.size() + ")",
                 idx.stream().mapToDouble(i -> y[i][0]).toArray(), idx.stream().mapToDouble(i -> y[i][1]).toArray()));
         BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    /**
+     * occlusion.png: mean |sensitivity| per cell for COVID-19 and negative images (one colour scale for both), and the
+     * mean lung region.
+     */
+    static void writeOcclusion(Path dir, List<Evaluation.Case> cases, List<OcclusionSensitivity.ImageMap> maps)
+            throws IOException {
+        int grid = maps.isEmpty() ? OcclusionSensitivity.DEFAULT_GRID : maps.get(0).grid();
+        double[] covid = OcclusionSensitivity.meanAbsMap(cases, maps, Evaluation.Case::positive);
+        double[] negative = OcclusionSensitivity.meanAbsMap(cases, maps, c -> !c.positive());
+        double max = java.util.stream.DoubleStream.concat(java.util.Arrays.stream(covid),
+                java.util.Arrays.stream(negative)).filter(v -> !Double.isNaN(v)).max().orElse(1);
+        List<org.knowm.xchart.HeatMapChart> charts = List.of(
+                heatMap("mean |Δ p(covid)|, covid", covid, grid, max),
+                heatMap("mean |Δ p(covid)|, negative", negative, grid, max),
+                heatMap("lung region, mean part of cell", OcclusionSensitivity.meanLungMap(maps), grid, 1));
+        int width = 400;
+        java.awt.image.BufferedImage row = new java.awt.image.BufferedImage(charts.size() * width, 420,
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.awt.Graphics2D g = row.createGraphics();
+        for (int i = 0; i < charts.size(); i++) {
+            g.drawImage(BitmapEncoder.getBufferedImage(charts.get(i)), i * width, 0, null);
+        }
+        g.dispose();
+        javax.imageio.ImageIO.write(row, "png", dir.resolve("occlusion.png").toFile());
+    }
+
+    /** A grid x grid heat map, image orientation (row 0 at the top), colours from 0 to {@code max}. */
+    private static org.knowm.xchart.HeatMapChart heatMap(String title, double[] cells, int grid, double max) {
+        org.knowm.xchart.HeatMapChart chart = new org.knowm.xchart.HeatMapChartBuilder().width(400).height(420)
+                .title(String.format(java.util.Locale.ROOT, "%s (dark = %.3f)", title, max)).build();
+        chart.getStyler().setShowValue(false);
+        chart.getStyler().setLegendVisible(false);
+        chart.getStyler().setMin(0);
+        chart.getStyler().setMax(max > 0 ? max : 1);
+        chart.setXAxisTitle("image column");
+        chart.setYAxisTitle("image row (0 = top)");
+        List<Number[]> values = new ArrayList<>();
+        List<String> columns = new ArrayList<>();
+        List<String> rows = new ArrayList<>();
+        for (int k = 0; k < grid; k++) {
+            columns.add(String.valueOf(k));
+            rows.add(String.valueOf(grid - 1 - k)); // heat map rows count upwards; an image's row 0 is its top
+        }
+        for (int row = 0; row < grid; row++) {
+            for (int col = 0; col < grid; col++) {
+                double v = cells[row * grid + col];
+                values.add(new Number[] {col, grid - 1 - row, Double.isNaN(v) ? 0 : v});
+            }
+        }
+        chart.addSeries("cells", columns, rows, values);
+        return chart;
     }
 
     private static List<Double> toList(double[] v) {

@@ -71,6 +71,14 @@ class TrainRoundTripTest {
             assertThat(ablation.get(view).has("within_ieee8023")).as(view).isTrue();
         }
         assertThat(eval.resolve("lung-ablation.png")).isRegularFile();
+        JsonNode occlusion = metrics.get("occlusion");
+        assertThat(occlusion.get("all").get("images").asInt()).isEqualTo(metrics.get("overall").get("n").asInt());
+        assertThat(occlusion.get("all").get("lungArea").get("value").asDouble()).isBetween(0.0, 1.0);
+        assertThat(occlusion.get("covid").has("lungShare")).isTrue();
+        assertThat(eval.resolve("occlusion.png")).isRegularFile();
+        java.util.List<String> occlusionRows = Files.readAllLines(eval.resolve(EvaluateCommand.OCCLUSION_FILE));
+        assertThat(occlusionRows.get(0)).startsWith("file,label,lungShare,lungArea,cell0,").endsWith(",cell63");
+        assertThat(occlusionRows).hasSize(1 + metrics.get("overall").get("n").asInt());
         java.util.List<String> caseRows = Files.readAllLines(eval.resolve(EvaluateCommand.CASES_FILE));
         assertThat(caseRows.get(0)).isEqualTo("file,source,label,score,call,lungsHidden,lungsOnly");
         assertThat(caseRows).hasSize(1 + metrics.get("overall").get("n").asInt());
@@ -86,6 +94,7 @@ class TrainRoundTripTest {
         assertThat(rc).isZero();
         JsonNode ensemble = new ObjectMapper().readTree(ens.resolve("metrics.json").toFile());
         assertThat(ensemble.has("ensemble")).isTrue();
+        assertThat(ensemble.has("occlusion")).as("one model only").isFalse();
         assertThat(ensemble.get("overall").get("confusion")).isEqualTo(metrics.get("overall").get("confusion"));
         assertThat(ensemble.get("overall").get("metrics").get("rocAuc").get("value").asDouble())
                 .isEqualTo(metrics.get("overall").get("metrics").get("rocAuc").get("value").asDouble());
