@@ -1,5 +1,6 @@
 package org.cxrtriage.imaging;
 
+import java.lang.ref.Reference;
 import org.opencv.core.Mat;
 import org.opencv.core.Size;
 import org.opencv.imgproc.CLAHE;
@@ -50,6 +51,14 @@ public final class Clahe {
         }
         // A CLAHE object is cheap and not thread-safe, so each call makes its own.
         CLAHE clahe = Imgproc.createCLAHE(clipLimit, new Size(tiles, tiles));
-        clahe.apply(src, dst);
+        try {
+            clahe.apply(src, dst);
+        } finally {
+            // OpenCV's Java objects free their native object in finalize(). Without this fence compiled code holds no
+            // reference to the CLAHE while its own native apply runs, so a collection then can finalise it mid-call:
+            // SIGSEGV in CLAHE_Interpolation_Body (the preprocess service, 2026-11-27; bench/opencv/
+            // ClaheFinalizerRace.java crashes within seconds without it).
+            Reference.reachabilityFence(clahe);
+        }
     }
 }

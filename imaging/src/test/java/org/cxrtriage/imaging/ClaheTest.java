@@ -2,9 +2,31 @@ package org.cxrtriage.imaging;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class ClaheTest {
+
+    /**
+     * OpenCV's Java objects free their native object in finalize(); a CLAHE collected while its own native apply runs
+     * crashed the preprocess service (SIGSEGV in CLAHE_Interpolation_Body). {@link ClaheFinalizerStress} provokes
+     * collections every few milliseconds during CLAHE on two threads, in a child JVM so that a crash fails this test
+     * instead of killing the test run. Without the fence in {@link Clahe} it crashed within 8 s, twice out of two.
+     */
+    @Test
+    void survivesGarbageCollectionDuringNativeCalls() throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process child = new ProcessBuilder(java.toString(), "-Xmx64m", "-Xmn2m", "-XX:+UseSerialGC",
+                "-XX:-CreateCoredumpOnCrash", "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir")
+                + "/clahe-stress-hs_err_%p.log",
+                "-cp", System.getProperty("java.class.path"), ClaheFinalizerStress.class.getName(), "15")
+                .redirectErrorStream(true).start();
+        String output = new String(child.getInputStream().readAllBytes());
+        assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(child.exitValue()).as(output).isZero();
+        assertThat(output).contains(" 0 failed");
+    }
 
     @Test
     void increasesLocalContrastOfALowContrastImage() {
