@@ -71,6 +71,11 @@ final class BenchCommand implements Callable<Integer> {
                     + "images; in production they run for days (default: ${DEFAULT-VALUE}).")
     int warmup;
 
+    @Option(names = "--half-load-warmup", defaultValue = "true", negatable = true, fallbackValue = "true",
+            description = "Send the sample once at half load, untimed, before the latency phase (default: "
+                    + "${DEFAULT-VALUE}; --no-half-load-warmup skips it).")
+    boolean halfLoadWarmup;
+
     @Option(names = "--port-base", defaultValue = "28190",
             description = "HTTP ports of the services from here (default: ${DEFAULT-VALUE}).")
     int portBase;
@@ -298,6 +303,21 @@ final class BenchCommand implements Callable<Integer> {
         return rows.toString();
     }
 
+    /**
+     * The machine at 50% load: CPU per image of all processes against the core-ms per image the phase had, so the
+     * table shows how busy "half load" keeps the cores (the latency tail grows with it), and the JIT's part.
+     */
+    private static String halfLoadRows(Map<String, Double> used, double compileSeconds, int images, double seconds) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        double total = used.values().stream().mapToDouble(Double::doubleValue).sum();
+        double available = cores * seconds;
+        return String.format(Locale.ROOT, "| CPU per image at 50%% load, all processes | %.1f ms | %.1f ms (%d cores × "
+                + "phase time / images) | %.2f (busy) | |%n", 1000 * total / images, 1000 * available / images, cores,
+                total / available)
+                + String.format(Locale.ROOT, "| of which JIT compilation at 50%% load, all JVMs | %.1f ms | | %.2f of "
+                + "the cores | |%n", 1000 * compileSeconds / images, compileSeconds / available);
+    }
+
     private PipelineFigures measurePipeline(Settings settings, List<FolderSource.Item> sample, PrintStream o)
             throws Exception {
         Path logs = Files.createDirectories(out.toAbsolutePath().getParent().resolve("bench-logs"));
@@ -336,6 +356,7 @@ final class BenchCommand implements Callable<Integer> {
             double[] latency = null;
             String soak = null;
             String cpu = null;
+            String halfLoadCpu = "";
             for (int n : instances) {
                 while (inference.size() < n) {
                     ServiceProcess extra = new ServiceProcess("inference-" + (inference.size() + 1),
@@ -363,9 +384,20 @@ final class BenchCommand implements Callable<Integer> {
                 o.printf(Locale.ROOT, "pipeline at saturation, %d inference instance(s): %.2f images/s (%d images, "
                         + "mean batch %.2f)%n", n, rate, ids.size(), meanBatch(results, ids));
                 if (latency == null) {
-                    // Half of the saturation rate, one image at a time.
+                    // Half of the saturation rate, one image at a time. The sample goes through once untimed first:
+                    // at this load each image commits alone and runs at batch 1, code the saturation warm-up did not
+                    // exercise (its JIT still took 0.12 of the cores here without this).
+                    if (halfLoadWarmup) {
+                        awaitAll(results, send(uploader, sample, 1, rate * 0.5));
+                    }
+                    Map<String, Double> halfBefore = CpuAccounting.snapshot();
+                    double halfJitBefore = CpuAccounting.compilerSeconds();
+                    long h0 = System.nanoTime();
                     Set<String> paced = send(uploader, sample, 1, rate * 0.5);
                     results.await(paced, Duration.ofMinutes(2), x -> { });
+                    double halfSeconds = (System.nanoTime() - h0) / 1e9;
+                    halfLoadCpu = halfLoadRows(CpuAccounting.between(halfBefore, CpuAccounting.snapshot()),
+                            CpuAccounting.compilerSeconds() - halfJitBefore, paced.size(), halfSeconds);
                     latency = stageMs(results, paced, id -> Duration.between(results.scores.get(id).getReceivedAt(),
                             results.neighbours.get(id).getComputedAt()));
                     o.printf(Locale.ROOT, "latency at 50%% load: %d images, mean batch %.2f; p50 / p95 / p99 ingest to "
@@ -382,7 +414,7 @@ final class BenchCommand implements Callable<Integer> {
                     peaks.merge(s.name(), s.memory().peakRssMb(), Math::max);
                 }
             }
-            return new PipelineFigures(rates, latency, peaks, soak, cpu);
+            return new PipelineFigures(rates, latency, peaks, soak, cpu == null ? null : cpu + halfLoadCpu);
         } finally {
             java.util.Collections.reverse(services);
             for (ServiceProcess s : services) {
