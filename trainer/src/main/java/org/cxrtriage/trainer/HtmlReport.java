@@ -13,6 +13,8 @@ import java.util.stream.Collectors;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.HeatMapChart;
+import org.knowm.xchart.HeatMapChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.Styler;
@@ -208,7 +210,7 @@ final class HtmlReport {
         double[] negative = OcclusionSensitivity.meanAbsMap(cases, maps, c -> !c.positive());
         double max = java.util.stream.DoubleStream.concat(java.util.Arrays.stream(covid),
                 java.util.Arrays.stream(negative)).filter(v -> !Double.isNaN(v)).max().orElse(1);
-        List<org.knowm.xchart.HeatMapChart> charts = List.of(
+        List<HeatMapChart> charts = List.of(
                 heatMap("mean |Δ p(covid)|, covid", covid, grid, max),
                 heatMap("mean |Δ p(covid)|, negative", negative, grid, max),
                 heatMap("lung region, mean part of cell", OcclusionSensitivity.meanLungMap(maps), grid, 1));
@@ -224,8 +226,8 @@ final class HtmlReport {
     }
 
     /** A grid x grid heat map, image orientation (row 0 at the top), colours from 0 to {@code max}. */
-    private static org.knowm.xchart.HeatMapChart heatMap(String title, double[] cells, int grid, double max) {
-        org.knowm.xchart.HeatMapChart chart = new org.knowm.xchart.HeatMapChartBuilder().width(400).height(420)
+    private static HeatMapChart heatMap(String title, double[] cells, int grid, double max) {
+        HeatMapChart chart = new HeatMapChartBuilder().width(400).height(420)
                 .title(String.format(java.util.Locale.ROOT, "%s (dark = %.3f)", title, max)).build();
         chart.getStyler().setShowValue(false);
         chart.getStyler().setLegendVisible(false);
