@@ -278,10 +278,20 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** The JIT compilers' share: CPU that went to compiling code rather than running it (not yet steady state). */
-    private static String jitRow(double compileSeconds, int images, double seconds) {
+    /** {@code phase}: "" at saturation, or e.g. " at 50% load". */
+    private static String jitRow(String phase, double compileSeconds, int images, double seconds) {
         int cores = Runtime.getRuntime().availableProcessors();
-        return String.format(Locale.ROOT, "| of which JIT compilation, all JVMs | %.1f ms | | %.2f of the cores | |%n",
-                1000 * compileSeconds / images, compileSeconds / (cores * seconds));
+        return String.format(Locale.ROOT, "| of which JIT compilation%s, all JVMs | %.1f ms | | %.2f of the cores | |%n",
+                phase, 1000 * compileSeconds / images, compileSeconds / (cores * seconds));
+    }
+
+    /** CPU per image of all processes against the core-ms per image the phase had: how busy it kept the cores. */
+    private static String allProcessesRow(String phase, double total, int images, double seconds) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        double available = cores * seconds;
+        return String.format(Locale.ROOT, "| CPU per image at %s, all processes | %.1f ms | %.1f ms (%d cores × phase "
+                + "time / images) | %.2f (busy) | |%n", phase, 1000 * total / images, 1000 * available / images, cores,
+                total / available);
     }
 
     /**
@@ -290,16 +300,12 @@ final class BenchCommand implements Callable<Integer> {
      */
     private String cpuRows(Map<String, Double> used, int images, double seconds) {
         StringBuilder rows = new StringBuilder();
-        int cores = Runtime.getRuntime().availableProcessors();
         double total = used.values().stream().mapToDouble(Double::doubleValue).sum();
-        double available = cores * seconds;
         for (var e : used.entrySet()) {
             rows.append(String.format(Locale.ROOT, "| CPU per image at saturation, %s | %.1f ms | | %.2f of all CPU "
                     + "used | |%n", e.getKey(), 1000 * e.getValue() / images, e.getValue() / total));
         }
-        rows.append(String.format(Locale.ROOT, "| CPU per image at saturation, all processes | %.1f ms | %.1f ms "
-                + "(%d cores × phase time / images) | %.2f (busy) | |%n", 1000 * total / images,
-                1000 * available / images, cores, total / available));
+        rows.append(allProcessesRow("saturation", total, images, seconds));
         return rows.toString();
     }
 
@@ -308,14 +314,9 @@ final class BenchCommand implements Callable<Integer> {
      * table shows how busy "half load" keeps the cores (the latency tail grows with it), and the JIT's part.
      */
     private static String halfLoadRows(Map<String, Double> used, double compileSeconds, int images, double seconds) {
-        int cores = Runtime.getRuntime().availableProcessors();
         double total = used.values().stream().mapToDouble(Double::doubleValue).sum();
-        double available = cores * seconds;
-        return String.format(Locale.ROOT, "| CPU per image at 50%% load, all processes | %.1f ms | %.1f ms (%d cores × "
-                + "phase time / images) | %.2f (busy) | |%n", 1000 * total / images, 1000 * available / images, cores,
-                total / available)
-                + String.format(Locale.ROOT, "| of which JIT compilation at 50%% load, all JVMs | %.1f ms | | %.2f of "
-                + "the cores | |%n", 1000 * compileSeconds / images, compileSeconds / available);
+        return allProcessesRow("50% load", total, images, seconds)
+                + jitRow(" at 50% load", compileSeconds, images, seconds);
     }
 
     private PipelineFigures measurePipeline(Settings settings, List<FolderSource.Item> sample, PrintStream o)
@@ -379,7 +380,7 @@ final class BenchCommand implements Callable<Integer> {
                 rates.add(rate);
                 if (cpu == null) {
                     cpu = cpuRows(CpuAccounting.between(cpuBefore, CpuAccounting.snapshot()), ids.size(), seconds)
-                            + jitRow(CpuAccounting.compilerSeconds() - jitBefore, ids.size(), seconds);
+                            + jitRow("", CpuAccounting.compilerSeconds() - jitBefore, ids.size(), seconds);
                 }
                 o.printf(Locale.ROOT, "pipeline at saturation, %d inference instance(s): %.2f images/s (%d images, "
                         + "mean batch %.2f)%n", n, rate, ids.size(), meanBatch(results, ids));

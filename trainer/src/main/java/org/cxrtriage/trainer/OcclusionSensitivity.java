@@ -64,9 +64,10 @@ final class OcclusionSensitivity {
         long start = System.nanoTime();
         for (int i = 0; i < inputs.size(); i++) {
             ModelInput input = inputs.get(i);
+            byte fill = (byte) meanGray(input.cxr());
             List<ModelInput> covered = new ArrayList<>(grid * grid);
             for (int cell = 0; cell < grid * grid; cell++) {
-                covered.add(cover(input, grid, cell));
+                covered.add(cover(input, grid, cell, fill));
             }
             List<Prediction> scored = predictor.predict(covered);
             double[] sensitivity = new double[grid * grid];
@@ -89,9 +90,13 @@ final class OcclusionSensitivity {
 
     /** The input with cell {@code cell} (row-major) of its X-ray plane set to the plane's mean gray. */
     static ModelInput cover(ModelInput input, int grid, int cell) {
+        return cover(input, grid, cell, (byte) meanGray(input.cxr()));
+    }
+
+    /** As {@link #cover(ModelInput, int, int)} with the fill given (the mean gray, computed once per image). */
+    private static ModelInput cover(ModelInput input, int grid, int cell, byte fill) {
         int n = input.size();
         byte[] cxr = Arrays.copyOf(input.cxr(), input.cxr().length);
-        byte fill = (byte) meanGray(input.cxr());
         int row = cell / grid;
         int col = cell % grid;
         for (int y = edge(row, grid, n); y < edge(row + 1, grid, n); y++) {
