@@ -53,7 +53,20 @@ public final class TensorPlanes {
 
     /** Identifies everything that shapes the planes (preprocessing settings, segmenter version, lung rule). */
     public String fingerprint() {
-        return preprocessor.config().fingerprint() + ";lungs=" + segmenter.version() + ";minLung=" + minLungFraction;
+        return contents() + ";minLung=" + minLungFraction;
+    }
+
+    /**
+     * What the planes hold: the preprocessing settings and the lung segmenter, without the lung-area rule (which only
+     * decides which images are refused). A model records the contents it was trained on; a tensor event carries the
+     * two parts ({@code preprocessingVersion}, {@code lungModel}), so its contents are {@link #contents(String, String)}.
+     */
+    public String contents() {
+        return contents(preprocessor.config().fingerprint(), segmenter.version());
+    }
+
+    public static String contents(String preprocessingVersion, String lungModel) {
+        return preprocessingVersion + ";lungs=" + lungModel;
     }
 
     public Preprocessor preprocessor() {

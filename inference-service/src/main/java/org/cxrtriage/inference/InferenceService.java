@@ -81,6 +81,13 @@ public final class InferenceService implements Service {
         if (!loaded.metadata().trained()) {
             LOG.warn("model {} is untrained: its probabilities are not clinically meaningful", loaded);
         }
+        if (loaded.metadata().planes() != null) {
+            LOG.info("model {} scores planes {} only; tensors with others are rejected ({})", loaded,
+                    loaded.metadata().planes(), ScoreMapper.PLANES_MISMATCH);
+        } else if (loaded.metadata().trained()) {
+            LOG.warn("model {} does not record the planes it was trained on ({}): tensors of any preprocessing are"
+                    + " scored", loaded, ModelDirectory.METADATA_FILE);
+        }
         return loaded;
     }
 
@@ -134,6 +141,11 @@ public final class InferenceService implements Service {
         http = HttpEndpoints.start(settings, DEFAULT_HTTP_PORT, name(), this::healthy, metrics, config -> { });
         LOG.info("inference started: model {}, {} worker(s), batch {}, device {}", model, workerCount, batchSize,
                 model.device());
+    }
+
+    /** The port of /health and /metrics (0 in the settings picks a free one). */
+    public int httpPort() {
+        return http.port();
     }
 
     @Override

@@ -5,7 +5,9 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -18,6 +20,7 @@ import org.cxrtriage.model.CxrPredictor;
 import org.cxrtriage.model.ModelInput;
 import org.cxrtriage.model.Prediction;
 import org.cxrtriage.model.TorchRuntime;
+import org.cxrtriage.schemas.CxrRejected;
 import org.cxrtriage.schemas.ImageTensor;
 import org.cxrtriage.schemas.Topic;
 import org.slf4j.Logger;
@@ -39,6 +42,8 @@ final class InferenceWorker implements Runnable {
     private final int torchThreads;
     private final Timer batchTimer;
     private final MeterRegistry metrics;
+    /** Plane contents already warned about, so a misconfigured stream logs once, not once per image. */
+    private final Set<String> warnedPlanes = new HashSet<>();
     private volatile boolean running = true;
 
     InferenceWorker(KafkaConsumer<String, ImageTensor> consumer, KafkaProducer<String, SpecificRecord> producer,
@@ -87,19 +92,23 @@ final class InferenceWorker implements Runnable {
         List<ModelInput> inputs = new ArrayList<>();
         List<ProducerRecord<String, SpecificRecord>> outputs = new ArrayList<>();
         int rejected = 0;
+        int planesMismatched = 0;
         for (ConsumerRecord<String, ImageTensor> r : batch) {
             ImageTensor t = r.value();
-            ModelInput input = t == null ? null : ScoreMapper.toInput(t);
-            if (input == null) {
-                if (t != null) {
-                    outputs.add(new ProducerRecord<>(Topic.REJECTED.name(), t.getImageId(),
-                            ScoreMapper.badTensor(t, now)));
+            CxrRejected refusal = t == null ? null : ScoreMapper.refusal(t, predictor.metadata(), now);
+            if (t == null || refusal != null) {
+                if (refusal != null) {
+                    outputs.add(new ProducerRecord<>(Topic.REJECTED.name(), t.getImageId(), refusal));
+                    if (ScoreMapper.PLANES_MISMATCH.equals(refusal.getReasonCode())) {
+                        planesMismatched++;
+                        warnOncePerPlanes(t, refusal);
+                    }
                 }
                 rejected++;
                 continue;
             }
             valid.add(t);
-            inputs.add(input);
+            inputs.add(ScoreMapper.toInput(t));
         }
         int scored = 0;
         if (!inputs.isEmpty()) {
@@ -136,9 +145,17 @@ final class InferenceWorker implements Runnable {
         if (committed) {
             metrics.counter("cxr.inference.scored").increment(scored);
             metrics.counter("cxr.inference.rejected").increment(rejected);
+            metrics.counter("cxr.inference.planes.mismatch").increment(planesMismatched);
         } else {
             metrics.counter("cxr.inference.aborted").increment();
             pause();
+        }
+    }
+
+    private void warnOncePerPlanes(ImageTensor t, CxrRejected refusal) {
+        if (warnedPlanes.size() < 100
+                && warnedPlanes.add(ScoreMapper.planesOf(t))) {
+            LOG.warn("refusing every tensor with these planes: {}", refusal.getMessage());
         }
     }
 

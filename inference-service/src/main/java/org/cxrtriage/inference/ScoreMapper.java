@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import org.cxrtriage.imaging.TensorPlanes;
 import org.cxrtriage.model.ModelInput;
 import org.cxrtriage.model.ModelMetadata;
 import org.cxrtriage.model.Prediction;
@@ -15,18 +16,17 @@ import org.cxrtriage.schemas.Stage;
 /** Converts between the topic contracts and the model's plain types. No Kafka, no DJL. */
 public final class ScoreMapper {
 
+    /** Reason codes of the inference stage's rejections (topic cxr.rejected.v1, stage INFERENCE). */
+    public static final String BAD_TENSOR = "BAD_TENSOR";
+    public static final String PLANES_MISMATCH = "PLANES_MISMATCH";
+    public static final String INFERENCE_FAILED = "INFERENCE_FAILED";
+
     private ScoreMapper() {
     }
 
-    /** The model input of a tensor event, or null when the planes do not match the declared size. */
+    /** The model input of a tensor event that {@link #refusal} accepted. */
     public static ModelInput toInput(ImageTensor t) {
-        int size = t.getTensorSize();
-        byte[] cxr = bytes(t.getCxrPlane());
-        byte[] lung = bytes(t.getLungPlane());
-        if (size <= 0 || cxr.length != size * size || lung.length != size * size) {
-            return null;
-        }
-        return new ModelInput(size, cxr, lung);
+        return new ModelInput(t.getTensorSize(), bytes(t.getCxrPlane()), bytes(t.getLungPlane()));
     }
 
     public static CxrScore toScore(ImageTensor t, Prediction p, ModelMetadata model, Instant scoredAt,
@@ -54,12 +54,33 @@ public final class ScoreMapper {
                 .build();
     }
 
-    public static CxrRejected badTensor(ImageTensor t, Instant now) {
-        return rejected(t, "BAD_TENSOR", "tensor planes do not match tensorSize " + t.getTensorSize(), now);
+    /**
+     * Why the model cannot score this tensor, or null when it can: planes that do not match the declared size
+     * ({@code BAD_TENSOR}), or planes other than those the model was trained on ({@code PLANES_MISMATCH}: another
+     * preprocessing or lung segmenter would give scores nobody validated; a model that records no planes takes any).
+     */
+    public static CxrRejected refusal(ImageTensor t, ModelMetadata model, Instant now) {
+        int size = t.getTensorSize();
+        if (size <= 0 || t.getCxrPlane().remaining() != size * size || t.getLungPlane().remaining() != size * size) {
+            return rejected(t, BAD_TENSOR, "tensor planes do not match tensorSize " + size, now);
+        }
+        String planes = planesOf(t);
+        if (model.planes() != null && !model.planes().equals(planes)) {
+            return rejected(t, PLANES_MISMATCH, "model " + model.name() + " " + model.version()
+                    + " was trained on planes " + model.planes() + ", this image was preprocessed to " + planes
+                    + ": run the preprocess service with the model's settings, or set MODEL_DIR to a model trained on"
+                    + " these planes, then replay the image", now);
+        }
+        return null;
+    }
+
+    /** What a tensor's planes hold, in the form a model records ({@link TensorPlanes#contents()}). */
+    public static String planesOf(ImageTensor t) {
+        return TensorPlanes.contents(t.getPreprocessingVersion(), t.getLungModel());
     }
 
     public static CxrRejected inferenceFailed(ImageTensor t, Exception e, Instant now) {
-        return rejected(t, "INFERENCE_FAILED", "the model could not score this image: " + e.getMessage(), now);
+        return rejected(t, INFERENCE_FAILED, "the model could not score this image: " + e.getMessage(), now);
     }
 
     private static CxrRejected rejected(ImageTensor t, String code, String message, Instant now) {

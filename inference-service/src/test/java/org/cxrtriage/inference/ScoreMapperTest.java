@@ -5,16 +5,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import org.cxrtriage.model.Backbone;
+import org.cxrtriage.model.InputView;
 import org.cxrtriage.model.ModelInput;
 import org.cxrtriage.model.ModelMetadata;
 import org.cxrtriage.model.Prediction;
 import org.cxrtriage.schemas.CropBox;
+import org.cxrtriage.schemas.CxrRejected;
 import org.cxrtriage.schemas.CxrScore;
 import org.cxrtriage.schemas.ImageTensor;
 import org.cxrtriage.schemas.Stage;
 import org.junit.jupiter.api.Test;
 
 class ScoreMapperTest {
+
+    private static final ModelMetadata ANY_PLANES = new ModelMetadata("m", "1", Backbone.RESNET18, 64, 2, 0.7, 1L,
+            true, Instant.EPOCH, "", InputView.FULL);
+    private static final ModelMetadata TRAINED_ON_V_M = new ModelMetadata("cxr", "2.0", Backbone.RESNET18, 64, 2, 0.7,
+            1L, true, Instant.EPOCH, "", InputView.FULL, "v;lungs=m");
 
     private static ImageTensor tensor(int size, int cxrBytes) {
         return ImageTensor.newBuilder().setImageId("i").setStudyId("s").setPatientRef("p-1").setSiteId("site")
@@ -27,6 +34,7 @@ class ScoreMapperTest {
 
     @Test
     void planesOfTheDeclaredSizeBecomeAModelInput() {
+        assertThat(ScoreMapper.refusal(tensor(4, 16), ANY_PLANES, Instant.EPOCH)).isNull();
         ModelInput input = ScoreMapper.toInput(tensor(4, 16));
         assertThat(input.size()).isEqualTo(4);
         assertThat(input.cxr()).hasSize(16);
@@ -34,14 +42,41 @@ class ScoreMapperTest {
 
     @Test
     void planesThatDoNotMatchTheDeclaredSizeAreRefused() {
-        assertThat(ScoreMapper.toInput(tensor(4, 15))).isNull();
-        assertThat(ScoreMapper.badTensor(tensor(4, 15), Instant.EPOCH).getStage()).isEqualTo(Stage.INFERENCE);
+        CxrRejected refusal = ScoreMapper.refusal(tensor(4, 15), ANY_PLANES, Instant.ofEpochMilli(5));
+        assertThat(refusal.getReasonCode()).isEqualTo(ScoreMapper.BAD_TENSOR);
+        assertThat(refusal.getStage()).isEqualTo(Stage.INFERENCE);
+        assertThat(refusal.getImageId()).isEqualTo("i");
+        assertThat(refusal.getRejectedAt()).isEqualTo(Instant.ofEpochMilli(5));
+        assertThat(ScoreMapper.refusal(tensor(0, 0), ANY_PLANES, Instant.EPOCH).getReasonCode())
+                .isEqualTo(ScoreMapper.BAD_TENSOR);
+    }
+
+    @Test
+    void aModelThatRecordsItsPlanesScoresOnlyThose() {
+        // The tensor's planes: preprocessing "v", lung model "m".
+        assertThat(ScoreMapper.planesOf(tensor(4, 16))).isEqualTo("v;lungs=m");
+        assertThat(ScoreMapper.refusal(tensor(4, 16), TRAINED_ON_V_M, Instant.EPOCH)).isNull();
+
+        ImageTensor otherLungs = ImageTensor.newBuilder(tensor(4, 16)).setLungModel("heuristic-lungs:1").build();
+        CxrRejected refusal = ScoreMapper.refusal(otherLungs, TRAINED_ON_V_M, Instant.EPOCH);
+        assertThat(refusal.getReasonCode()).isEqualTo(ScoreMapper.PLANES_MISMATCH);
+        assertThat(refusal.getStage()).isEqualTo(Stage.INFERENCE);
+        assertThat(refusal.getMessage()).contains("cxr 2.0", "v;lungs=m", "v;lungs=heuristic-lungs:1", "MODEL_DIR")
+                .doesNotContain("p-1");
+
+        ImageTensor otherPreprocessing = ImageTensor.newBuilder(tensor(4, 16)).setPreprocessingVersion("w").build();
+        assertThat(ScoreMapper.refusal(otherPreprocessing, TRAINED_ON_V_M, Instant.EPOCH).getReasonCode())
+                .isEqualTo(ScoreMapper.PLANES_MISMATCH);
+        // A model without a record of its planes takes any.
+        assertThat(ScoreMapper.refusal(otherLungs, ANY_PLANES, Instant.EPOCH)).isNull();
+        // Size is checked first: a broken tensor is BAD_TENSOR whatever its planes.
+        assertThat(ScoreMapper.refusal(ImageTensor.newBuilder(otherLungs).setTensorSize(5).build(), TRAINED_ON_V_M,
+                Instant.EPOCH).getReasonCode()).isEqualTo(ScoreMapper.BAD_TENSOR);
     }
 
     @Test
     void theCallFollowsTheModelsThreshold() {
-        ModelMetadata model = new ModelMetadata("m", "1", Backbone.RESNET18, 64, 2, 0.7, 1L, true, Instant.EPOCH, "",
-                org.cxrtriage.model.InputView.FULL);
+        ModelMetadata model = ANY_PLANES;
         CxrScore below = ScoreMapper.toScore(tensor(4, 16), new Prediction(0.69f, new float[] {1f, 2f},
                 new float[] {0f, 0f}), model, Instant.EPOCH, 5f, 2);
         CxrScore at = ScoreMapper.toScore(tensor(4, 16), new Prediction(0.7f, new float[] {1f, 2f},

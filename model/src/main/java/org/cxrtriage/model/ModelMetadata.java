@@ -1,6 +1,7 @@
 package org.cxrtriage.model;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -19,6 +20,9 @@ import java.util.Objects;
  * @param trained false for freshly initialised (seeded, untrained) weights
  * @param inputView what of the X-ray the model sees; absent in older model.json files, which mean
  *     {@link InputView#FULL}
+ * @param planes the contents of the planes it was trained on ({@code TensorPlanes.contents()}: preprocessing settings
+ *     and lung segmenter); the inference service refuses tensors with other contents. Null where unknown (untrained
+ *     weights, older model.json files): then nothing is checked.
  */
 @JsonIgnoreProperties(ignoreUnknown = true) // newer writers may add fields
 public record ModelMetadata(
@@ -32,7 +36,8 @@ public record ModelMetadata(
         boolean trained,
         Instant createdAt,
         String notes,
-        InputView inputView) {
+        InputView inputView,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String planes) {
 
     /** Smallest input for which every ResNet stage still has a non-empty feature map. */
     public static final int MIN_INPUT_SIZE = 32;
@@ -59,16 +64,25 @@ public record ModelMetadata(
         }
         notes = notes == null ? "" : notes;
         inputView = inputView == null ? InputView.FULL : inputView;
+        planes = planes == null || planes.isBlank() ? null : planes;
+    }
+
+    /** Metadata without a record of the planes (untrained weights, tests). */
+    public ModelMetadata(String name, String version, Backbone backbone, int inputSize, int embeddingSize,
+                         double threshold, long seed, boolean trained, Instant createdAt, String notes,
+                         InputView inputView) {
+        this(name, version, backbone, inputSize, embeddingSize, threshold, seed, trained, createdAt, notes, inputView,
+                null);
     }
 
     public ModelMetadata withThreshold(double newThreshold) {
         return new ModelMetadata(name, version, backbone, inputSize, embeddingSize, newThreshold, seed, trained,
-                createdAt, notes, inputView);
+                createdAt, notes, inputView, planes);
     }
 
     public ModelMetadata withTrained(boolean isTrained, String newNotes) {
         return new ModelMetadata(name, version, backbone, inputSize, embeddingSize, threshold, seed, isTrained,
-                createdAt, newNotes, inputView);
+                createdAt, newNotes, inputView, planes);
     }
 
     public String toJson() {

@@ -34,6 +34,23 @@ class ModelMetadataTest {
     }
 
     @Test
+    void thePlanesItWasTrainedOnRoundTripAndAreOmittedWhenUnknown() throws IOException {
+        ModelMetadata withPlanes = new ModelMetadata("cxr", "1", Backbone.RESNET18, 128, 64, 0.4, 1L, true,
+                Instant.parse("2024-05-01T10:15:30.123Z"), "", InputView.FULL, "cxr-preprocess-1;size=256;lungs=u:1");
+        String json = withPlanes.toJson();
+        assertThat(json).contains("\"planes\" : \"cxr-preprocess-1;size=256;lungs=u:1\"");
+        assertThat(ModelMetadata.fromJson(json)).isEqualTo(withPlanes);
+        assertThat(withPlanes.withThreshold(0.3).withTrained(true, "n").planes()).isEqualTo(withPlanes.planes());
+
+        // An older model.json (no planes field) and untrained metadata record none; the JSON then has no field.
+        assertThat(SAMPLE.planes()).isNull();
+        assertThat(SAMPLE.toJson()).doesNotContain("planes");
+        assertThat(ModelMetadata.fromJson(SAMPLE.toJson()).planes()).isNull();
+        assertThat(new ModelMetadata("cxr", "1", Backbone.RESNET18, 128, 64, 0.4, 1L, true, Instant.EPOCH, "",
+                InputView.FULL, " ").planes()).isNull();
+    }
+
+    @Test
     void rejectsInvalidValues() {
         assertThatThrownBy(() -> SAMPLE.withThreshold(1.5)).hasMessageContaining("threshold");
         assertThatThrownBy(() -> new ModelMetadata(" ", "1", Backbone.RESNET18, 224, 128, 0.5, 0, false,

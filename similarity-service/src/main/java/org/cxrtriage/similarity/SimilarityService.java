@@ -268,14 +268,26 @@ public final class SimilarityService implements Service {
     }
 
     private UploadedImageScorer scorer;
+    /** Set when the models load but do not fit together: kept, so each upload does not load them again. */
+    private UploadedImageScorer.PlanesMismatchException scorerMismatch;
 
     /** The scorer for uploads, created on first use (it loads the lung U-Net and the classifier). */
     private synchronized UploadedImageScorer scorer() throws java.io.IOException {
+        if (scorerMismatch != null) {
+            throw scorerMismatch;
+        }
         if (scorer == null) {
             org.cxrtriage.model.LoadedModel model = org.cxrtriage.inference.InferenceService.loadModel(settings);
-            scorer = new UploadedImageScorer(
-                    org.cxrtriage.preprocess.PreprocessService.tensorFactory(settings).planes(),
-                    new org.cxrtriage.model.CxrPredictor(model, 1));
+            org.cxrtriage.imaging.TensorPlanes planes =
+                    org.cxrtriage.preprocess.PreprocessService.tensorFactory(settings).planes();
+            try {
+                UploadedImageScorer.requireSamePlanes(model.metadata(), planes);
+            } catch (UploadedImageScorer.PlanesMismatchException e) {
+                model.close();
+                scorerMismatch = e;
+                throw e;
+            }
+            scorer = new UploadedImageScorer(planes, new org.cxrtriage.model.CxrPredictor(model, 1));
         }
         return scorer;
     }
@@ -304,6 +316,10 @@ public final class SimilarityService implements Service {
         UploadedImageScorer uploads;
         try {
             uploads = scorer();
+        } catch (UploadedImageScorer.PlanesMismatchException e) {
+            LOG.error("cannot score uploads for POST /similar: {}", e.getMessage());
+            ctx.status(503).json(Map.of("error", "PLANES_MISMATCH", "message", e.getMessage()));
+            return;
         } catch (java.io.IOException | RuntimeException e) {
             LOG.error("cannot load the models for POST /similar: {}", e.toString());
             ctx.status(503).json(Map.of("error", "MODEL_UNAVAILABLE", "message",

@@ -21,12 +21,33 @@ public final class UploadedImageScorer implements AutoCloseable {
         }
     }
 
+    /** This service's preprocessing makes other planes than the model was trained on. */
+    public static final class PlanesMismatchException extends IllegalStateException {
+        PlanesMismatchException(String message) {
+            super(message);
+        }
+    }
+
     private final TensorPlanes planes;
     private final CxrPredictor predictor;
 
+    /** @throws PlanesMismatchException as {@link #requireSamePlanes} */
     public UploadedImageScorer(TensorPlanes planes, CxrPredictor predictor) {
+        requireSamePlanes(predictor.metadata(), planes);
         this.planes = planes;
         this.predictor = predictor;
+    }
+
+    /**
+     * The inference service's rule ({@code PLANES_MISMATCH}) for uploads: a model that records the planes it was
+     * trained on scores only those; one that records none scores any.
+     */
+    public static void requireSamePlanes(ModelMetadata model, TensorPlanes planes) {
+        if (model.planes() != null && !model.planes().equals(planes.contents())) {
+            throw new PlanesMismatchException("model " + model.name() + " " + model.version()
+                    + " was trained on planes " + model.planes() + ", this service preprocesses to "
+                    + planes.contents() + " (PREPROCESS_*, LUNG_* settings, or MODEL_DIR)");
+        }
     }
 
     /** @throws InvalidImageException when the stream would reject the image (with the same reason) */

@@ -44,11 +44,13 @@ public final class ImageCache {
     private final int size;
     private final ModelInput[] inputs;
     private final String[] rejections;
+    private final String planes;
 
-    private ImageCache(int size, ModelInput[] inputs, String[] rejections) {
+    private ImageCache(int size, ModelInput[] inputs, String[] rejections, String planes) {
         this.size = size;
         this.inputs = inputs;
         this.rejections = rejections;
+        this.planes = planes;
     }
 
     public int size() {
@@ -62,6 +64,11 @@ public final class ImageCache {
 
     public String rejection(int index) {
         return rejections[index];
+    }
+
+    /** What the planes hold ({@link TensorPlanes#contents()}); null for a cache made of given planes (tests). */
+    public String planes() {
+        return planes;
     }
 
     public int rejectedCount() {
@@ -96,11 +103,12 @@ public final class ImageCache {
     public static ImageCache build(Manifest manifest, int size, LungSegmenter lungs, double minLungFraction,
             int threads, Path cacheDir, PrintStream log) throws IOException {
         PreprocessConfig config = PreprocessConfig.ofSize(size);
+        String contents = new TensorPlanes(new Preprocessor(config), lungs, minLungFraction).contents();
         Path file = cacheDir == null ? null
                 : cacheDir.resolve("cxr-" + key(manifest, config, lungs, minLungFraction) + ".bin");
         if (file != null && Files.isRegularFile(file)) {
             try {
-                ImageCache cached = read(file, manifest.entries().size(), size);
+                ImageCache cached = read(file, manifest.entries().size(), size, contents);
                 log.printf("image cache: loaded %d images from %s (%d rejected)%n", cached.inputs.length, file,
                         cached.rejectedCount());
                 return cached;
@@ -151,7 +159,7 @@ public final class ImageCache {
         } finally {
             pool.shutdownNow();
         }
-        ImageCache cache = new ImageCache(size, inputs, rejections);
+        ImageCache cache = new ImageCache(size, inputs, rejections, contents);
         log.printf("preprocess: %d images in %.1fs, %d rejected%n", n, (System.nanoTime() - start) / 1e9,
                 cache.rejectedCount());
         if (file != null) {
@@ -204,7 +212,7 @@ public final class ImageCache {
         return s.length() > 1000 ? s.substring(0, 1000) : s;
     }
 
-    private static ImageCache read(Path file, int expectedCount, int expectedSize) throws IOException {
+    private static ImageCache read(Path file, int expectedCount, int expectedSize, String planes) throws IOException {
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 20))) {
             if (in.readInt() != MAGIC || in.readInt() != expectedCount || in.readInt() != expectedSize) {
                 throw new IOException("cache header does not match");
@@ -223,12 +231,12 @@ public final class ImageCache {
                     rejections[i] = in.readUTF();
                 }
             }
-            return new ImageCache(expectedSize, inputs, rejections);
+            return new ImageCache(expectedSize, inputs, rejections, planes);
         }
     }
 
     /** For tests: a cache over given planes. */
     static ImageCache of(int size, ModelInput[] inputs) {
-        return new ImageCache(size, inputs.clone(), new String[inputs.length]);
+        return new ImageCache(size, inputs.clone(), new String[inputs.length], null);
     }
 }

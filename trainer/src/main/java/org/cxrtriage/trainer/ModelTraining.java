@@ -130,7 +130,7 @@ public final class ModelTraining {
 
         ModelMetadata metadata = new ModelMetadata(options.name(), options.version(), options.backbone(),
                 options.inputSize(), options.embeddingSize(), ModelDirectory.DEFAULT_THRESHOLD, options.seed(), false,
-                Instant.now().truncatedTo(ChronoUnit.MILLIS), "training", options.inputView());
+                Instant.now().truncatedTo(ChronoUnit.MILLIS), "training", options.inputView(), cache.planes());
         Path checkpoint = workDir.resolve("best");
         Path last = workDir.resolve("last");
         Path progressFile = workDir.resolve(PROGRESS_FILE);
@@ -366,7 +366,7 @@ public final class ModelTraining {
                             bestEpoch, rule) : String.format(Locale.ROOT,
                             "trained from scratch on %d images (patient-level split, seed %d), best epoch %d "
                                     + "(val ROC AUC %.4f); threshold: %s; see MODEL_CARD.md", train.size(),
-                            options.seed(), bestEpoch, bestAuc, rule), options.inputView());
+                            options.seed(), bestEpoch, bestAuc, rule), options.inputView(), cache.planes());
             // A loaded block has its weights but no recorded input shapes, which Model.save needs: initialise
             // it with the input shape (already-loaded parameters are kept as they are).
             try {

@@ -41,6 +41,11 @@ class TrainRoundTripTest {
             assertThat(model.metadata().trained()).isTrue();
             assertThat(model.metadata().inputSize()).isEqualTo(32);
             assertThat(model.metadata().threshold()).isBetween(0.0, 1.0);
+            // model.json records the planes it was trained on, which the inference service then requires.
+            assertThat(model.metadata().planes())
+                    .startsWith(org.cxrtriage.imaging.PreprocessConfig.ofSize(64).fingerprint() + ";lungs=");
+            assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("training.json").toFile())
+                    .get("planes").asText()).isEqualTo(model.metadata().planes() + ";minLung=0.0");
             byte[] plane = new byte[64 * 64];
             Prediction p = predictor.predict(new ModelInput(64, plane, plane));
             assertThat(p.probability()).isBetween(0f, 1f);
