@@ -149,6 +149,7 @@ final class EvaluateCommand implements Callable<Integer> {
         report.put("split", part);
         report.put("rejectedByPreprocessing", countRejected(m, split, images, evalPart));
         report.putAll(Evaluation.report(cases, reference, threshold, k, resamples, seed));
+        report.put("calibration", Calibration.report(cases, Calibration.DEFAULT_BINS, resamples, seed));
         Map<String, List<Evaluation.Case>> ablated = new LinkedHashMap<>();
         if (!noLungAblation) {
             perModelAblated.forEach((view, casesPerModel) -> ablated.put(view.id, single ? casesPerModel.get(0)

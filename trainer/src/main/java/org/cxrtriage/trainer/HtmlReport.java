@@ -71,6 +71,8 @@ final class HtmlReport {
                     BitmapEncoder.BitmapFormat.PNG);
         }
 
+        writeCalibration(dir, cases);
+
         if (occlusion != null) {
             writeOcclusion(dir, cases, occlusion);
         }
@@ -114,6 +116,11 @@ final class HtmlReport {
                 + " contrast is the more honest number.</p>"
                 + "<img src=\"roc.png\" alt=\"ROC\"> <img src=\"pr.png\" alt=\"precision-recall\"> "
                 + "<img src=\"scores.png\" alt=\"score histogram\">"
+                + "<h2>Calibration: can p(covid) be read as a probability?</h2><p>Each point is a bin of the "
+                + "scores (width 0.1): its mean p(covid) against the share of COVID-19 images in it; a calibrated "
+                + "model lies on the diagonal. <code>calibration</code> in metrics.json below has the Brier score, "
+                + "the expected calibration error and the recalibration slope with CIs. They hold at this split's "
+                + "positive rate.</p><img src=\"calibration.png\" alt=\"reliability diagram\">"
                 + (views.isEmpty() ? "" : "<h2>Shortcut check: lungs hidden, lungs only</h2><p>The same images "
                         + "scored with the X-ray plane blacked out over the lungs (lungsHidden) or outside them "
                         + "(lungsOnly); <code>lungAblation</code> in metrics.json below has the figures with CIs. A "
@@ -197,6 +204,28 @@ final class HtmlReport {
         series.forEach((name, idx) -> chart.addSeries(name + " (" + idx.size() + ")",
                 idx.stream().mapToDouble(i -> y[i][0]).toArray(), idx.stream().mapToDouble(i -> y[i][1]).toArray()));
         BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    /** calibration.png: the reliability diagram (bins of {@link Calibration#DEFAULT_BINS} with cases) and the diagonal. */
+    static void writeCalibration(Path dir, List<Evaluation.Case> cases) throws IOException {
+        List<Calibration.Bin> bins = Calibration.bins(Evaluation.scores(cases), Evaluation.labels(cases),
+                Calibration.DEFAULT_BINS).stream().filter(b -> b.n() > 0).toList();
+        XYChart chart = new XYChartBuilder().width(560).height(480).title("Reliability (bins of 0.1)")
+                .xAxisTitle("mean p(covid) in the bin").yAxisTitle("COVID-19 share in the bin").build();
+        chart.getStyler().setXAxisMin(0.0);
+        chart.getStyler().setXAxisMax(1.0);
+        chart.getStyler().setYAxisMin(0.0);
+        chart.getStyler().setYAxisMax(1.0);
+        chart.getStyler().setXAxisDecimalPattern("0.0");
+        chart.getStyler().setYAxisDecimalPattern("0.0");
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+        if (!bins.isEmpty()) {
+            chart.addSeries("model (" + cases.size() + " images)",
+                    bins.stream().mapToDouble(Calibration.Bin::meanPredicted).toArray(),
+                    bins.stream().mapToDouble(Calibration.Bin::observed).toArray());
+        }
+        chart.addSeries("calibrated", new double[] {0, 1}, new double[] {0, 1}).setMarker(SeriesMarkers.NONE);
+        BitmapEncoder.saveBitmap(chart, dir.resolve("calibration.png").toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 
     /**

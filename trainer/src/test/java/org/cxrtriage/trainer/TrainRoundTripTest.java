@@ -81,6 +81,11 @@ class TrainRoundTripTest {
         assertThat(occlusion.get("all").get("lungArea").get("value").asDouble()).isBetween(0.0, 1.0);
         assertThat(occlusion.get("covid").has("lungShare")).isTrue();
         assertThat(eval.resolve("occlusion.png")).isRegularFile();
+        JsonNode calibration = metrics.get("calibration");
+        assertThat(calibration.get("n").asInt()).isEqualTo(metrics.get("overall").get("n").asInt());
+        assertThat(calibration.get("metrics").get("brier").get("value").asDouble()).isBetween(0.0, 1.0);
+        assertThat(calibration.get("bins")).hasSize(Calibration.DEFAULT_BINS);
+        assertThat(eval.resolve("calibration.png")).isRegularFile();
         java.util.List<String> occlusionRows = Files.readAllLines(eval.resolve(EvaluateCommand.OCCLUSION_FILE));
         assertThat(occlusionRows.get(0)).startsWith("file,label,lungShare,lungArea,cell0,").endsWith(",cell63");
         assertThat(occlusionRows).hasSize(1 + metrics.get("overall").get("n").asInt());
