@@ -145,8 +145,8 @@ final class Calibration {
                 + "They hold at this split's positive rate, not at a department's. CIs: 95% percentile bootstrap over "
                 + "patients");
         out.put("n", cases.size());
-        out.put("positiveRate", mean(y));
-        out.put("meanPredicted", mean(p));
+        out.put("positiveRate", cases.isEmpty() ? null : mean(y));
+        out.put("meanPredicted", cases.isEmpty() ? null : mean(p));
         out.put("metrics", metrics);
         List<Map<String, Object>> table = new ArrayList<>();
         for (Bin b : bins(p, y, bins)) {

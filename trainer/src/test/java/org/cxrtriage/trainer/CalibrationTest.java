@@ -121,5 +121,10 @@ class CalibrationTest {
         assertThat(json.get("bins").get(5).get("n").asInt()).isZero();
         assertThat(json.get("bins").get(5).get("observed").isNull()).isTrue();
         assertThat(json.get("bins").get(1).get("n").asInt()).isEqualTo(5);
+
+        // No cases (e.g. every image of the split rejected): nulls, not NaN, which JSON cannot hold.
+        JsonNode empty = new ObjectMapper().valueToTree(Calibration.report(List.of(), 10, 50, 7L));
+        assertThat(empty.get("positiveRate").isNull()).isTrue();
+        assertThat(empty.get("metrics").get("brier").get("value").isNull()).isTrue();
     }
 }
