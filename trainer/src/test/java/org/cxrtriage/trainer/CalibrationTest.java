@@ -62,14 +62,19 @@ class CalibrationTest {
         assertThat(Calibration.ece(p, y, 10)).isCloseTo((2 * 0.44 + 0.1 + 2 * 0.025) / 5, within(1e-12));
     }
 
+    /** The recalibration fit of groups of cases: {@code n[g]} cases at score {@code p[g]}, {@code k[g]} positive. */
+    private static double[] fit(double[] p, int[] n, int[] k) {
+        List<Double> scores = new ArrayList<>();
+        List<Boolean> labels = new ArrayList<>();
+        for (int g = 0; g < p.length; g++) {
+            add(scores, labels, p[g], n[g], k[g]);
+        }
+        return Calibration.recalibration(scores(scores), labels(labels));
+    }
+
     @Test
     void aCalibratedModelFitsSlopeOneAndInterceptZero() {
-        List<Double> p = new ArrayList<>();
-        List<Boolean> y = new ArrayList<>();
-        add(p, y, 0.2, 10, 2);
-        add(p, y, 0.5, 10, 5);
-        add(p, y, 0.8, 10, 8);
-        double[] fit = Calibration.recalibration(scores(p), labels(y));
+        double[] fit = fit(new double[] {0.2, 0.5, 0.8}, new int[] {10, 10, 10}, new int[] {2, 5, 8});
         assertThat(fit[0]).isCloseTo(0, within(1e-9));
         assertThat(fit[1]).isCloseTo(1, within(1e-9));
     }
@@ -77,11 +82,7 @@ class CalibrationTest {
     @Test
     void anOverconfidentModelFitsSlopeBelowOne() {
         // Scores 0.1 / 0.9 where the truth is 0.25 / 0.75: logit 0.75 = ln 3 = half of logit 0.9 = ln 9, so slope 0.5.
-        List<Double> p = new ArrayList<>();
-        List<Boolean> y = new ArrayList<>();
-        add(p, y, 0.1, 20, 5);
-        add(p, y, 0.9, 20, 15);
-        double[] fit = Calibration.recalibration(scores(p), labels(y));
+        double[] fit = fit(new double[] {0.1, 0.9}, new int[] {20, 20}, new int[] {5, 15});
         assertThat(fit[0]).isCloseTo(0, within(1e-9));
         assertThat(fit[1]).isCloseTo(0.5, within(1e-9));
     }
