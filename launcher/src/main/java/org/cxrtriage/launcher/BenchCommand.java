@@ -98,7 +98,7 @@ final class BenchCommand implements Callable<Integer> {
         // 1. - 2. The limits, timed before the pipeline and again after it: this machine's speed drifts by tens of
         // per cent within minutes (other tenants), and the ratios divide by the mean of the two.
         TensorFactory factory = PreprocessService.tensorFactory(settings); // its U-Net sets lungThreads on this thread
-        TensorFactory second = PreprocessService.tensorFactory(settings); // for the two-thread timing, as 2 stream threads
+        TensorFactory second = PreprocessService.tensorFactory(settings); // for the two-thread timing (both cores busy)
         Limits before = measureLimits(settings, factory, second, sample, batch, modelThreads, lungThreads, o);
 
         // 3. - 6. The pipeline, each service its own JVM as in production.
@@ -127,7 +127,7 @@ final class BenchCommand implements Callable<Integer> {
                 | raw model forward, batch 1 | %.2f images/s (%.1f ms/image; %.1f before, %.1f after) | | | |
                 | preprocessing, 1 stream thread, lung U-Net on %d PyTorch thread%s (as the service) | %.2f images/s \
                 (%.1f ms/image; %.1f before, %.1f after) | | | |
-                | preprocessing, 2 threads at once (both cores busy, as 2 stream threads), per thread | %.1f ms/image \
+                | preprocessing, 2 threads at once (both cores busy), per thread | %.1f ms/image \
                 (%.1f before, %.1f after) | | %.2f of 1 thread alone | |
                 """, Instant.now().toString().substring(0, 16), cores, modelName, batch, modelRate, forwardBatchMs,
                 before.forwardBatchMs(), after.forwardBatchMs(), 1000.0 / forwardSingleMs, forwardSingleMs,

@@ -120,10 +120,17 @@ public final class PreprocessService implements Service {
         return settings.integer(TORCH_THREADS, 1);
     }
 
-    /** {@value #STREAM_THREADS}, else one per core up to the images topic's partitions. */
+    /**
+     * {@value #STREAM_THREADS}, else one more than the cores, up to the images topic's partitions. The extra thread
+     * keeps a core busy while another waits on its transaction, and on 2 cores it gives each of the 3 default
+     * partitions its own thread, so an image never queues behind another partition's. Measured on 2 cores (five
+     * alternating benchmark pairs, 2026-11-27): 3 threads against 2 filled the inference batches to 3.85–3.91 images
+     * against 3.51–3.65 in every pair, throughput ratio 0.79–0.93 against 0.74–0.87, p99 at half load 1.29–2.62 against
+     * 1.78–2.41 × its limit, for 100–300 MB more resident memory.
+     */
     static int streamThreads(Settings settings, int cores) {
         int partitions = settings.integer(TopicSetup.PARTITIONS, TopicSetup.DEFAULT_PARTITIONS);
-        return settings.integer(STREAM_THREADS, Math.max(1, Math.min(cores, partitions)));
+        return settings.integer(STREAM_THREADS, Math.max(1, Math.min(cores + 1, partitions)));
     }
 
     Properties streamsConfig() {

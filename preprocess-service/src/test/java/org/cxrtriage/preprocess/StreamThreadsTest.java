@@ -10,12 +10,14 @@ import org.junit.jupiter.api.Test;
 class StreamThreadsTest {
 
     @Test
-    void onePerCoreUpToThePartitionsOfTheImagesTopic() {
+    void oneMoreThanTheCoresUpToThePartitionsOfTheImagesTopic() {
         Settings defaults = Settings.of(Map.of());
-        assertThat(PreprocessService.streamThreads(defaults, 1)).isEqualTo(1);
-        assertThat(PreprocessService.streamThreads(defaults, 2)).isEqualTo(2);
+        assertThat(PreprocessService.streamThreads(defaults, 1)).isEqualTo(2);
+        assertThat(PreprocessService.streamThreads(defaults, 2)).isEqualTo(3); // one per default partition
         assertThat(PreprocessService.streamThreads(defaults, 16)).isEqualTo(TopicSetup.DEFAULT_PARTITIONS);
-        assertThat(PreprocessService.streamThreads(Settings.of(Map.of(TopicSetup.PARTITIONS, "12")), 16)).isEqualTo(12);
+        Settings twelvePartitions = Settings.of(Map.of(TopicSetup.PARTITIONS, "12"));
+        assertThat(PreprocessService.streamThreads(twelvePartitions, 16)).isEqualTo(12);
+        assertThat(PreprocessService.streamThreads(twelvePartitions, 2)).isEqualTo(3);
     }
 
     @Test
