@@ -153,8 +153,7 @@ final class InferenceWorker implements Runnable {
     }
 
     private void warnOncePerPlanes(ImageTensor t, CxrRejected refusal) {
-        if (warnedPlanes.size() < 100
-                && warnedPlanes.add(ScoreMapper.planesOf(t))) {
+        if (warnedPlanes.size() < 100 && warnedPlanes.add(ScoreMapper.planesOf(t))) {
             LOG.warn("refusing every tensor with these planes: {}", refusal.getMessage());
         }
     }
