@@ -65,7 +65,7 @@ public final class ScoreMapper {
             return rejected(t, BAD_TENSOR, "tensor planes do not match tensorSize " + size, now);
         }
         String planes = planesOf(t);
-        if (model.planes() != null && !model.planes().equals(planes)) {
+        if (!model.takesPlanes(planes)) {
             return rejected(t, PLANES_MISMATCH, "model " + model.name() + " " + model.version()
                     + " was trained on planes " + model.planes() + ", this image was preprocessed to " + planes
                     + ": run the preprocess service with the model's settings, or set MODEL_DIR to a model trained on"

@@ -75,6 +75,11 @@ public record ModelMetadata(
                 null);
     }
 
+    /** Whether this model scores planes with these contents: those it was trained on, or any when it records none. */
+    public boolean takesPlanes(String contents) {
+        return planes == null || planes.equals(contents);
+    }
+
     public ModelMetadata withThreshold(double newThreshold) {
         return new ModelMetadata(name, version, backbone, inputSize, embeddingSize, newThreshold, seed, trained,
                 createdAt, notes, inputView, planes);

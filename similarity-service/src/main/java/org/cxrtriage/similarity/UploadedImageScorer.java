@@ -31,9 +31,8 @@ public final class UploadedImageScorer implements AutoCloseable {
     private final TensorPlanes planes;
     private final CxrPredictor predictor;
 
-    /** @throws PlanesMismatchException as {@link #requireSamePlanes} */
+    /** {@code planes} must be the model's ({@link #requireSamePlanes}, checked before the predictor is made). */
     public UploadedImageScorer(TensorPlanes planes, CxrPredictor predictor) {
-        requireSamePlanes(predictor.metadata(), planes);
         this.planes = planes;
         this.predictor = predictor;
     }
@@ -43,7 +42,7 @@ public final class UploadedImageScorer implements AutoCloseable {
      * trained on scores only those; one that records none scores any.
      */
     public static void requireSamePlanes(ModelMetadata model, TensorPlanes planes) {
-        if (model.planes() != null && !model.planes().equals(planes.contents())) {
+        if (!model.takesPlanes(planes.contents())) {
             throw new PlanesMismatchException("model " + model.name() + " " + model.version()
                     + " was trained on planes " + model.planes() + ", this service preprocesses to "
                     + planes.contents() + " (PREPROCESS_*, LUNG_* settings, or MODEL_DIR)");

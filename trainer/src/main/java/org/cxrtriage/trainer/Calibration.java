@@ -167,11 +167,7 @@ final class Calibration {
     }
 
     private static double mean(double[] v) {
-        double s = 0;
-        for (double d : v) {
-            s += d;
-        }
-        return v.length == 0 ? Double.NaN : s / v.length;
+        return java.util.Arrays.stream(v).average().orElse(Double.NaN);
     }
 
     private static double mean(boolean[] v) {

@@ -101,7 +101,7 @@ final class EvaluateCommand implements Callable<Integer> {
                 System.out.printf(Locale.ROOT, "model %s %s:%s (%s @%dpx), threshold %.4f%n", dirs.get(j),
                         model.metadata().name(), model.metadata().version(), model.metadata().backbone(),
                         model.metadata().inputSize(), thresholds[j]);
-                if (model.metadata().planes() != null && !model.metadata().planes().equals(images.planes())) {
+                if (!model.metadata().takesPlanes(images.planes())) {
                     // Allowed (it measures how a model fares on other planes), but not what the service would score.
                     System.out.println("WARNING: " + dirs.get(j) + " was trained on planes " + model.metadata().planes()
                             + ", evaluated on " + images.planes() + ": the inference service would reject these"
