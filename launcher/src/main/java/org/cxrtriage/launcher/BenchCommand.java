@@ -71,10 +71,11 @@ final class BenchCommand implements Callable<Integer> {
                     + "images; in production they run for days (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--half-load-warmup", defaultValue = "true", negatable = true, fallbackValue = "true",
-            description = "Send the sample once at half load, untimed, before the latency phase (default: "
-                    + "${DEFAULT-VALUE}; --no-half-load-warmup skips it).")
-    boolean halfLoadWarmup;
+    @Option(names = "--half-load-warmup", defaultValue = "4",
+            description = "Times the sample is sent at half load, untimed, before the latency phase: code that only "
+                    + "runs one image at a time (batch 1, a transaction per image) is still being compiled after the "
+                    + "saturation warm-up (default: ${DEFAULT-VALUE}; 0 skips it).")
+    int halfLoadWarmup;
 
     @Option(names = "--port-base", defaultValue = "28190",
             description = "HTTP ports of the services from here (default: ${DEFAULT-VALUE}).")
@@ -299,23 +300,29 @@ final class BenchCommand implements Callable<Integer> {
      * whole machine's core-ms per image in that phase.
      */
     private String cpuRows(Map<String, Double> used, int images, double seconds) {
+        return perProcessRows("saturation", used, images) + allProcessesRow("saturation", total(used), images, seconds);
+    }
+
+    private static double total(Map<String, Double> used) {
+        return used.values().stream().mapToDouble(Double::doubleValue).sum();
+    }
+
+    /** CPU ms per image of each process group in one phase, and its share of all the CPU used then. */
+    private static String perProcessRows(String phase, Map<String, Double> used, int images) {
         StringBuilder rows = new StringBuilder();
-        double total = used.values().stream().mapToDouble(Double::doubleValue).sum();
         for (var e : used.entrySet()) {
-            rows.append(String.format(Locale.ROOT, "| CPU per image at saturation, %s | %.1f ms | | %.2f of all CPU "
-                    + "used | |%n", e.getKey(), 1000 * e.getValue() / images, e.getValue() / total));
+            rows.append(String.format(Locale.ROOT, "| CPU per image at %s, %s | %.1f ms | | %.2f of all CPU "
+                    + "used | |%n", phase, e.getKey(), 1000 * e.getValue() / images, e.getValue() / total(used)));
         }
-        rows.append(allProcessesRow("saturation", total, images, seconds));
         return rows.toString();
     }
 
     /**
-     * The machine at 50% load: CPU per image of all processes against the core-ms per image the phase had, so the
+     * The machine at 50% load: CPU per image of each process group and of all of them, against the core-ms per image
      * table shows how busy "half load" keeps the cores (the latency tail grows with it), and the JIT's part.
      */
     private static String halfLoadRows(Map<String, Double> used, double compileSeconds, int images, double seconds) {
-        double total = used.values().stream().mapToDouble(Double::doubleValue).sum();
-        return allProcessesRow("50% load", total, images, seconds)
+        return perProcessRows("50% load", used, images) + allProcessesRow("50% load", total(used), images, seconds)
                 + jitRow(" at 50% load", compileSeconds, images, seconds);
     }
 
@@ -385,10 +392,10 @@ final class BenchCommand implements Callable<Integer> {
                 o.printf(Locale.ROOT, "pipeline at saturation, %d inference instance(s): %.2f images/s (%d images, "
                         + "mean batch %.2f)%n", n, rate, ids.size(), meanBatch(results, ids));
                 if (latency == null) {
-                    // Half of the saturation rate, one image at a time. The sample goes through once untimed first:
-                    // at this load each image commits alone and runs at batch 1, code the saturation warm-up did not
-                    // exercise (its JIT still took 0.12 of the cores here without this).
-                    if (halfLoadWarmup) {
+                    // Half of the saturation rate, one image at a time. The sample goes through untimed first
+                    // (--half-load-warmup times): at this load each image commits alone and runs at batch 1, code the
+                    // saturation warm-up did not exercise (its JIT still took 0.12 of the cores here without this).
+                    for (int pass = 0; pass < halfLoadWarmup; pass++) {
                         awaitAll(results, send(uploader, sample, 1, rate * 0.5));
                     }
                     Map<String, Double> halfBefore = CpuAccounting.snapshot();
@@ -407,6 +414,7 @@ final class BenchCommand implements Callable<Integer> {
                                     results.scores.get(id).getScoredAt())),
                             percentiles(results, paced, id -> Duration.between(results.scores.get(id).getScoredAt(),
                                     results.neighbours.get(id).getComputedAt())));
+                    o.print(stageBreakdown(results, paced, TensorTimings.read(settings, paced)));
                     if (soakMinutes > 0) {
                         soak = soak(uploader, results, sample, rate * 0.5, inference.get(0), o);
                     }
@@ -532,6 +540,46 @@ final class BenchCommand implements Callable<Integer> {
                                     java.util.function.Function<String, Duration> stage) {
         return ids.stream().filter(id -> results.scores.containsKey(id) && results.neighbours.containsKey(id))
                 .mapToDouble(id -> stage.apply(id).toNanos() / 1e6).sorted().toArray();
+    }
+
+    /**
+     * Where the time of each image at half load went, stage by stage (p50 / p95 / p99 of each, and the mean share of
+     * the whole): waiting to be preprocessed (upload to broker, the stream's fetch, images ahead of it), preprocessing,
+     * the hand-over (the stream's commit, the inference service's fetch and batch), the forward pass, and the
+     * similarity stage (the inference commit, fetch, neighbour search).
+     */
+    private static String stageBreakdown(ResultCollector results, Set<String> ids,
+                                         Map<String, TensorTimings.Times> tensors) {
+        Set<String> known = new HashSet<>(ids);
+        known.retainAll(tensors.keySet());
+        Map<String, java.util.function.Function<String, Duration>> stages = new java.util.LinkedHashMap<>();
+        stages.put("upload to preprocessing start", id -> Duration.ofMillis(tensors.get(id).startedAt()
+                - results.scores.get(id).getReceivedAt().toEpochMilli()));
+        stages.put("preprocessing", id -> Duration.ofMillis(tensors.get(id).preprocessedAt()
+                - tensors.get(id).startedAt()));
+        stages.put("hand-over to the forward pass", id -> Duration.ofMillis(forwardStart(results, id)
+                - tensors.get(id).preprocessedAt()));
+        stages.put("forward pass", id -> Duration.ofMillis(results.scores.get(id).getScoredAt().toEpochMilli()
+                - forwardStart(results, id)));
+        stages.put("score to neighbours", id -> Duration.between(results.scores.get(id).getScoredAt(),
+                results.neighbours.get(id).getComputedAt()));
+        double total = Arrays.stream(stageMs(results, known, id -> Duration.between(
+                results.scores.get(id).getReceivedAt(), results.neighbours.get(id).getComputedAt()))).sum();
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
+                "where the time went at 50%% load (%d images with their tensor read back), p50 / p95 / p99 ms "
+                        + "(share of the mean):%n", stageMs(results, known, id -> Duration.ZERO).length));
+        stages.forEach((name, stage) -> {
+            double[] ms = stageMs(results, known, stage);
+            s.append(String.format(Locale.ROOT, "  %-32s %s (%.0f %%)%n", name, percentiles(results, known, stage),
+                    100 * Arrays.stream(ms).sum() / total));
+        });
+        return s.toString();
+    }
+
+    /** Epoch ms the forward pass of this image's batch began. */
+    private static long forwardStart(ResultCollector results, String id) {
+        var score = results.scores.get(id);
+        return score.getScoredAt().toEpochMilli() - Math.round(score.getInferenceMs());
     }
 
     /** "p50 / p95 / p99" in ms of one stage's duration over the images that came all the way through. */
