@@ -45,14 +45,24 @@ public final class KafkaSettings {
         return codec;
     }
 
-    /** Idempotent, fully acknowledged producer that can carry large records. */
+    /** Idempotent, fully acknowledged producer that can carry large records; a record waits up to 5 ms for others. */
     public static Properties producer(Settings settings, String clientId) {
+        return producer(settings, clientId, 5);
+    }
+
+    /**
+     * As {@link #producer(Settings, String)}, with {@code lingerMs}: how long a record waits for others to share its
+     * request. 0 where a caller waits on each record's acknowledgement and records come one at a time: an X-ray of
+     * ~100 KB is larger than a batch, yet the producer does not count its batch as full (it sizes batches by an upper
+     * bound), so a lone record waited the whole linger (measured: 8–10 ms per send with 5 ms, 2.4–3.2 with 0).
+     */
+    public static Properties producer(Settings settings, String clientId, int lingerMs) {
         Properties p = base(settings, clientId);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_RECORD_BYTES);
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, compression(settings));
-        p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
         return p;
     }
 

@@ -37,6 +37,13 @@ class SettingsTest {
     }
 
     @Test
+    void producersLingerFiveMillisecondsUnlessTold() {
+        assertThat(KafkaSettings.producer(Settings.of(Map.of()), "c")).containsEntry("linger.ms", 5);
+        assertThat(KafkaSettings.producer(Settings.of(Map.of()), "c", 0)).containsEntry("linger.ms", 0)
+                .containsEntry("acks", "all").containsEntry("enable.idempotence", "true");
+    }
+
+    @Test
     void producersCompressOnlyWhenAskedAndRefuseAnUnknownCodec() {
         Properties plain = KafkaSettings.producer(Settings.of(Map.of()), "c");
         assertThat(plain.get("compression.type")).isEqualTo("none");

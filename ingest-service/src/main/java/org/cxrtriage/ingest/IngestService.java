@@ -99,11 +99,19 @@ public final class IngestService implements Service {
                     // Outlives the producer's delivery timeout, so a slow but successful store is never overtaken.
                     java.time.Duration.ofMillis(DELIVERY_TIMEOUT_MS * 2L));
         }
-        java.util.Properties pp = KafkaSettings.producer(settings, "ingest");
-        // Give up within the HTTP wait, so the sender gets a 503 and retries rather than a late, unknown outcome.
+        startHttp(new KafkaProducer<>(producerProperties(settings), new StringSerializer(), serdes.anySerializer()));
+    }
+
+    /**
+     * Each upload waits for its image's acknowledgement before it is answered, so images are sent at once (linger 0)
+     * rather than held for company that at normal load does not come; and the producer gives up within the HTTP
+     * wait, so the sender gets a 503 and retries rather than a late, unknown outcome.
+     */
+    static java.util.Properties producerProperties(Settings settings) {
+        java.util.Properties pp = KafkaSettings.producer(settings, "ingest", 0);
         pp.put(org.apache.kafka.clients.producer.ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, DELIVERY_TIMEOUT_MS);
         pp.put(org.apache.kafka.clients.producer.ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
-        startHttp(new KafkaProducer<>(pp, new StringSerializer(), serdes.anySerializer()));
+        return pp;
     }
 
     /**
