@@ -150,6 +150,7 @@ final class BenchCommand implements Callable<Integer> {
         table.append(String.format(Locale.ROOT, "| end-to-end latency at 50%% load p50 / p95 / p99 | %.0f / %.0f / %.0f "
                 + "ms | %.0f ms (2 × (preprocess + forward of one image)) | %.2f (p99) | ≤ 1 |%n", p50, p95, p99,
                 latencyLimit, p99 / latencyLimit));
+        table.append(p.stageRows);
         for (var e : p.peakRssMb.entrySet()) {
             table.append(String.format(Locale.ROOT, "| peak RSS, %s service | %d MB | 2048 MB | %.2f | ≤ 1%s |%n",
                     e.getKey(), e.getValue(), e.getValue() / 2048.0,
@@ -274,8 +275,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** What the pipeline phases measured. */
-    private record PipelineFigures(List<Double> rates, double[] latency, Map<String, Long> peakRssMb, String soak,
-            String cpuRows) {
+    private record PipelineFigures(List<Double> rates, double[] latency, String stageRows, Map<String, Long> peakRssMb,
+            String soak, String cpuRows) {
     }
 
     /** The JIT compilers' share: CPU that went to compiling code rather than running it (not yet steady state). */
@@ -362,6 +363,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             List<Double> rates = new ArrayList<>();
             double[] latency = null;
+            String stageRows = "";
             String soak = null;
             String cpu = null;
             String halfLoadCpu = "";
@@ -401,6 +403,7 @@ final class BenchCommand implements Callable<Integer> {
                     Map<String, Double> halfBefore = CpuAccounting.snapshot();
                     double halfJitBefore = CpuAccounting.compilerSeconds();
                     long h0 = System.nanoTime();
+                    Instant halfStart = Instant.now();
                     Set<String> paced = send(uploader, sample, 1, rate * 0.5);
                     results.await(paced, Duration.ofMinutes(2), x -> { });
                     double halfSeconds = (System.nanoTime() - h0) / 1e9;
@@ -414,7 +417,10 @@ final class BenchCommand implements Callable<Integer> {
                                     results.scores.get(id).getScoredAt())),
                             percentiles(results, paced, id -> Duration.between(results.scores.get(id).getScoredAt(),
                                     results.neighbours.get(id).getComputedAt())));
-                    o.print(stageBreakdown(results, paced, TensorTimings.read(settings, paced)));
+                    Map<String, TensorTimings.Times> tensors = TensorTimings.read(settings, paced, halfStart);
+                    stageRows = stageBreakdown(results, paced, tensors);
+                    writeHalfLoadImages(logs.resolve("half-load-images.csv"), results, paced, tensors);
+                    o.print(stageRows);
                     if (soakMinutes > 0) {
                         soak = soak(uploader, results, sample, rate * 0.5, inference.get(0), o);
                     }
@@ -423,7 +429,7 @@ final class BenchCommand implements Callable<Integer> {
                     peaks.merge(s.name(), s.memory().peakRssMb(), Math::max);
                 }
             }
-            return new PipelineFigures(rates, latency, peaks, soak, cpu == null ? null : cpu + halfLoadCpu);
+            return new PipelineFigures(rates, latency, stageRows, peaks, soak, cpu == null ? null : cpu + halfLoadCpu);
         } finally {
             java.util.Collections.reverse(services);
             for (ServiceProcess s : services) {
@@ -543,10 +549,10 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Where the time of each image at half load went, stage by stage (p50 / p95 / p99 of each, and the mean share of
-     * the whole): waiting to be preprocessed (upload to broker, the stream's fetch, images ahead of it), preprocessing,
-     * the hand-over (the stream's commit, the inference service's fetch and batch), the forward pass, and the
-     * similarity stage (the inference commit, fetch, neighbour search).
+     * Table rows: where the time of each image at half load went, stage by stage (p50 / p95 / p99 of each, and its
+     * share of the mean): waiting to be preprocessed (upload to broker, the stream's fetch, images ahead of it),
+     * preprocessing, the hand-over (the stream's commit, the inference service's fetch and batch), the forward pass,
+     * and the similarity stage (the inference commit, fetch, neighbour search).
      */
     private static String stageBreakdown(ResultCollector results, Set<String> ids,
                                          Map<String, TensorTimings.Times> tensors) {
@@ -565,15 +571,33 @@ final class BenchCommand implements Callable<Integer> {
                 results.neighbours.get(id).getComputedAt()));
         double total = Arrays.stream(stageMs(results, known, id -> Duration.between(
                 results.scores.get(id).getReceivedAt(), results.neighbours.get(id).getComputedAt()))).sum();
-        StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
-                "where the time went at 50%% load (%d images with their tensor read back), p50 / p95 / p99 ms "
-                        + "(share of the mean):%n", stageMs(results, known, id -> Duration.ZERO).length));
+        StringBuilder s = new StringBuilder();
         stages.forEach((name, stage) -> {
             double[] ms = stageMs(results, known, stage);
-            s.append(String.format(Locale.ROOT, "  %-32s %s (%.0f %%)%n", name, percentiles(results, known, stage),
-                    100 * Arrays.stream(ms).sum() / total));
+            s.append(String.format(Locale.ROOT, "| of which %s (%d images), p50 / p95 / p99 | %s ms | | %.2f of the "
+                    + "mean | |%n", name, ms.length, percentiles(results, known, stage),
+                    Arrays.stream(ms).sum() / total));
         });
         return s.toString();
+    }
+
+    /**
+     * One line per image of the half-load phase, in upload order: when ingest accepted it and each stage's end (epoch
+     * ms), for looking into a tail (bursts of arrivals, a stall that hit several stages at once).
+     */
+    private static void writeHalfLoadImages(Path file, ResultCollector results, Set<String> ids,
+                                            Map<String, TensorTimings.Times> tensors) throws java.io.IOException {
+        List<String> lines = new ArrayList<>(List.of(
+                "received_ms,preprocess_start_ms,preprocessed_ms,forward_start_ms,scored_ms,neighbours_ms"));
+        ids.stream().filter(id -> tensors.containsKey(id) && results.scores.containsKey(id)
+                        && results.neighbours.containsKey(id))
+                .sorted(java.util.Comparator.comparing(id -> results.scores.get(id).getReceivedAt()))
+                .forEach(id -> lines.add(String.format(Locale.ROOT, "%d,%d,%d,%d,%d,%d",
+                        results.scores.get(id).getReceivedAt().toEpochMilli(), tensors.get(id).startedAt(),
+                        tensors.get(id).preprocessedAt(), forwardStart(results, id),
+                        results.scores.get(id).getScoredAt().toEpochMilli(),
+                        results.neighbours.get(id).getComputedAt().toEpochMilli())));
+        Files.write(file, lines);
     }
 
     /** Epoch ms the forward pass of this image's batch began. */

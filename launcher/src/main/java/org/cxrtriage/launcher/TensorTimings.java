@@ -31,8 +31,8 @@ final class TensorTimings {
     private TensorTimings() {
     }
 
-    /** The times of {@code ids}, read from the start of the topic up to its current end. */
-    static Map<String, Times> read(Settings settings, Set<String> ids) {
+    /** The times of {@code ids}, read from the records appended since {@code since} up to the topic's current end. */
+    static Map<String, Times> read(Settings settings, Set<String> ids, java.time.Instant since) {
         Properties p = KafkaSettings.consumer(settings, "bench-tensor-timings", "cxr-bench-timings-" + UUID.randomUUID());
         Deserializer<ImageTensor> tensors = RegistrySettings.serdes(settings).deserializer(Topic.TENSORS);
         Map<String, Times> times = new HashMap<>();
@@ -40,8 +40,12 @@ final class TensorTimings {
             List<TopicPartition> partitions = consumer.partitionsFor(Topic.TENSORS.name()).stream()
                     .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
             consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            Map<TopicPartition, Long> from = new HashMap<>();
+            partitions.forEach(tp -> from.put(tp, since.toEpochMilli()));
+            // Only the phase's records: the topic also holds every warm-up image (hundreds of MB).
+            consumer.offsetsForTimes(from).forEach((tp, found) -> consumer.seek(tp,
+                    found == null ? end.get(tp) : found.offset()));
             long deadline = System.currentTimeMillis() + Duration.ofMinutes(2).toMillis();
             while (times.size() < ids.size() && System.currentTimeMillis() < deadline
                     && partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
