@@ -319,8 +319,9 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * The machine at 50% load: CPU per image of each process group and of all of them, against the core-ms per image
-     * table shows how busy "half load" keeps the cores (the latency tail grows with it), and the JIT's part.
+     * The machine at 50% load: CPU per image of each process group, and of all of them against the core-ms per image
+     * the phase had, so the table shows how busy "half load" keeps the cores (the latency tail grows with it), and the
+     * JIT's part.
      */
     private static String halfLoadRows(Map<String, Double> used, double compileSeconds, int images, double seconds) {
         return perProcessRows("50% load", used, images) + allProcessesRow("50% load", total(used), images, seconds)
