@@ -311,9 +311,10 @@ final class BenchCommand implements Callable<Integer> {
     /** CPU ms per image of each process group in one phase, and its share of all the CPU used then. */
     private static String perProcessRows(String phase, Map<String, Double> used, int images) {
         StringBuilder rows = new StringBuilder();
+        double total = total(used);
         for (var e : used.entrySet()) {
             rows.append(String.format(Locale.ROOT, "| CPU per image at %s, %s | %.1f ms | | %.2f of all CPU "
-                    + "used | |%n", phase, e.getKey(), 1000 * e.getValue() / images, e.getValue() / total(used)));
+                    + "used | |%n", phase, e.getKey(), 1000 * e.getValue() / images, e.getValue() / total));
         }
         return rows.toString();
     }
@@ -549,6 +550,22 @@ final class BenchCommand implements Callable<Integer> {
                 .mapToDouble(id -> stage.apply(id).toNanos() / 1e6).sorted().toArray();
     }
 
+    /** The stages of an image's way through the pipeline: each runs from one of {@link #marks} to the next. */
+    private static final List<String> STAGES = List.of("upload to preprocessing start", "preprocessing",
+            "hand-over to the forward pass", "forward pass", "score to neighbours");
+
+    /**
+     * Epoch ms at which an image passed each point: accepted by ingest, preprocessing started and done, the forward
+     * pass of its batch started and done (scored), neighbours computed.
+     */
+    private static long[] marks(ResultCollector results, Map<String, TensorTimings.Times> tensors, String id) {
+        var score = results.scores.get(id);
+        long scored = score.getScoredAt().toEpochMilli();
+        return new long[] {score.getReceivedAt().toEpochMilli(), tensors.get(id).startedAt(),
+                tensors.get(id).preprocessedAt(), scored - Math.round(score.getInferenceMs()), scored,
+                results.neighbours.get(id).getComputedAt().toEpochMilli()};
+    }
+
     /**
      * Table rows: where the time of each image at half load went, stage by stage (p50 / p95 / p99 of each, and its
      * share of the mean): waiting to be preprocessed (upload to broker, the stream's fetch, images ahead of it),
@@ -559,32 +576,27 @@ final class BenchCommand implements Callable<Integer> {
                                          Map<String, TensorTimings.Times> tensors) {
         Set<String> known = new HashSet<>(ids);
         known.retainAll(tensors.keySet());
-        Map<String, java.util.function.Function<String, Duration>> stages = new java.util.LinkedHashMap<>();
-        stages.put("upload to preprocessing start", id -> Duration.ofMillis(tensors.get(id).startedAt()
-                - results.scores.get(id).getReceivedAt().toEpochMilli()));
-        stages.put("preprocessing", id -> Duration.ofMillis(tensors.get(id).preprocessedAt()
-                - tensors.get(id).startedAt()));
-        stages.put("hand-over to the forward pass", id -> Duration.ofMillis(forwardStart(results, id)
-                - tensors.get(id).preprocessedAt()));
-        stages.put("forward pass", id -> Duration.ofMillis(results.scores.get(id).getScoredAt().toEpochMilli()
-                - forwardStart(results, id)));
-        stages.put("score to neighbours", id -> Duration.between(results.scores.get(id).getScoredAt(),
-                results.neighbours.get(id).getComputedAt()));
-        double total = Arrays.stream(stageMs(results, known, id -> Duration.between(
-                results.scores.get(id).getReceivedAt(), results.neighbours.get(id).getComputedAt()))).sum();
+        double total = Arrays.stream(stageMs(results, known, id -> {
+            long[] m = marks(results, tensors, id);
+            return Duration.ofMillis(m[m.length - 1] - m[0]);
+        })).sum();
         StringBuilder s = new StringBuilder();
-        stages.forEach((name, stage) -> {
-            double[] ms = stageMs(results, known, stage);
-            s.append(String.format(Locale.ROOT, "| of which %s (%d images), p50 / p95 / p99 | %s ms | | %.2f of the "
-                    + "mean | |%n", name, ms.length, percentiles(results, known, stage),
-                    Arrays.stream(ms).sum() / total));
-        });
+        for (int i = 0; i < STAGES.size(); i++) {
+            int stage = i;
+            double[] ms = stageMs(results, known, id -> {
+                long[] m = marks(results, tensors, id);
+                return Duration.ofMillis(m[stage + 1] - m[stage]);
+            });
+            s.append(String.format(Locale.ROOT, "| of which %s (%d images), p50 / p95 / p99 | %.0f / %.0f / %.0f ms "
+                    + "| | %.2f of the mean | |%n", STAGES.get(i), ms.length, percentile(ms, 50), percentile(ms, 95),
+                    percentile(ms, 99), Arrays.stream(ms).sum() / total));
+        }
         return s.toString();
     }
 
     /**
-     * One line per image of the half-load phase, in upload order: when ingest accepted it and each stage's end (epoch
-     * ms), for looking into a tail (bursts of arrivals, a stall that hit several stages at once).
+     * One line per image of the half-load phase, in upload order: its {@link #marks} (epoch ms), for looking into a
+     * tail (bursts of arrivals, a stall that hit several stages at once).
      */
     private static void writeHalfLoadImages(Path file, ResultCollector results, Set<String> ids,
                                             Map<String, TensorTimings.Times> tensors) throws java.io.IOException {
@@ -592,19 +604,11 @@ final class BenchCommand implements Callable<Integer> {
                 "received_ms,preprocess_start_ms,preprocessed_ms,forward_start_ms,scored_ms,neighbours_ms"));
         ids.stream().filter(id -> tensors.containsKey(id) && results.scores.containsKey(id)
                         && results.neighbours.containsKey(id))
-                .sorted(java.util.Comparator.comparing(id -> results.scores.get(id).getReceivedAt()))
-                .forEach(id -> lines.add(String.format(Locale.ROOT, "%d,%d,%d,%d,%d,%d",
-                        results.scores.get(id).getReceivedAt().toEpochMilli(), tensors.get(id).startedAt(),
-                        tensors.get(id).preprocessedAt(), forwardStart(results, id),
-                        results.scores.get(id).getScoredAt().toEpochMilli(),
-                        results.neighbours.get(id).getComputedAt().toEpochMilli())));
+                .map(id -> marks(results, tensors, id))
+                .sorted(java.util.Comparator.comparingLong(m -> m[0]))
+                .forEach(m -> lines.add(Arrays.stream(m).mapToObj(Long::toString)
+                        .collect(java.util.stream.Collectors.joining(","))));
         Files.write(file, lines);
-    }
-
-    /** Epoch ms the forward pass of this image's batch began. */
-    private static long forwardStart(ResultCollector results, String id) {
-        var score = results.scores.get(id);
-        return score.getScoredAt().toEpochMilli() - Math.round(score.getInferenceMs());
     }
 
     /** "p50 / p95 / p99" in ms of one stage's duration over the images that came all the way through. */
