@@ -72,7 +72,7 @@ public final class ImageDecoder {
         try (ImageInputStream in = ImageReaders.stream(bytes)) {
             reader.setInput(in, true, true);
             // Header first: the limits must be enforced before the reader allocates the raster.
-            ImageInfo info = ImageReaders.readHeader(reader, format, limits);
+            ImageInfo info = ImageReaders.readHeader(reader, bytes, format, limits);
             ImageReaders.checkTrailer(bytes, format);
             ImageReaders.Warnings warnings = new ImageReaders.Warnings();
             reader.addIIOReadWarningListener(warnings);

@@ -32,7 +32,7 @@ public final class ImageProbe {
         ImageReader reader = ImageReaders.create(format);
         try (ImageInputStream in = ImageReaders.stream(bytes)) {
             reader.setInput(in, true, true);
-            ImageInfo info = ImageReaders.readHeader(reader, format, limits);
+            ImageInfo info = ImageReaders.readHeader(reader, bytes, format, limits);
             ImageReaders.checkTrailer(bytes, format);
             return info;
         } catch (InvalidImageException e) {

@@ -54,8 +54,15 @@ final class ImageReaders {
         return new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes));
     }
 
-    /** Reads and checks the header of image 0 of a reader whose input is set. Decodes no pixels. */
-    static ImageInfo readHeader(ImageReader reader, ImageFormat format, ImageLimits limits) throws IOException {
+    /**
+     * Reads and checks the header of image 0 of a reader whose input is {@code bytes}. Decodes no pixels. A TIFF's
+     * declarations are checked on the bytes first ({@link TiffChecks#checkDeclarations}): its reader allocates by them.
+     */
+    static ImageInfo readHeader(ImageReader reader, byte[] bytes, ImageFormat format, ImageLimits limits)
+            throws IOException {
+        if (format == ImageFormat.TIFF) {
+            TiffChecks.checkDeclarations(bytes, limits);
+        }
         int width = reader.getWidth(0);
         int height = reader.getHeight(0);
         if (width <= 0 || height <= 0) {
@@ -83,7 +90,8 @@ final class ImageReaders {
 
     /**
      * A cheap structural check that needs no decoding: a complete PNG ends with an IEND chunk, a JPEG with EOI, and
-     * every strip a TIFF lists lies inside the file. The JDK PNG reader does not look for IEND, and truncation right after the last IDAT byte would otherwise go unnoticed.
+     * every strip a TIFF lists lies inside the file ({@link TiffChecks#checkStrips}). The JDK PNG reader does not look
+     * for IEND, and truncation right after the last IDAT byte would otherwise go unnoticed.
      * We search the last 1 KiB rather than the exact end to tolerate junk appended by some writers.
      */
     static void checkTrailer(byte[] bytes, ImageFormat format) {
@@ -95,88 +103,8 @@ final class ImageReaders {
             throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "JPEG has no EOI marker: file is truncated");
         }
         if (format == ImageFormat.TIFF) {
-            checkTiffStrips(bytes);
+            TiffChecks.checkStrips(bytes);
         }
-    }
-
-    /** Most strips (or tiles) one image may list before we stop checking them one by one. */
-    private static final int MAX_CHECKED_SEGMENTS = 1 << 20;
-
-    /**
-     * TIFF has no trailer; its first IFD lists where each strip (or tile) of image 0 starts and how long it is. A file
-     * cut short loses the last strips, and readers only notice when they decode them. Classic TIFF only (BigTIFF is
-     * left to the decoder).
-     */
-    static void checkTiffStrips(byte[] bytes) {
-        if (bytes.length < 8 || bytes[2] == 43 || bytes[3] == 43) {
-            return;
-        }
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes)
-                .order(bytes[0] == 'I' ? java.nio.ByteOrder.LITTLE_ENDIAN : java.nio.ByteOrder.BIG_ENDIAN);
-        long ifd = buf.getInt(4) & 0xFFFFFFFFL;
-        if (ifd + 2 > bytes.length) {
-            throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "TIFF directory lies past the end of the file");
-        }
-        int entries = buf.getShort((int) ifd) & 0xFFFF;
-        long[][] offsets = new long[2][];
-        long[][] counts = new long[2][];
-        for (int i = 0; i < entries; i++) {
-            long at = ifd + 2 + 12L * i;
-            if (at + 12 > bytes.length) {
-                throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "TIFF directory is cut off");
-            }
-            int tag = buf.getShort((int) at) & 0xFFFF;
-            int kind = switch (tag) {
-                case 273, 279 -> 0; // StripOffsets, StripByteCounts
-                case 324, 325 -> 1; // TileOffsets, TileByteCounts
-                default -> -1;
-            };
-            if (kind < 0) {
-                continue;
-            }
-            long[] values = tiffValues(bytes, buf, (int) at);
-            if (tag == 273 || tag == 324) {
-                offsets[kind] = values;
-            } else {
-                counts[kind] = values;
-            }
-        }
-        for (int kind = 0; kind < 2; kind++) {
-            if (offsets[kind] == null || counts[kind] == null) {
-                continue;
-            }
-            int n = Math.min(offsets[kind].length, counts[kind].length);
-            for (int i = 0; i < n; i++) {
-                long end = offsets[kind][i] + counts[kind][i];
-                if (end > bytes.length) {
-                    throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "TIFF " + (kind == 0 ? "strip " : "tile ")
-                            + i + " ends at byte " + end + " but the file has " + bytes.length + ": file is truncated");
-                }
-            }
-        }
-    }
-
-    /** The SHORT or LONG values of one IFD entry (inline or at its offset); null for other types. */
-    private static long[] tiffValues(byte[] bytes, java.nio.ByteBuffer buf, int entry) {
-        int type = buf.getShort(entry + 2) & 0xFFFF;
-        long count = buf.getInt(entry + 4) & 0xFFFFFFFFL;
-        int size = type == 3 ? 2 : type == 4 ? 4 : 0;
-        if (size == 0 || count == 0) {
-            return null;
-        }
-        if (count > MAX_CHECKED_SEGMENTS) {
-            throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "TIFF lists " + count + " strips or tiles");
-        }
-        long start = count * size <= 4 ? entry + 8 : buf.getInt(entry + 8) & 0xFFFFFFFFL;
-        if (start + count * size > bytes.length) {
-            throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "TIFF strip table lies past the end of the file");
-        }
-        long[] out = new long[(int) count];
-        for (int i = 0; i < out.length; i++) {
-            int at = (int) (start + (long) i * size);
-            out[i] = size == 2 ? buf.getShort(at) & 0xFFFF : buf.getInt(at) & 0xFFFFFFFFL;
-        }
-        return out;
     }
 
     private static int lastIndexOf(byte[] haystack, byte[] needle, int window) {

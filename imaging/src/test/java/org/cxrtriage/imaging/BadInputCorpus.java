@@ -188,6 +188,13 @@ public final class BadInputCorpus {
                 0x7FFFFFF0), "image/tiff", ok, "TRUNCATED_OR_CORRUPT", 422, RejectReason.TRUNCATED_OR_CORRUPT));
         list.add(refused("tiff-100000x100000-header", "a hand-made TIFF declaring 100000x100000 8-bit gray",
                 tiffHeader(100_000, 100_000), "image/tiff", ok, "TOO_MANY_PIXELS", 413, RejectReason.TOO_MANY_PIXELS));
+        // The TIFF reader allocates by SamplesPerPixel while it reads the header (fuzzing found it: OutOfMemoryError).
+        list.add(refused("tiff-2-billion-samples-per-pixel", "a 64x64 TIFF declaring 2^31-1 samples per pixel",
+                tiffHeader(64, 64, new int[] {277, 4, Integer.MAX_VALUE}), "image/tiff", ok, "UNSUPPORTED_FORMAT", 415,
+                RejectReason.UNSUPPORTED_FORMAT));
+        list.add(refused("tiff-65536x65536-tiles", "a 64x64 TIFF in tiles of 65536x65536 (4.3 gigapixels each)",
+                tiffHeader(64, 64, new int[] {322, 4, 65_536}, new int[] {323, 4, 65_536}), "image/tiff", ok,
+                "TOO_MANY_PIXELS", 413, RejectReason.TOO_MANY_PIXELS));
         list.add(good("tiff-chest", "control: the valid gray TIFF", tiff, "image/tiff"));
 
         // --- DICOM
@@ -507,23 +514,35 @@ public final class BadInputCorpus {
         return b;
     }
 
-    /** A minimal little-endian TIFF: one uncompressed 8-bit gray strip of 64 bytes, any declared size. */
-    private static byte[] tiffHeader(int width, int height) {
-        int entries = 9;
+    /**
+     * A minimal little-endian TIFF: one uncompressed 8-bit gray strip of 64 bytes, any declared size. Extra entries
+     * ({tag, type, value}: type 3 SHORT or 4 LONG) replace the entry of the same tag or are added.
+     */
+    static byte[] tiffHeader(int width, int height, int[]... extra) {
+        java.util.TreeMap<Integer, int[]> tags = new java.util.TreeMap<>();
+        for (int[] e : new int[][] {
+                {256, 4, width},   // ImageWidth
+                {257, 4, height},  // ImageLength
+                {258, 3, 8},       // BitsPerSample
+                {259, 3, 1},       // Compression none
+                {262, 3, 1},       // BlackIsZero
+                {273, 4, 0},       // StripOffsets, filled in below
+                {277, 3, 1},       // SamplesPerPixel
+                {278, 4, height},  // RowsPerStrip
+                {279, 4, 64}}) {   // StripByteCounts
+            tags.put(e[0], e);
+        }
+        for (int[] e : extra) {
+            tags.put(e[0], e);
+        }
         int ifd = 8;
-        int data = ifd + 2 + entries * 12 + 4;
+        int data = ifd + 2 + tags.size() * 12 + 4;
         ByteBuffer b = ByteBuffer.allocate(data + 64).order(ByteOrder.LITTLE_ENDIAN);
         b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(ifd);
-        b.putShort((short) entries);
-        tiffEntry(b, 256, 4, width);          // ImageWidth LONG
-        tiffEntry(b, 257, 4, height);         // ImageLength LONG
-        tiffEntry(b, 258, 3, 8);              // BitsPerSample SHORT
-        tiffEntry(b, 259, 3, 1);              // Compression none
-        tiffEntry(b, 262, 3, 1);              // BlackIsZero
-        tiffEntry(b, 273, 4, data);           // StripOffsets
-        tiffEntry(b, 277, 3, 1);              // SamplesPerPixel
-        tiffEntry(b, 278, 4, height);         // RowsPerStrip
-        tiffEntry(b, 279, 4, 64);             // StripByteCounts
+        b.putShort((short) tags.size());
+        for (int[] e : tags.values()) {
+            tiffEntry(b, e[0], e[1], e[0] == 273 ? data : e[2]);
+        }
         b.putInt(0);
         return b.array();
     }

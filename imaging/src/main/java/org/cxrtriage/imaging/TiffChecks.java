@@ -1,0 +1,232 @@
+package org.cxrtriage.imaging;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Checks of a TIFF's first directory (IFD 0) made on the raw bytes, where the ImageIO reader would otherwise trust
+ * what the file declares. Classic TIFF and BigTIFF.
+ *
+ * <ul>
+ *   <li>{@link #checkDeclarations} runs before the reader reads the header: the TwelveMonkeys reader allocates by
+ *       declared values without bounds (an array of SamplesPerPixel entries while it only reads the header; a tile
+ *       buffer while it decodes). A 242-byte file declaring 843 million samples per pixel made it throw an
+ *       OutOfMemoryError (found by fuzzing).</li>
+ *   <li>{@link #checkStrips} stands in for the trailer TIFF lacks: every strip or tile must lie inside the file.</li>
+ * </ul>
+ */
+final class TiffChecks {
+    /** Most samples per pixel we read: gray, RGB, RGBA, CMYK and a few extras fit; spectral stacks do not. */
+    static final int MAX_SAMPLES_PER_PIXEL = 8;
+    /** Most strips (or tiles) one image may list before we stop checking them one by one. */
+    static final int MAX_CHECKED_SEGMENTS = 1 << 20;
+
+    private static final int SAMPLES_PER_PIXEL = 277;
+    private static final int TILE_WIDTH = 322;
+    private static final int TILE_LENGTH = 323;
+
+    private TiffChecks() {
+    }
+
+    /**
+     * @throws InvalidImageException UNSUPPORTED_FORMAT for more than {@value #MAX_SAMPLES_PER_PIXEL} samples per
+     *                               pixel, TOO_MANY_PIXELS for a tile larger than the pixel limit, TRUNCATED_OR_CORRUPT
+     *                               for a directory outside the file or a size tag of a non-integer type
+     */
+    static void checkDeclarations(byte[] bytes, ImageLimits limits) {
+        Directory ifd = Directory.first(bytes);
+        long tileWidth = 0;
+        long tileLength = 0;
+        for (int i = 0; i < ifd.entries(); i++) {
+            int tag = ifd.tag(i);
+            if (tag == SAMPLES_PER_PIXEL) {
+                long samples = ifd.firstInteger(i);
+                if (samples < 1 || samples > MAX_SAMPLES_PER_PIXEL) {
+                    throw new InvalidImageException(RejectReason.UNSUPPORTED_FORMAT, "TIFF declares " + samples
+                            + " samples per pixel; at most " + MAX_SAMPLES_PER_PIXEL + " are read");
+                }
+            } else if (tag == TILE_WIDTH) {
+                tileWidth = Math.max(tileWidth, ifd.firstInteger(i));
+            } else if (tag == TILE_LENGTH) {
+                tileLength = Math.max(tileLength, ifd.firstInteger(i));
+            }
+        }
+        // Both below 2^32 (or negative, which the reader refuses itself), so the product cannot overflow a long.
+        if (tileWidth > 0 && tileLength > 0 && tileWidth * tileLength > limits.maxPixels()) {
+            throw new InvalidImageException(RejectReason.TOO_MANY_PIXELS, "TIFF tiles of " + tileWidth + "x" + tileLength
+                    + " exceed the limit of " + limits.maxPixels() + " pixels");
+        }
+    }
+
+    /**
+     * TIFF has no trailer; its first IFD lists where each strip (or tile) of image 0 starts and how long it is. A file
+     * cut short loses the last strips, and readers only notice when they decode them.
+     *
+     * @throws InvalidImageException TRUNCATED_OR_CORRUPT when a strip, a tile or the tables listing them lie past the
+     *                               end of the file
+     */
+    static void checkStrips(byte[] bytes) {
+        Directory ifd = Directory.first(bytes);
+        long[][] offsets = new long[2][];
+        long[][] counts = new long[2][];
+        for (int i = 0; i < ifd.entries(); i++) {
+            int tag = ifd.tag(i);
+            int kind = switch (tag) {
+                case 273, 279 -> 0; // StripOffsets, StripByteCounts
+                case 324, 325 -> 1; // TileOffsets, TileByteCounts
+                default -> -1;
+            };
+            if (kind < 0) {
+                continue;
+            }
+            long[] values = ifd.unsignedValues(i);
+            if (tag == 273 || tag == 324) {
+                offsets[kind] = values;
+            } else {
+                counts[kind] = values;
+            }
+        }
+        for (int kind = 0; kind < 2; kind++) {
+            if (offsets[kind] == null || counts[kind] == null) {
+                continue;
+            }
+            int n = Math.min(offsets[kind].length, counts[kind].length);
+            for (int i = 0; i < n; i++) {
+                long end = offsets[kind][i] + counts[kind][i];
+                if (end > bytes.length || end < 0) {
+                    throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "TIFF " + (kind == 0 ? "strip " : "tile ")
+                            + i + " ends at byte " + Long.toUnsignedString(end) + " but the file has " + bytes.length
+                            + ": file is truncated");
+                }
+            }
+        }
+    }
+
+    /** The entries of IFD 0, read in place: classic TIFF (12-byte entries) or BigTIFF (20-byte entries). */
+    private static final class Directory {
+        private final byte[] bytes;
+        private final ByteBuffer buf;
+        private final boolean big;
+        private final long start;
+        private final int entries;
+
+        private Directory(byte[] bytes, ByteBuffer buf, boolean big, long start, int entries) {
+            this.bytes = bytes;
+            this.buf = buf;
+            this.big = big;
+            this.start = start;
+            this.entries = entries;
+        }
+
+        /** Only called on bytes {@link ImageFormat#detect} found to be TIFF, so the 4-byte signature is there. */
+        static Directory first(byte[] bytes) {
+            boolean big = bytes[2] == 43 || bytes[3] == 43;
+            ByteBuffer buf = ByteBuffer.wrap(bytes).order(bytes[0] == 'I' ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN);
+            int headerLength = big ? 16 : 8;
+            if (bytes.length < headerLength) {
+                throw corrupt("TIFF header is cut off");
+            }
+            long ifd = big ? buf.getLong(8) : buf.getInt(4) & 0xFFFFFFFFL;
+            int countLength = big ? 8 : 2;
+            if (ifd < headerLength || ifd > bytes.length - countLength) {
+                throw corrupt("TIFF directory lies outside the file");
+            }
+            long declared = big ? buf.getLong((int) ifd) : buf.getShort((int) ifd) & 0xFFFF;
+            long entryLength = big ? 20 : 12;
+            long first = ifd + countLength;
+            if (declared < 0 || declared > (bytes.length - first) / entryLength) {
+                throw corrupt("TIFF directory is cut off");
+            }
+            return new Directory(bytes, buf, big, first, (int) declared);
+        }
+
+        int entries() {
+            return entries;
+        }
+
+        private int at(int entry) {
+            return (int) (start + (long) entry * (big ? 20 : 12));
+        }
+
+        int tag(int entry) {
+            return buf.getShort(at(entry)) & 0xFFFF;
+        }
+
+        private int type(int entry) {
+            return buf.getShort(at(entry) + 2) & 0xFFFF;
+        }
+
+        private long count(int entry) {
+            return big ? buf.getLong(at(entry) + 4) : buf.getInt(at(entry) + 4) & 0xFFFFFFFFL;
+        }
+
+        /** Bytes of one value of an integer type, or 0 for any other type. */
+        private static int integerSize(int type) {
+            return switch (type) {
+                case 1, 6 -> 1;   // BYTE, SBYTE
+                case 3, 8 -> 2;   // SHORT, SSHORT
+                case 4, 9 -> 4;   // LONG, SLONG
+                case 16, 17 -> 8; // LONG8, SLONG8 (BigTIFF)
+                default -> 0;
+            };
+        }
+
+        /** Where the entry's values start: inline in the entry when they fit, else at the offset it holds. */
+        private long valuesAt(int entry, long count, int size) {
+            int inline = big ? 8 : 4;
+            int field = at(entry) + (big ? 12 : 8);
+            long offset = count * size <= inline ? field : big ? buf.getLong(field) : buf.getInt(field) & 0xFFFFFFFFL;
+            if (offset < 0 || offset > bytes.length || count * size > bytes.length - offset) {
+                throw corrupt("TIFF tag " + tag(entry) + " has its values past the end of the file");
+            }
+            return offset;
+        }
+
+        private long read(long at, int type) {
+            int i = (int) at;
+            return switch (type) {
+                case 1 -> bytes[i] & 0xFF;
+                case 6 -> bytes[i];
+                case 3 -> buf.getShort(i) & 0xFFFF;
+                case 8 -> buf.getShort(i);
+                case 4 -> buf.getInt(i) & 0xFFFFFFFFL;
+                case 9 -> buf.getInt(i);
+                default -> buf.getLong(i); // LONG8 beyond 2^63 reads negative, which every check refuses
+            };
+        }
+
+        /** The first value of a size tag (as the reader takes it). */
+        long firstInteger(int entry) {
+            int type = type(entry);
+            int size = integerSize(type);
+            if (size == 0 || count(entry) == 0) {
+                throw corrupt("TIFF tag " + tag(entry) + " has type " + type + " or no value; a size needs an integer");
+            }
+            return read(valuesAt(entry, 1, size), type);
+        }
+
+        /** All values of an offset or byte-count tag; null for a type that cannot hold one (the reader decides). */
+        long[] unsignedValues(int entry) {
+            int type = type(entry);
+            long count = count(entry);
+            boolean unsigned = type == 3 || type == 4 || type == 16;
+            if (!unsigned || count == 0) {
+                return null;
+            }
+            if (count > MAX_CHECKED_SEGMENTS) {
+                throw corrupt("TIFF lists " + count + " strips or tiles");
+            }
+            int size = integerSize(type);
+            long first = valuesAt(entry, count, size);
+            long[] out = new long[(int) count];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = read(first + (long) i * size, type);
+            }
+            return out;
+        }
+
+        private static InvalidImageException corrupt(String message) {
+            return new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, message);
+        }
+    }
+}
