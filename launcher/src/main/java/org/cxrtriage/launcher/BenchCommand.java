@@ -77,6 +77,13 @@ final class BenchCommand implements Callable<Integer> {
                     + "saturation warm-up (default: ${DEFAULT-VALUE}; 0 skips it).")
     int halfLoadWarmup;
 
+    @Option(names = "--broker-warmup-seconds", defaultValue = "60",
+            description = "Before the services start, put the broker alone through the pipeline's pattern of requests "
+                    + "(image-sized records through two exactly-once stages) this long: it starts cold here, but runs "
+                    + "for weeks in production. Without it the broker still compiled through the whole saturation phase "
+                    + "and took twice the CPU per image (default: ${DEFAULT-VALUE}; 0 skips it).")
+    int brokerWarmupSeconds;
+
     @Option(names = "--port-base", defaultValue = "28190",
             description = "HTTP ports of the services from here (default: ${DEFAULT-VALUE}).")
     int portBase;
@@ -162,6 +169,11 @@ final class BenchCommand implements Callable<Integer> {
         if (p.cpuRows != null) {
             table.append(p.cpuRows);
         }
+        table.append(String.format(Locale.ROOT, "%nUntimed warm-up: %s%d images at saturation before each saturation phase, "
+                + "%d passes of the sample at half load before the latency phase.%n", p.brokerWarmup == null
+                ? "none for the broker alone; "
+                : String.format(Locale.ROOT, "the broker alone for %.0f s (%d image-sized records through two exactly-once"
+                        + " stages), then ", p.brokerWarmup.seconds(), p.brokerWarmup.records()), warmup, halfLoadWarmup));
         if (drift > DRIFT_WARNING) {
             table.append(String.format(Locale.ROOT, "%nThe preprocessing limit changed by %.0f %% between before and "
                     + "after the pipeline: the machine's speed drifted during this run, so its ratios are uncertain by "
@@ -275,8 +287,9 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** What the pipeline phases measured. */
+    /** {@code brokerWarmup} is null when the broker was not warmed up alone. */
     private record PipelineFigures(List<Double> rates, double[] latency, String stageRows, Map<String, Long> peakRssMb,
-            String soak, String cpuRows) {
+            String soak, String cpuRows, BrokerWarmup.Result brokerWarmup) {
     }
 
     /** The JIT compilers' share: CPU that went to compiling code rather than running it (not yet steady state). */
@@ -339,6 +352,13 @@ final class BenchCommand implements Callable<Integer> {
         env.put(IngestService.DEDUP, "false");
         env.put(ApiTokens.TOKENS, token + "=" + ApiTokens.ANY_SITE);
         env.put(PreprocessService.STATE_DIR, Files.createTempDirectory("cxr-bench-streams").toString());
+        BrokerWarmup.Result brokerWarm = null;
+        if (brokerWarmupSeconds > 0) {
+            // Before the services start, so that it has the cores to itself. Two lanes keep both cores busy.
+            brokerWarm = BrokerWarmup.run(settings, Duration.ofSeconds(brokerWarmupSeconds), 2, 90_000);
+            o.printf(Locale.ROOT, "broker warm-up: %d records through two exactly-once stages in %.0f s (%.0f/s)%n",
+                    brokerWarm.records(), brokerWarm.seconds(), brokerWarm.perSecond());
+        }
         List<ServiceProcess> services = new ArrayList<>();
         List<ServiceProcess> inference = new ArrayList<>();
         Map<String, Long> peaks = new java.util.LinkedHashMap<>();
@@ -431,7 +451,8 @@ final class BenchCommand implements Callable<Integer> {
                     peaks.merge(s.name(), s.memory().peakRssMb(), Math::max);
                 }
             }
-            return new PipelineFigures(rates, latency, stageRows, peaks, soak, cpu == null ? null : cpu + halfLoadCpu);
+            return new PipelineFigures(rates, latency, stageRows, peaks, soak, cpu == null ? null : cpu + halfLoadCpu,
+                    brokerWarm);
         } finally {
             java.util.Collections.reverse(services);
             for (ServiceProcess s : services) {
