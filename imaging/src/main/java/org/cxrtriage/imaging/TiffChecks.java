@@ -53,8 +53,8 @@ final class TiffChecks {
         }
         // Both below 2^32 (or negative, which the reader refuses itself), so the product cannot overflow a long.
         if (tileWidth > 0 && tileLength > 0 && tileWidth * tileLength > limits.maxPixels()) {
-            throw new InvalidImageException(RejectReason.TOO_MANY_PIXELS, "TIFF tiles of " + tileWidth + "x" + tileLength
-                    + " exceed the limit of " + limits.maxPixels() + " pixels");
+            throw new InvalidImageException(RejectReason.TOO_MANY_PIXELS, "TIFF tiles of " + tileWidth + "x"
+                    + tileLength + " exceed the limit of " + limits.maxPixels() + " pixels");
         }
     }
 
@@ -94,8 +94,8 @@ final class TiffChecks {
             for (int i = 0; i < n; i++) {
                 long end = offsets[kind][i] + counts[kind][i];
                 if (end > bytes.length || end < 0) {
-                    throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "TIFF " + (kind == 0 ? "strip " : "tile ")
-                            + i + " ends at byte " + Long.toUnsignedString(end) + " but the file has " + bytes.length
+                    throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "TIFF "
+                            + (kind == 0 ? "strip " : "tile ") + i + " ends at byte " + Long.toUnsignedString(end) + " but the file has " + bytes.length
                             + ": file is truncated");
                 }
             }
@@ -121,7 +121,8 @@ final class TiffChecks {
         /** Only called on bytes {@link ImageFormat#detect} found to be TIFF, so the 4-byte signature is there. */
         static Directory first(byte[] bytes) {
             boolean big = bytes[2] == 43 || bytes[3] == 43;
-            ByteBuffer buf = ByteBuffer.wrap(bytes).order(bytes[0] == 'I' ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN);
+            ByteOrder order = bytes[0] == 'I' ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN;
+            ByteBuffer buf = ByteBuffer.wrap(bytes).order(order);
             int headerLength = big ? 16 : 8;
             if (bytes.length < headerLength) {
                 throw corrupt("TIFF header is cut off");

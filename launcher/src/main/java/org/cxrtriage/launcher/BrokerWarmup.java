@@ -1,5 +1,6 @@
 package org.cxrtriage.launcher;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -95,7 +96,7 @@ final class BrokerWarmup {
             last.subscribe(Set.of(prefix + "out"));
             long records = 0;
             while (System.nanoTime() < endNanos) {
-                byte[] key = ("w" + records).getBytes();
+                byte[] key = ("w" + records).getBytes(StandardCharsets.UTF_8);
                 ingest.send(new ProducerRecord<>(prefix + "in", key, payload)).get();
                 first.passOn(key);
                 second.passOn(key);
@@ -121,8 +122,8 @@ final class BrokerWarmup {
         Stage(Settings settings, String prefix, String from, String to) {
             this.consumer = consumer(settings, prefix + from);
             this.consumer.subscribe(Set.of(prefix + from));
-            Properties p = KafkaSettings.transactionalProducer(settings, prefix + from + "-stage", prefix + from + "-txn");
-            this.producer = producer(p);
+            this.producer = producer(KafkaSettings.transactionalProducer(settings, prefix + from + "-stage",
+                    prefix + from + "-txn"));
             this.producer.initTransactions();
             this.to = prefix + to;
         }
