@@ -176,6 +176,9 @@ final class TiffChecks {
         private long valuesAt(int entry, long count, int size) {
             int inline = big ? 8 : 4;
             int field = at(entry) + (big ? 12 : 8);
+            if (count < 0 || count > bytes.length) { // also keeps count * size below 2^34
+                throw corrupt("TIFF tag " + tag(entry) + " declares " + Long.toUnsignedString(count) + " values");
+            }
             long offset = count * size <= inline ? field : big ? buf.getLong(field) : buf.getInt(field) & 0xFFFFFFFFL;
             if (offset < 0 || offset > bytes.length || count * size > bytes.length - offset) {
                 throw corrupt("TIFF tag " + tag(entry) + " has its values past the end of the file");
@@ -200,10 +203,11 @@ final class TiffChecks {
         long firstInteger(int entry) {
             int type = type(entry);
             int size = integerSize(type);
-            if (size == 0 || count(entry) == 0) {
+            long count = count(entry);
+            if (size == 0 || count == 0) {
                 throw corrupt("TIFF tag " + tag(entry) + " has type " + type + " or no value; a size needs an integer");
             }
-            return read(valuesAt(entry, 1, size), type);
+            return read(valuesAt(entry, count, size), type); // where all values are: inline only if all fit
         }
 
         /** All values of an offset or byte-count tag; null for a type that cannot hold one (the reader decides). */

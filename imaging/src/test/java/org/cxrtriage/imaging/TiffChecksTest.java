@@ -64,6 +64,36 @@ class TiffChecksTest {
     }
 
     @Test
+    void readsTheFirstOfSeveralValuesWhereTheyAreStoredNotTheOffsetToThem() {
+        // SamplesPerPixel as 2 LONGs: 8 bytes do not fit the entry, which holds their offset instead (here the
+        // strip's); before the fix the offset itself was read as the value.
+        byte[] tiff = BadInputCorpus.tiffHeader(64, 64);
+        ByteBuffer b = ByteBuffer.wrap(tiff).order(ByteOrder.LITTLE_ENDIAN);
+        int entry = samplesPerPixelEntry(tiff);
+        int data = tiff.length - 64;
+        b.putShort(entry + 2, (short) LONG).putInt(entry + 4, 2).putInt(entry + 8, data);
+        b.putInt(data, 3); // the first value: 3 samples, allowed
+        assertThatCode(() -> TiffChecks.checkDeclarations(tiff, LIMITS)).doesNotThrowAnyException();
+        b.putInt(data, 9);
+        assertRefused(() -> TiffChecks.checkDeclarations(tiff, LIMITS), RejectReason.UNSUPPORTED_FORMAT,
+                "9 samples per pixel");
+        b.putInt(entry + 4, -1); // 2^32 - 1 values
+        assertRefused(() -> TiffChecks.checkDeclarations(tiff, LIMITS), RejectReason.TRUNCATED_OR_CORRUPT,
+                "4294967295 values");
+    }
+
+    private static int samplesPerPixelEntry(byte[] classic) {
+        ByteBuffer b = ByteBuffer.wrap(classic).order(ByteOrder.LITTLE_ENDIAN);
+        int entries = b.getShort(8);
+        for (int i = 0, at = 10; i < entries; i++, at += 12) {
+            if (b.getShort(at) == 277) {
+                return at;
+            }
+        }
+        throw new AssertionError("no SamplesPerPixel entry");
+    }
+
+    @Test
     void aSizeTagOfANonIntegerTypeIsCorrupt() {
         byte[] rational = BadInputCorpus.tiffHeader(64, 64, new int[] {277, 5, 1}); // RATIONAL, 8 bytes at offset 1
         assertRefused(() -> TiffChecks.checkDeclarations(rational, LIMITS), RejectReason.TRUNCATED_OR_CORRUPT,
