@@ -19,7 +19,7 @@ final class TiffChecks {
     /** Most samples per pixel we read: gray, RGB, RGBA, CMYK and a few extras fit; spectral stacks do not. */
     static final int MAX_SAMPLES_PER_PIXEL = 8;
     /** Most strips (or tiles) one image may list before we stop checking them one by one. */
-    static final int MAX_CHECKED_SEGMENTS = 1 << 20;
+    private static final int MAX_CHECKED_SEGMENTS = 1 << 20;
 
     private static final int SAMPLES_PER_PIXEL = 277;
     private static final int TILE_WIDTH = 322;
