@@ -11,7 +11,7 @@ import java.nio.ByteOrder;
  *   <li>{@link #checkDeclarations} runs before the reader reads the header: the TwelveMonkeys reader allocates by
  *       declared values without bounds (an array of SamplesPerPixel entries while it only reads the header; a tile
  *       buffer while it decodes). A 242-byte file declaring 843 million samples per pixel made it throw an
- *       OutOfMemoryError (found by fuzzing).</li>
+ *       OutOfMemoryError, and so did a 400-byte one with a TileWidth of 1.3 billion (both found by fuzzing).</li>
  *   <li>{@link #checkStrips} stands in for the trailer TIFF lacks: every strip or tile must lie inside the file.</li>
  * </ul>
  */
@@ -21,7 +21,12 @@ final class TiffChecks {
     /** Most strips (or tiles) one image may list before we stop checking them one by one. */
     private static final int MAX_CHECKED_SEGMENTS = 1 << 20;
 
+    /** A tag not in the directory. A LONG8 of exactly 2^63 reads as this too; the reader cuts it to 0 and fails. */
+    private static final long ABSENT = Long.MIN_VALUE;
+    private static final int IMAGE_WIDTH = 256;
+    private static final int IMAGE_LENGTH = 257;
     private static final int SAMPLES_PER_PIXEL = 277;
+    private static final int ROWS_PER_STRIP = 278;
     private static final int TILE_WIDTH = 322;
     private static final int TILE_LENGTH = 323;
 
@@ -35,26 +40,47 @@ final class TiffChecks {
      */
     static void checkDeclarations(byte[] bytes, ImageLimits limits) {
         Directory ifd = Directory.first(bytes);
-        long tileWidth = 0;
-        long tileLength = 0;
+        // The largest value of each tag (a tag may repeat), or ABSENT.
+        long imageWidth = ABSENT;
+        long imageLength = ABSENT;
+        long rowsPerStrip = ABSENT;
+        long tileWidth = ABSENT;
+        long tileLength = ABSENT;
         for (int i = 0; i < ifd.entries(); i++) {
-            int tag = ifd.tag(i);
-            if (tag == SAMPLES_PER_PIXEL) {
-                long samples = ifd.firstInteger(i);
-                if (samples < 1 || samples > MAX_SAMPLES_PER_PIXEL) {
-                    throw new InvalidImageException(RejectReason.UNSUPPORTED_FORMAT, "TIFF declares " + samples
-                            + " samples per pixel; at most " + MAX_SAMPLES_PER_PIXEL + " are read");
+            switch (ifd.tag(i)) {
+                case SAMPLES_PER_PIXEL -> {
+                    long samples = ifd.firstInteger(i);
+                    if (samples < 1 || samples > MAX_SAMPLES_PER_PIXEL) {
+                        throw new InvalidImageException(RejectReason.UNSUPPORTED_FORMAT, "TIFF declares " + samples
+                                + " samples per pixel; at most " + MAX_SAMPLES_PER_PIXEL + " are read");
+                    }
                 }
-            } else if (tag == TILE_WIDTH) {
-                tileWidth = Math.max(tileWidth, ifd.firstInteger(i));
-            } else if (tag == TILE_LENGTH) {
-                tileLength = Math.max(tileLength, ifd.firstInteger(i));
+                case IMAGE_WIDTH -> imageWidth = Math.max(imageWidth, ifd.firstInteger(i));
+                case IMAGE_LENGTH -> imageLength = Math.max(imageLength, ifd.firstInteger(i));
+                case ROWS_PER_STRIP -> rowsPerStrip = Math.max(rowsPerStrip, ifd.firstInteger(i));
+                case TILE_WIDTH -> tileWidth = Math.max(tileWidth, ifd.firstInteger(i));
+                case TILE_LENGTH -> tileLength = Math.max(tileLength, ifd.firstInteger(i));
+                default -> { }
             }
         }
-        // Both below 2^32 (or negative, which the reader refuses itself), so the product cannot overflow a long.
-        if (tileWidth > 0 && tileLength > 0 && tileWidth * tileLength > limits.maxPixels()) {
-            throw new InvalidImageException(RejectReason.TOO_MANY_PIXELS, "TIFF tiles of " + tileWidth + "x"
-                    + tileLength + " exceed the limit of " + limits.maxPixels() + " pixels");
+        if (tileWidth == ABSENT && tileLength == ABSENT) {
+            return; // strips: as wide as the image, at most as high, which the header's pixel check bounds
+        }
+        // The reader takes either tile size even in a striped file, the other from the image (width) or the strips
+        // (height), and allocates a tile, or a row of one, by it: a 1.3-billion-pixel TileWidth alone ran it out of
+        // memory (found by fuzzing).
+        long width = tileWidth != ABSENT ? tileWidth : Math.max(imageWidth, 1);
+        long height = tileLength != ABSENT ? tileLength
+                : Math.max(1, Math.min(rowsPerStrip >= 0 ? rowsPerStrip : Long.MAX_VALUE, imageLength));
+        if (width <= 0 || height <= 0) { // also a LONG8 beyond 2^63, which the reader would cut to an int
+            throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "TIFF tiles of "
+                    + Long.toUnsignedString(width) + "x" + Long.toUnsignedString(height));
+        }
+        long max = limits.maxPixels();
+        // Each side at most the limit before multiplying, so the product of two LONG8 values cannot overflow.
+        if (width > max || height > max || width * height > max) {
+            throw new InvalidImageException(RejectReason.TOO_MANY_PIXELS, "TIFF tiles of " + width + "x" + height
+                    + " exceed the limit of " + max + " pixels");
         }
     }
 

@@ -192,6 +192,9 @@ public final class BadInputCorpus {
         list.add(refused("tiff-2-billion-samples-per-pixel", "a 64x64 TIFF declaring 2^31-1 samples per pixel",
                 tiffHeader(64, 64, new int[] {277, 4, Integer.MAX_VALUE}), "image/tiff", ok, "UNSUPPORTED_FORMAT", 415,
                 RejectReason.UNSUPPORTED_FORMAT));
+        list.add(refused("tiff-tile-width-1.3-billion", "a striped 64x64 TIFF with a TileWidth of 1.3 billion, which the"
+                + " reader takes for its strips' width", tiffHeader(64, 64, new int[] {322, 4, 1_291_911_168}),
+                "image/tiff", ok, "TOO_MANY_PIXELS", 413, RejectReason.TOO_MANY_PIXELS));
         list.add(refused("tiff-65536x65536-tiles", "a 64x64 TIFF in tiles of 65536x65536 (4.3 gigapixels each)",
                 tiffHeader(64, 64, new int[] {322, 4, 65_536}, new int[] {323, 4, 65_536}), "image/tiff", ok,
                 "TOO_MANY_PIXELS", 413, RejectReason.TOO_MANY_PIXELS));

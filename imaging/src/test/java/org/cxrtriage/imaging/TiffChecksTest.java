@@ -94,6 +94,24 @@ class TiffChecksTest {
     }
 
     @Test
+    void oneTileSizeAloneCountsWithTheOtherTakenAsTheReaderTakesIt() {
+        // TileWidth alone in a striped file: the reader reads tiles of TileWidth x RowsPerStrip (fuzzing: 1.3 billion
+        // wide ran it out of memory allocating one row).
+        byte[] wide = BadInputCorpus.tiffHeader(64, 64, new int[] {322, LONG, 1_291_911_168});
+        assertRefused(() -> ImageDecoder.decode(wide, LIMITS), RejectReason.TOO_MANY_PIXELS, "1291911168x64");
+        byte[] fitsWithStrips = BadInputCorpus.tiffHeader(64, 64, new int[] {322, LONG, 40_000},
+                new int[] {278, LONG, 16});
+        assertThatCode(() -> TiffChecks.checkDeclarations(fitsWithStrips, LIMITS)).doesNotThrowAnyException();
+        byte[] tall = BadInputCorpus.tiffHeader(64, 64, new int[] {323, LONG, 40_000});
+        assertRefused(() -> TiffChecks.checkDeclarations(tall, LIMITS), RejectReason.TOO_MANY_PIXELS, "64x40000");
+        byte[] zero = BadInputCorpus.tiffHeader(64, 64, new int[] {322, LONG, 0});
+        assertRefused(() -> TiffChecks.checkDeclarations(zero, LIMITS), RejectReason.TRUNCATED_OR_CORRUPT, "0x64");
+        byte[] beyondLong = bigTiff(16, 8, new long[] {322, LONG8, 0x8000_0000_4000_0000L});
+        assertRefused(() -> TiffChecks.checkDeclarations(beyondLong, LIMITS), RejectReason.TRUNCATED_OR_CORRUPT,
+                "9223372037928517632x8");
+    }
+
+    @Test
     void aSizeTagOfANonIntegerTypeIsCorrupt() {
         byte[] rational = BadInputCorpus.tiffHeader(64, 64, new int[] {277, 5, 1}); // RATIONAL, 8 bytes at offset 1
         assertRefused(() -> TiffChecks.checkDeclarations(rational, LIMITS), RejectReason.TRUNCATED_OR_CORRUPT,
