@@ -1,5 +1,6 @@
 package org.cxrtriage.imaging;
 
+import com.twelvemonkeys.imageio.metadata.tiff.TIFF;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -23,12 +24,6 @@ final class TiffChecks {
 
     /** A tag not in the directory. A LONG8 of exactly 2^63 reads as this too; the reader cuts it to 0 and fails. */
     private static final long ABSENT = Long.MIN_VALUE;
-    private static final int IMAGE_WIDTH = 256;
-    private static final int IMAGE_LENGTH = 257;
-    private static final int SAMPLES_PER_PIXEL = 277;
-    private static final int ROWS_PER_STRIP = 278;
-    private static final int TILE_WIDTH = 322;
-    private static final int TILE_LENGTH = 323;
 
     private TiffChecks() {
     }
@@ -48,18 +43,18 @@ final class TiffChecks {
         long tileLength = ABSENT;
         for (int i = 0; i < ifd.entries(); i++) {
             switch (ifd.tag(i)) {
-                case SAMPLES_PER_PIXEL -> {
+                case TIFF.TAG_SAMPLES_PER_PIXEL -> {
                     long samples = ifd.firstInteger(i);
                     if (samples < 1 || samples > MAX_SAMPLES_PER_PIXEL) {
                         throw new InvalidImageException(RejectReason.UNSUPPORTED_FORMAT, "TIFF declares " + samples
                                 + " samples per pixel; at most " + MAX_SAMPLES_PER_PIXEL + " are read");
                     }
                 }
-                case IMAGE_WIDTH -> imageWidth = Math.max(imageWidth, ifd.firstInteger(i));
-                case IMAGE_LENGTH -> imageLength = Math.max(imageLength, ifd.firstInteger(i));
-                case ROWS_PER_STRIP -> rowsPerStrip = Math.max(rowsPerStrip, ifd.firstInteger(i));
-                case TILE_WIDTH -> tileWidth = Math.max(tileWidth, ifd.firstInteger(i));
-                case TILE_LENGTH -> tileLength = Math.max(tileLength, ifd.firstInteger(i));
+                case TIFF.TAG_IMAGE_WIDTH -> imageWidth = Math.max(imageWidth, ifd.firstInteger(i));
+                case TIFF.TAG_IMAGE_HEIGHT -> imageLength = Math.max(imageLength, ifd.firstInteger(i));
+                case TIFF.TAG_ROWS_PER_STRIP -> rowsPerStrip = Math.max(rowsPerStrip, ifd.firstInteger(i));
+                case TIFF.TAG_TILE_WIDTH -> tileWidth = Math.max(tileWidth, ifd.firstInteger(i));
+                case TIFF.TAG_TILE_HEIGTH -> tileLength = Math.max(tileLength, ifd.firstInteger(i));
                 default -> { }
             }
         }
@@ -98,15 +93,15 @@ final class TiffChecks {
         for (int i = 0; i < ifd.entries(); i++) {
             int tag = ifd.tag(i);
             int kind = switch (tag) {
-                case 273, 279 -> 0; // StripOffsets, StripByteCounts
-                case 324, 325 -> 1; // TileOffsets, TileByteCounts
+                case TIFF.TAG_STRIP_OFFSETS, TIFF.TAG_STRIP_BYTE_COUNTS -> 0;
+                case TIFF.TAG_TILE_OFFSETS, TIFF.TAG_TILE_BYTE_COUNTS -> 1;
                 default -> -1;
             };
             if (kind < 0) {
                 continue;
             }
             long[] values = ifd.unsignedValues(i);
-            if (tag == 273 || tag == 324) {
+            if (tag == TIFF.TAG_STRIP_OFFSETS || tag == TIFF.TAG_TILE_OFFSETS) {
                 offsets[kind] = values;
             } else {
                 counts[kind] = values;
@@ -190,10 +185,10 @@ final class TiffChecks {
         /** Bytes of one value of an integer type, or 0 for any other type. */
         private static int integerSize(int type) {
             return switch (type) {
-                case 1, 6 -> 1;   // BYTE, SBYTE
-                case 3, 8 -> 2;   // SHORT, SSHORT
-                case 4, 9 -> 4;   // LONG, SLONG
-                case 16, 17 -> 8; // LONG8, SLONG8 (BigTIFF)
+                case TIFF.TYPE_BYTE, TIFF.TYPE_SBYTE -> 1;
+                case TIFF.TYPE_SHORT, TIFF.TYPE_SSHORT -> 2;
+                case TIFF.TYPE_LONG, TIFF.TYPE_SLONG -> 4;
+                case TIFF.TYPE_LONG8, TIFF.TYPE_SLONG8 -> 8; // BigTIFF
                 default -> 0;
             };
         }
@@ -215,12 +210,12 @@ final class TiffChecks {
         private long read(long at, int type) {
             int i = (int) at;
             return switch (type) {
-                case 1 -> bytes[i] & 0xFF;
-                case 6 -> bytes[i];
-                case 3 -> buf.getShort(i) & 0xFFFF;
-                case 8 -> buf.getShort(i);
-                case 4 -> buf.getInt(i) & 0xFFFFFFFFL;
-                case 9 -> buf.getInt(i);
+                case TIFF.TYPE_BYTE -> bytes[i] & 0xFF;
+                case TIFF.TYPE_SBYTE -> bytes[i];
+                case TIFF.TYPE_SHORT -> buf.getShort(i) & 0xFFFF;
+                case TIFF.TYPE_SSHORT -> buf.getShort(i);
+                case TIFF.TYPE_LONG -> buf.getInt(i) & 0xFFFFFFFFL;
+                case TIFF.TYPE_SLONG -> buf.getInt(i);
                 default -> buf.getLong(i); // LONG8 beyond 2^63 reads negative, which every check refuses
             };
         }
@@ -240,7 +235,7 @@ final class TiffChecks {
         long[] unsignedValues(int entry) {
             int type = type(entry);
             long count = count(entry);
-            boolean unsigned = type == 3 || type == 4 || type == 16;
+            boolean unsigned = type == TIFF.TYPE_SHORT || type == TIFF.TYPE_LONG || type == TIFF.TYPE_LONG8;
             if (!unsigned || count == 0) {
                 return null;
             }
