@@ -163,6 +163,19 @@ final class BenchCommand implements Callable<Integer> {
                             + "images/s | %.2f images/s (%d instance%s) | %.2f (scaling) | > 1 |%n", n, rate, single,
                             instances.get(0), instances.get(0) == 1 ? "" : "s", rate / single));
         }
+        for (int i = 0; i < instances.size(); i++) {
+            int n = instances.get(i);
+            double rate = p.stageRates.get(i);
+            double first = p.stageRates.get(0);
+            table.append(i == 0
+                    ? String.format(Locale.ROOT, "| inference stage alone (a backlog of %d tensors), %d instance%s | "
+                            + "%.2f images/s | %.2f images/s (raw model forward, batch %d) | %.2f | |%n",
+                            2 * sample.size(), n, n == 1 ? "" : "s", rate, modelRate, batch, rate / modelRate)
+                    : String.format(Locale.ROOT, "| inference stage alone (a backlog of %d tensors), %d instances | "
+                            + "%.2f images/s | %.2f images/s (%d instance%s) | %.2f (scaling) | > 1 |%n",
+                            2 * sample.size(), n, rate, first, instances.get(0), instances.get(0) == 1 ? "" : "s",
+                            rate / first));
+        }
         table.append(String.format(Locale.ROOT, "| end-to-end latency at %s p50 / p95 / p99 | %.0f / %.0f / %.0f "
                 + "ms | %.0f ms (2 × (preprocess + forward of one image)) | %.2f (p99) | %s |%n", latencyPhase(), p50, p95,
                 p99, latencyLimit, p99 / latencyLimit, latencyLoad == 0.5 ? "≤ 1" : "(the target is at 50% load)"));
@@ -297,8 +310,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** What the pipeline phases measured; {@code brokerWarmup} is null when the broker was not warmed up alone. */
-    private record PipelineFigures(List<Double> rates, double[] latency, String stageRows, Map<String, Long> peakRssMb,
-            String soak, String cpuRows, BrokerWarmup.Result brokerWarmup) {
+    private record PipelineFigures(List<Double> rates, List<Double> stageRates, double[] latency, String stageRows,
+            Map<String, Long> peakRssMb, String soak, String cpuRows, BrokerWarmup.Result brokerWarmup) {
     }
 
     /**
@@ -401,6 +414,7 @@ final class BenchCommand implements Callable<Integer> {
                 warm.add(sample.get(i % sample.size()));
             }
             List<Double> rates = new ArrayList<>();
+            List<Double> stageRates = new ArrayList<>();
             double[] latency = null;
             String stageRows = "";
             String soak = null;
@@ -465,17 +479,67 @@ final class BenchCommand implements Callable<Integer> {
                         soak = soak(uploader, results, sample, rate * 0.5, inference.get(0), o);
                     }
                 }
+                double stageRate = inferenceStageRate(settings, uploader, results, inference, sample);
+                stageRates.add(stageRate);
+                o.printf(Locale.ROOT, "inference stage alone, %d instance(s), on a backlog of %d tensors: %.2f "
+                        + "images/s%n", n, 2 * sample.size(), stageRate);
                 for (ServiceProcess s : services) {
                     peaks.merge(s.name(), s.memory().peakRssMb(), Math::max);
                 }
             }
-            return new PipelineFigures(rates, latency, stageRows, peaks, soak, cpu == null ? null : cpu + halfLoadCpu,
-                    brokerWarm);
+            return new PipelineFigures(rates, stageRates, latency, stageRows, peaks, soak,
+                    cpu == null ? null : cpu + halfLoadCpu, brokerWarm);
         } finally {
             java.util.Collections.reverse(services);
             for (ServiceProcess s : services) {
                 s.stop();
             }
+        }
+    }
+
+    /**
+     * The inference stage's own throughput with the instances running now. They are paused (SIGSTOP) while twice the
+     * sample goes through ingest and preprocessing into the tensors topic, then resumed; the rate is that of the first
+     * half of the backlog, from the resume to its scores. On 2 cores preprocessing bounds the whole pipeline, so a
+     * second inference instance cannot show there what it adds; with a backlog the instances are the bottleneck. Half,
+     * because 3 partitions split the backlog 2:1 between 2 instances and the second one runs dry after a third of it.
+     * The pause stays well under the consumers' 45 s session timeout, and the instances are idle when it starts (the
+     * phase before has come all the way through), so no transaction of theirs is open.
+     */
+    private static double inferenceStageRate(Settings settings, IngestUploader uploader, ResultCollector results,
+            List<ServiceProcess> inference, List<FolderSource.Item> sample) throws Exception {
+        List<FolderSource.Item> backlog = new ArrayList<>(sample);
+        backlog.addAll(sample);
+        Instant since = Instant.now();
+        for (ServiceProcess s : inference) {
+            s.pause();
+        }
+        Set<String> ids;
+        long resumedAt;
+        try {
+            ids = send(uploader, backlog, 4, 0);
+            awaitTensors(settings, ids, since);
+        } finally {
+            resumedAt = System.currentTimeMillis();
+            for (ServiceProcess s : inference) {
+                s.resume();
+            }
+        }
+        awaitAll(results, ids);
+        long[] scoredAt = ids.stream().mapToLong(id -> results.scores.get(id).getScoredAt().toEpochMilli()).sorted()
+                .toArray();
+        int half = scoredAt.length / 2;
+        return half / ((scoredAt[half - 1] - resumedAt) / 1000.0);
+    }
+
+    /** Waits until the tensors of all {@code ids} are in the tensors topic (committed). */
+    private static void awaitTensors(Settings settings, Set<String> ids, Instant since) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+        while (TensorTimings.read(settings, ids, since).size() < ids.size()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the backlog's tensors did not all reach the tensors topic in 40 s");
+            }
+            Thread.sleep(500);
         }
     }
 

@@ -96,6 +96,26 @@ final class ServiceProcess {
         }
     }
 
+    /** SIGSTOP: the JVM stops where it is, holding its consumer group membership until its session times out. */
+    void pause() throws IOException, InterruptedException {
+        signal("STOP");
+    }
+
+    /** SIGCONT after {@link #pause}. */
+    void resume() throws IOException, InterruptedException {
+        signal("CONT");
+    }
+
+    private void signal(String name) throws IOException, InterruptedException {
+        if (!alive()) {
+            throw new IllegalStateException(this.name + " is not running");
+        }
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        if (kill.waitFor() != 0) {
+            throw new IOException("kill -" + name + " " + process.pid() + " failed (" + this.name + ")");
+        }
+    }
+
     /** SIGTERM and wait (the end of the run). */
     void stop() throws InterruptedException {
         if (process != null && process.isAlive()) {
