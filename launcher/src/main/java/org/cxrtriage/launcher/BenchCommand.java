@@ -40,8 +40,8 @@ import picocli.CommandLine.Option;
 /**
  * Measures, in one run on one machine: the limit (raw DJL forward throughput and the preprocessing cost), then the
  * whole pipeline with each service as its own JVM through the real broker, registry and Redis: sustained throughput
- * with 1 and with 2 inference instances (one consumer group), end-to-end latency at half of the single-instance load,
- * each service's peak resident memory, and optionally a soak at half load watching the inference worker's memory.
+ * with 1 and with 2 inference instances (one consumer group), the inference stage's own throughput on a backlog with
+ * each of those, end-to-end latency at half of the single-instance load, each service's peak resident memory, and optionally a soak at half load watching the inference worker's memory.
  * Prints the ratios against the limits and writes them to a Markdown file.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
