@@ -13,8 +13,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import org.cxrtriage.inference.InferenceService;
 import org.cxrtriage.model.CxrPredictor;
 import org.cxrtriage.model.LoadedModel;
+import org.cxrtriage.model.LungChannel;
 import org.cxrtriage.model.LungModelDirectory;
 import org.cxrtriage.model.ModelDirectory;
 import org.cxrtriage.model.ModelInput;
@@ -22,6 +24,7 @@ import org.cxrtriage.model.ModelMetadata;
 import org.cxrtriage.model.Prediction;
 import org.cxrtriage.model.TorchRuntime;
 import org.cxrtriage.model.UnetLungSegmenter;
+import org.cxrtriage.preprocess.PreprocessService;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -36,11 +39,13 @@ import picocli.CommandLine.Option;
         description = "Forward-pass throughput and latency of the classifier and the lung U-Net, GPU and CPU.")
 final class ModelBenchCommand implements Callable<Integer> {
 
-    @Option(names = "--model-dir", defaultValue = "${env:MODEL_DIR:-models/default}",
+    @Option(names = "--model-dir",
+            defaultValue = "${env:" + InferenceService.MODEL_DIR + ":-" + InferenceService.DEFAULT_MODEL_DIR + "}",
             description = "Classifier directory (default: ${DEFAULT-VALUE}).")
     Path modelDir;
 
-    @Option(names = "--lung-model-dir", defaultValue = "${env:LUNG_MODEL_DIR:-models/lung-unet}",
+    @Option(names = "--lung-model-dir",
+            defaultValue = "${env:" + PreprocessService.LUNG_MODEL_DIR + ":-" + LungChannel.DEFAULT_MODEL_DIR + "}",
             description = "Lung U-Net directory; 'none' skips it (default: ${DEFAULT-VALUE}).")
     String lungModelDir;
 
@@ -69,7 +74,8 @@ final class ModelBenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (Arrays.stream(batchSizes).anyMatch(b -> b <= 0) || !(seconds > 0)) {
             throw new CommandLine.ParameterException(new CommandLine(this),
-                    "--batch-sizes must be > 0 and --seconds > 0, got " + Arrays.toString(batchSizes) + " and " + seconds);
+                    "--batch-sizes must be > 0 and --seconds > 0, got " + Arrays.toString(batchSizes) + " and "
+                            + seconds);
         }
         PrintStream o = System.out;
         int threads = cpuThreads > 0 ? cpuThreads : Runtime.getRuntime().availableProcessors();
@@ -91,7 +97,8 @@ final class ModelBenchCommand implements Callable<Integer> {
 
     private int bench(List<Device> devices, Path classifierDir, int maxBatch, PrintStream o) throws IOException {
         StringBuilder table = new StringBuilder(
-                "| network | device | batch | images/s | ms per batch, p50 / p99 | calls |\n| --- | --- | --- | ---: | ---: | ---: |\n");
+                "| network | device | batch | images/s | ms per batch, p50 / p99 | calls |\n"
+                        + "| --- | --- | --- | ---: | ---: | ---: |\n");
         List<List<Prediction>> checked = new ArrayList<>();
         String modelName = null;
         for (Device device : devices) {
@@ -141,7 +148,8 @@ final class ModelBenchCommand implements Callable<Integer> {
         String header = String.format(Locale.ROOT, "%s, %s, %d cores%s; each row: %s s of back-to-back calls after "
                         + "warm-up, host-to-device copies and results back included.%n%n",
                 Instant.now(), modelName, Runtime.getRuntime().availableProcessors(),
-                seeded ? ", seeded (untrained) classifier weights" : "", java.math.BigDecimal.valueOf(seconds).stripTrailingZeros().toPlainString());
+                seeded ? ", seeded (untrained) classifier weights" : "",
+                java.math.BigDecimal.valueOf(seconds).stripTrailingZeros().toPlainString());
         String text = header + table + "\n" + notes;
         o.println();
         o.print(text);

@@ -16,6 +16,7 @@ import org.cxrtriage.imaging.PreprocessConfig;
 import org.cxrtriage.imaging.PreprocessedImage;
 import org.cxrtriage.imaging.Preprocessor;
 import org.cxrtriage.model.LungChannel;
+import org.cxrtriage.preprocess.PreprocessService;
 import org.cxrtriage.model.TorchRuntime;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -45,7 +46,8 @@ final class PreprocessBenchCommand implements Callable<Integer> {
     @Option(names = "--lungs", defaultValue = LungChannel.DEFAULT_KIND, description = "unet | heuristic (default: ${DEFAULT-VALUE}).")
     String lungKind;
 
-    @Option(names = "--lung-model-dir", defaultValue = "${env:LUNG_MODEL_DIR:-" + LungChannel.DEFAULT_MODEL_DIR + "}",
+    @Option(names = "--lung-model-dir",
+            defaultValue = "${env:" + PreprocessService.LUNG_MODEL_DIR + ":-" + LungChannel.DEFAULT_MODEL_DIR + "}",
             description = "Lung U-Net directory (default: ${DEFAULT-VALUE}).")
     String lungModelDir;
 
