@@ -526,10 +526,19 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         awaitAll(results, ids);
-        long[] scoredAt = ids.stream().mapToLong(id -> results.scores.get(id).getScoredAt().toEpochMilli()).sorted()
-                .toArray();
-        int half = scoredAt.length / 2;
-        return half / ((scoredAt[half - 1] - resumedAt) / 1000.0);
+        return firstHalfRate(ids.stream().mapToLong(id -> results.scores.get(id).getScoredAt().toEpochMilli())
+                .toArray(), resumedAt);
+    }
+
+    /** Images per second over the first half of {@code scoredAt} (epoch ms, any order), counted from {@code from}. */
+    static double firstHalfRate(long[] scoredAt, long from) {
+        if (scoredAt.length < 2) {
+            throw new IllegalArgumentException("need at least 2 scored images, got " + scoredAt.length);
+        }
+        long[] sorted = scoredAt.clone();
+        java.util.Arrays.sort(sorted);
+        int half = sorted.length / 2;
+        return half / (Math.max(1, sorted[half - 1] - from) / 1000.0);
     }
 
     /** Waits until the tensors of all {@code ids} are in the tensors topic (committed). */

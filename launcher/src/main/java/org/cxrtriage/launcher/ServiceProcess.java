@@ -182,6 +182,11 @@ final class ServiceProcess {
         return found ? Math.round(bytes / (1024 * 1024)) : -1;
     }
 
+    /** The operating system's process id; -1 before {@link #start}. */
+    long pid() {
+        return process == null ? -1 : process.pid();
+    }
+
     boolean alive() {
         return process != null && process.isAlive();
     }

@@ -3,8 +3,12 @@ package org.cxrtriage.launcher;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
 import org.cxrtriage.common.HttpEndpoints;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ServiceProcessTest {
 
@@ -40,5 +44,37 @@ class ServiceProcessTest {
                 "  -XX:NativeMemoryTracking=summary   -Dx=1 ");
         assertThat(options).endsWith("-XX:NativeMemoryTracking=summary", "-Dx=1");
         assertThat(options).contains("-XX:StartFlightRecording=settings=profile,filename=/tmp/jfr/ingest.jfr");
+    }
+
+    @Test
+    void pauseStopsTheJvmAndResumeLetsItRunAgain(@TempDir Path tmp) throws Exception {
+        ServiceProcess sleeper = new ServiceProcess("sleeper", SleepingMain.class.getName(), 0, Map.of(),
+                tmp.resolve("sleeper.log"));
+        sleeper.start();
+        try {
+            sleeper.pause();
+            assertThat(awaitState(sleeper, true)).as("stopped (T) after pause").isEqualTo('T');
+            sleeper.resume();
+            assertThat(awaitState(sleeper, false)).as("running or sleeping after resume").isIn('R', 'S');
+            assertThat(sleeper.alive()).isTrue();
+        } finally {
+            sleeper.stop();
+        }
+        assertThat(sleeper.alive()).isFalse();
+        org.assertj.core.api.Assertions.assertThatThrownBy(sleeper::pause).isInstanceOf(IllegalStateException.class);
+    }
+
+    /** The process state letter from /proc/PID/stat, polled until it is (or is no longer) 'T', for up to 5 s. */
+    private static char awaitState(ServiceProcess p, boolean stopped) throws Exception {
+        char state = '?';
+        for (int i = 0; i < 100; i++) {
+            String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
+            state = stat.charAt(stat.lastIndexOf(')') + 2);
+            if ((state == 'T') == stopped) {
+                break;
+            }
+            Thread.sleep(50);
+        }
+        return state;
     }
 }
