@@ -17,6 +17,7 @@
 #   REGISTRY_MANAGEMENT_PORT (9000)  REDIS_HOST (127.0.0.1)  REDIS_PORT (6379)
 #   JAVA_HOME (java for Kafka, >= 17)  JAVA21_HOME (java for Apicurio, >= 21)
 #   KAFKA_HEAP ("-Xms256m -Xmx512m")  REGISTRY_HEAP ("-Xms64m -Xmx384m")
+#   KAFKA_EXTRA_PROPERTIES (broker settings appended to server.properties, "key=value key=value")
 #   STACK_MVN_ARGS (extra mvn args, e.g. -o or -Dmaven.repo.local=...)
 # A port given explicitly that is busy is an error; a busy *default* port is replaced by a free one,
 # which is recorded and shown by `status`/`env`.
@@ -178,6 +179,11 @@ group.initial.rebalance.delay.ms=0
 message.max.bytes=33554432
 replica.fetch.max.bytes=33554432
 EOF
+  # Experiments: extra broker settings, one key=value per word (later lines win).
+  local kv
+  for kv in ${KAFKA_EXTRA_PROPERTIES:-}; do
+    echo "$kv" >>"$KDIR/server.properties"
+  done
   cat >"$KDIR/log4j2.properties" <<'EOF'
 status = warn
 appender.out.type = Console
