@@ -41,7 +41,8 @@ import picocli.CommandLine.Option;
  * Measures, in one run on one machine: the limit (raw DJL forward throughput and the preprocessing cost), then the
  * whole pipeline with each service as its own JVM through the real broker, registry and Redis: sustained throughput
  * with 1 and with 2 inference instances (one consumer group), the inference stage's own throughput on a backlog with
- * each of those, end-to-end latency at half of the single-instance load, each service's peak resident memory, and optionally a soak at half load watching the inference worker's memory.
+ * each of those, end-to-end latency at half of the single-instance load, each service's peak resident memory, and
+ * optionally a soak at half load watching the inference worker's memory.
  * Prints the ratios against the limits and writes them to a Markdown file.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -163,18 +164,18 @@ final class BenchCommand implements Callable<Integer> {
                             + "images/s | %.2f images/s (%d instance%s) | %.2f (scaling) | > 1 |%n", n, rate, single,
                             instances.get(0), instances.get(0) == 1 ? "" : "s", rate / single));
         }
+        double firstStageRate = p.stageRates.get(0);
         for (int i = 0; i < instances.size(); i++) {
             int n = instances.get(i);
             double rate = p.stageRates.get(i);
-            double first = p.stageRates.get(0);
             table.append(i == 0
                     ? String.format(Locale.ROOT, "| inference stage alone (a backlog of %d tensors), %d instance%s | "
                             + "%.2f images/s | %.2f images/s (raw model forward, batch %d) | %.2f | |%n",
                             2 * sample.size(), n, n == 1 ? "" : "s", rate, modelRate, batch, rate / modelRate)
                     : String.format(Locale.ROOT, "| inference stage alone (a backlog of %d tensors), %d instances | "
                             + "%.2f images/s | %.2f images/s (%d instance%s) | %.2f (scaling) | > 1 |%n",
-                            2 * sample.size(), n, rate, first, instances.get(0), instances.get(0) == 1 ? "" : "s",
-                            rate / first));
+                            2 * sample.size(), n, rate, firstStageRate, instances.get(0),
+                            instances.get(0) == 1 ? "" : "s", rate / firstStageRate));
         }
         table.append(String.format(Locale.ROOT, "| end-to-end latency at %s p50 / p95 / p99 | %.0f / %.0f / %.0f "
                 + "ms | %.0f ms (2 × (preprocess + forward of one image)) | %.2f (p99) | %s |%n", latencyPhase(), p50, p95,
@@ -503,14 +504,16 @@ final class BenchCommand implements Callable<Integer> {
      * half of the backlog, from the resume to its scores. On 2 cores preprocessing bounds the whole pipeline, so a
      * second inference instance cannot show there what it adds; with a backlog the instances are the bottleneck. Half,
      * because 3 partitions split the backlog 2:1 between 2 instances and the second one runs dry after a third of it.
-     * The pause stays well under the consumers' 45 s session timeout, and the instances are idle when it starts (the
-     * phase before has come all the way through), so no transaction of theirs is open.
+     * The pause is held under the consumers' 45 s session timeout (at most {@link #BACKLOG_PAUSE}; longer fails the
+     * phase), and the instances are idle when it starts (the phase before has come all the way through), so no
+     * transaction of theirs is open. Images preprocessing rejects have no tensor and are left out of the rate.
      */
     private static double inferenceStageRate(Settings settings, IngestUploader uploader, ResultCollector results,
             List<ServiceProcess> inference, List<FolderSource.Item> sample) throws Exception {
         List<FolderSource.Item> backlog = new ArrayList<>(sample);
         backlog.addAll(sample);
         Instant since = Instant.now();
+        long deadline = System.nanoTime() + BACKLOG_PAUSE.toNanos();
         for (ServiceProcess s : inference) {
             s.pause();
         }
@@ -518,7 +521,7 @@ final class BenchCommand implements Callable<Integer> {
         long resumedAt;
         try {
             ids = send(uploader, backlog, 4, 0);
-            awaitTensors(settings, ids, since);
+            awaitTensors(settings, results, ids, since, deadline);
         } finally {
             resumedAt = System.currentTimeMillis();
             for (ServiceProcess s : inference) {
@@ -526,8 +529,8 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         awaitAll(results, ids);
-        return firstHalfRate(ids.stream().mapToLong(id -> results.scores.get(id).getScoredAt().toEpochMilli())
-                .toArray(), resumedAt);
+        return firstHalfRate(ids.stream().filter(results.scores::containsKey)
+                .mapToLong(id -> results.scores.get(id).getScoredAt().toEpochMilli()).toArray(), resumedAt);
     }
 
     /** Images per second over the first half of {@code scoredAt} (epoch ms, any order), counted from {@code from}. */
@@ -541,12 +544,17 @@ final class BenchCommand implements Callable<Integer> {
         return half / (Math.max(1, sorted[half - 1] - from) / 1000.0);
     }
 
-    /** Waits until the tensors of all {@code ids} are in the tensors topic (committed). */
-    private static void awaitTensors(Settings settings, Set<String> ids, Instant since) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
-        while (TensorTimings.read(settings, ids, since).size() < ids.size()) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("the backlog's tensors did not all reach the tensors topic in 40 s");
+    /** The longest the inference instances stay paused while the backlog builds up. */
+    private static final Duration BACKLOG_PAUSE = Duration.ofSeconds(40);
+
+    /** Waits until every one of {@code ids} has its tensor committed to the tensors topic or was rejected. */
+    private static void awaitTensors(Settings settings, ResultCollector results, Set<String> ids, Instant since,
+            long deadlineNanos) throws InterruptedException {
+        while (TensorTimings.read(settings, ids, since).size()
+                + ids.stream().filter(results.rejected::containsKey).count() < ids.size()) {
+            if (System.nanoTime() > deadlineNanos) {
+                throw new IllegalStateException("the backlog's tensors did not all reach the tensors topic within "
+                        + BACKLOG_PAUSE.toSeconds() + " s of pausing the inference instances");
             }
             Thread.sleep(500);
         }
