@@ -157,7 +157,7 @@ final class BenchCommand implements Callable<Integer> {
             double rate = p.rates.get(i);
             table.append(n == instances.get(0)
                     ? String.format(Locale.ROOT, "| pipeline throughput at saturation, %d inference instance%s | %.2f "
-                            + "images/s | %.2f images/s (slower of the two above, mean of before and after) | %.2f | "
+                            + "images/s | %.2f images/s (slower of the two above, mean of before and after) | %.3f | "
                             + "≥ 0.85 |%n", n,
                             n == 1 ? "" : "s", rate, limit, rate / limit)
                     : String.format(Locale.ROOT, "| pipeline throughput at saturation, %d inference instances | %.2f "
