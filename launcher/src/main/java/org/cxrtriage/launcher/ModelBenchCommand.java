@@ -50,7 +50,8 @@ final class ModelBenchCommand implements Callable<Integer> {
     String lungModelDir;
 
     @Option(names = "--batch-sizes", split = ",", defaultValue = "1,4,16,64",
-            description = "Classifier batch sizes to time (default: ${DEFAULT-VALUE}).")
+            description = "Classifier batch sizes to time; one between powers of two runs padded to the next, as the "
+                    + "inference service runs it (default: ${DEFAULT-VALUE}).")
     int[] batchSizes;
 
     @Option(names = "--seconds", defaultValue = "3", description = "Timed seconds per batch size and device.")
