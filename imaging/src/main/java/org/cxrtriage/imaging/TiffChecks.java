@@ -116,8 +116,8 @@ final class TiffChecks {
                 long end = offsets[kind][i] + counts[kind][i];
                 if (end > bytes.length || end < 0) {
                     throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "TIFF "
-                            + (kind == 0 ? "strip " : "tile ") + i + " ends at byte " + Long.toUnsignedString(end) + " but the file has " + bytes.length
-                            + ": file is truncated");
+                            + (kind == 0 ? "strip " : "tile ") + i + " ends at byte " + Long.toUnsignedString(end)
+                            + " but the file has " + bytes.length + ": file is truncated");
                 }
             }
         }

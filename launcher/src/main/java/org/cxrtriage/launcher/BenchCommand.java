@@ -761,7 +761,8 @@ final class BenchCommand implements Callable<Integer> {
         return total / 1e6 / rounds;
     }
 
-    private static double percentile(double[] sorted, double p) {
+    /** The nearest-rank percentile {@code p} (0–100) of ascending {@code sorted}; NaN when it is empty. */
+    static double percentile(double[] sorted, double p) {
         if (sorted.length == 0) {
             return Double.NaN;
         }

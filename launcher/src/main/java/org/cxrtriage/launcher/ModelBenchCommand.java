@@ -204,8 +204,8 @@ final class ModelBenchCommand implements Callable<Integer> {
             ms.add((now - t0) / 1e6);
         }
         double total = (now - start) / 1e6;
-        Collections.sort(ms);
-        return new Timing(ms.size(), total, ms.get(ms.size() / 2), ms.get((int) Math.ceil(ms.size() * 0.99) - 1));
+        double[] sorted = ms.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return new Timing(sorted.length, total, BenchCommand.percentile(sorted, 50), BenchCommand.percentile(sorted, 99));
     }
 
     private static String row(String network, Device device, int batch, Timing t) {
