@@ -44,6 +44,18 @@ class SettingsTest {
     }
 
     @Test
+    void transactionalProducersRetrySoonUnlessTold() {
+        Properties p = KafkaSettings.transactionalProducer(Settings.of(Map.of()), "c", "t-0");
+        assertThat(p).containsEntry("retry.backoff.ms", KafkaSettings.TRANSACTION_RETRY_BACKOFF_MS)
+                .containsEntry("transactional.id", "t-0");
+        Properties told = KafkaSettings.transactionalProducer(
+                Settings.of(Map.of("KAFKA_CLIENT_RETRY_BACKOFF_MS", "250")), "c", "t-0");
+        assertThat(told).containsEntry("retry.backoff.ms", "250");
+        // Plain producers keep the client's default.
+        assertThat(KafkaSettings.producer(Settings.of(Map.of()), "c")).doesNotContainKey("retry.backoff.ms");
+    }
+
+    @Test
     void producersCompressOnlyWhenAskedAndRefuseAnUnknownCodec() {
         Properties plain = KafkaSettings.producer(Settings.of(Map.of()), "c");
         assertThat(plain.get("compression.type")).isEqualTo("none");

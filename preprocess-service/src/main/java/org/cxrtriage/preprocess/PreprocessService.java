@@ -150,6 +150,11 @@ public final class PreprocessService implements Service {
         // Images and tensors are larger than Kafka's 1 MB defaults.
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), KafkaSettings.MAX_RECORD_BYTES);
         p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), KafkaSettings.compression(settings));
+        // The stream's producer is transactional (exactly-once): the same back-off as the services' own.
+        if (!p.containsKey(ProducerConfig.RETRY_BACKOFF_MS_CONFIG)) {
+            p.put(StreamsConfig.producerPrefix(ProducerConfig.RETRY_BACKOFF_MS_CONFIG),
+                    KafkaSettings.TRANSACTION_RETRY_BACKOFF_MS);
+        }
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG), KafkaSettings.MAX_RECORD_BYTES);
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.FETCH_MAX_BYTES_CONFIG), KafkaSettings.MAX_RECORD_BYTES);
         // Preprocessing a batch of large images takes seconds; keep batches small so the EOS transaction stays short.
