@@ -163,6 +163,14 @@ final class BenchCommand implements Callable<Integer> {
                     : String.format(Locale.ROOT, "| pipeline throughput at saturation, %d inference instances | %.2f "
                             + "images/s | %.2f images/s (%d instance%s) | %.2f (scaling) | > 1 |%n", n, rate, single,
                             instances.get(0), instances.get(0) == 1 ? "" : "s", rate / single));
+            if (i == 0 && p.overload != null) {
+                table.append(String.format(Locale.ROOT, "| of which while preprocessing still had images (every stage "
+                                + "busy, as in a sustained overload) | %.2f images/s (%d images in %.2f s) | %.2f images/s "
+                                + "(the same) | %.3f | |%n| of which the drain (the tensors queued for the forward pass, "
+                                + "after the last image left preprocessing) | %d images in %.2f s | | | |%n",
+                        p.overload.rate(), p.overload.images(), p.overload.seconds(), limit, p.overload.rate() / limit,
+                        p.overload.drainImages(), p.overload.drainSeconds()));
+            }
         }
         double firstStageRate = p.stageRates.get(0);
         for (int i = 0; i < instances.size(); i++) {
@@ -312,7 +320,40 @@ final class BenchCommand implements Callable<Integer> {
 
     /** What the pipeline phases measured; {@code brokerWarmup} is null when the broker was not warmed up alone. */
     private record PipelineFigures(List<Double> rates, List<Double> stageRates, double[] latency, String stageRows,
-            Map<String, Long> peakRssMb, String soak, String cpuRows, BrokerWarmup.Result brokerWarmup) {
+            Map<String, Long> peakRssMb, String soak, String cpuRows, BrokerWarmup.Result brokerWarmup,
+            Overload overload) {
+    }
+
+    /**
+     * The saturation phase split where the last image leaves preprocessing. Until then every stage had work and the
+     * cores were busy: the results' rate there is what a sustained overload gets. After it only the forward pass (one
+     * thread per instance) scores the tensors queued for it while the other core idles: the drain of a finite burst.
+     */
+    record Overload(double rate, int images, double seconds, int drainImages, double drainSeconds) {
+    }
+
+    /**
+     * {@link Overload} from the phase's start and each image's epoch ms of leaving preprocessing and of coming out at
+     * the back (neighbours computed); null without images.
+     */
+    static Overload overload(long startMs, long[] preprocessedAt, long[] doneAt) {
+        if (preprocessedAt.length == 0) {
+            return null;
+        }
+        long lastPreprocessed = Arrays.stream(preprocessedAt).max().orElseThrow();
+        int before = (int) Arrays.stream(doneAt).filter(t -> t <= lastPreprocessed).count();
+        double seconds = (lastPreprocessed - startMs) / 1000.0;
+        return new Overload(before / seconds, before, seconds, doneAt.length - before,
+                (Arrays.stream(doneAt).max().orElseThrow() - lastPreprocessed) / 1000.0);
+    }
+
+    /** {@link #overload} over the images that came all the way through and whose tensor was read back. */
+    private static Overload overload(Instant start, ResultCollector results, Set<String> ids,
+                                     Map<String, TensorTimings.Times> tensors) {
+        List<String> through = ids.stream().filter(id -> tensors.containsKey(id) && results.neighbours.containsKey(id))
+                .toList();
+        return overload(start.toEpochMilli(), through.stream().mapToLong(id -> tensors.get(id).preprocessedAt()).toArray(),
+                through.stream().mapToLong(id -> results.neighbours.get(id).getComputedAt().toEpochMilli()).toArray());
     }
 
     /**
@@ -418,6 +459,7 @@ final class BenchCommand implements Callable<Integer> {
             List<Double> stageRates = new ArrayList<>();
             double[] latency = null;
             String stageRows = "";
+            Overload overload = null;
             String soak = null;
             String cpu = null;
             String halfLoadCpu = "";
@@ -436,6 +478,7 @@ final class BenchCommand implements Callable<Integer> {
                 awaitAll(results, send(uploader, warm, 4, 0));
                 Map<String, Double> cpuBefore = CpuAccounting.snapshot();
                 double jitBefore = CpuAccounting.compilerSeconds();
+                Instant saturationStart = Instant.now();
                 long t0 = System.nanoTime();
                 Set<String> ids = awaitAll(results, send(uploader, sample, 4, 0));
                 double seconds = (System.nanoTime() - t0) / 1e9;
@@ -444,6 +487,8 @@ final class BenchCommand implements Callable<Integer> {
                 if (cpu == null) {
                     cpu = cpuRows(CpuAccounting.between(cpuBefore, CpuAccounting.snapshot()), ids.size(), seconds)
                             + jitRow("", CpuAccounting.compilerSeconds() - jitBefore, ids.size(), seconds);
+                    overload = overload(saturationStart, results, ids,
+                            TensorTimings.read(settings, ids, saturationStart));
                 }
                 o.printf(Locale.ROOT, "pipeline at saturation, %d inference instance(s): %.2f images/s (%d images, "
                         + "mean batch %.2f)%n", n, rate, ids.size(), meanBatch(results, ids));
@@ -489,7 +534,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             return new PipelineFigures(rates, stageRates, latency, stageRows, peaks, soak,
-                    cpu == null ? null : cpu + halfLoadCpu, brokerWarm);
+                    cpu == null ? null : cpu + halfLoadCpu, brokerWarm, overload);
         } finally {
             java.util.Collections.reverse(services);
             for (ServiceProcess s : services) {

@@ -22,4 +22,18 @@ class BenchCommandTest {
         assertThatThrownBy(() -> BenchCommand.firstHalfRate(new long[] {5}, 0))
                 .isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void theOverloadRateEndsWhenTheLastImageLeavesPreprocessing() {
+        // Phase from t = 1000; 5 images preprocessed by t = 2000. Three came out at the back by then (one exactly
+        // at 2000), two in the drain, the last at 2500.
+        BenchCommand.Overload o = BenchCommand.overload(1000, new long[] {1200, 1400, 1600, 1800, 2000},
+                new long[] {1500, 1700, 2000, 2300, 2500});
+        assertThat(o.images()).isEqualTo(3);
+        assertThat(o.seconds()).isEqualTo(1.0);
+        assertThat(o.rate()).isEqualTo(3.0);
+        assertThat(o.drainImages()).isEqualTo(2);
+        assertThat(o.drainSeconds()).isEqualTo(0.5);
+        assertThat(BenchCommand.overload(1000, new long[0], new long[0])).isNull();
+    }
 }
