@@ -23,6 +23,7 @@ final class ServiceProcess {
     private final Map<String, String> env;
     private final Path log;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private int niceness;
     private Process process;
 
     ServiceProcess(String name, String mainClass, int httpPort, Map<String, String> env, Path log) {
@@ -37,6 +38,23 @@ final class ServiceProcess {
         return name;
     }
 
+    /**
+     * Starts the JVM at this niceness (0, the default: as the launcher; higher: a lower CPU weight for all its
+     * threads, which an unprivileged user may set). Returns this.
+     */
+    ServiceProcess niceness(int niceness) {
+        if (niceness < 0 || niceness > 19) {
+            throw new IllegalArgumentException("niceness must be 0-19, got " + niceness);
+        }
+        this.niceness = niceness;
+        return this;
+    }
+
+    /** What goes before the java command: {@code nice -n N} (which execs java, keeping the PID) when N > 0. */
+    static List<String> launchPrefix(int niceness) {
+        return niceness == 0 ? List.of() : List.of("nice", "-n", Integer.toString(niceness));
+    }
+
     int httpPort() {
         return httpPort;
     }
@@ -48,7 +66,7 @@ final class ServiceProcess {
     static final String JVM_OPTS = "SERVICE_JVM_OPTS";
 
     void start() throws IOException {
-        List<String> cmd = new ArrayList<>();
+        List<String> cmd = new ArrayList<>(launchPrefix(niceness));
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmOptions(name, System.getenv(JFR_DIR), System.getenv(JVM_OPTS)));
         if (java.lang.module.ModuleFinder.ofSystem().find("jdk.incubator.vector").isPresent()) {

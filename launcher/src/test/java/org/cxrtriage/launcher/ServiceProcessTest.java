@@ -64,6 +64,31 @@ class ServiceProcessTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(sleeper::pause).isInstanceOf(IllegalStateException.class);
     }
 
+    @Test
+    void aNiceServiceRunsAtItsNicenessUnderTheSamePid(@TempDir Path tmp) throws Exception {
+        assertThat(ServiceProcess.launchPrefix(0)).isEmpty();
+        assertThat(ServiceProcess.launchPrefix(3)).containsExactly("nice", "-n", "3");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ServiceProcess("x", "Main", 0, Map.of(),
+                tmp.resolve("x.log")).niceness(20)).isInstanceOf(IllegalArgumentException.class);
+        ServiceProcess sleeper = new ServiceProcess("sleeper", SleepingMain.class.getName(), 0, Map.of(),
+                tmp.resolve("sleeper.log")).niceness(3);
+        sleeper.start();
+        try {
+            String stat = "";
+            for (int i = 0; i < 100 && !stat.contains("java"); i++) { // nice execs java: same PID, new name
+                Thread.sleep(50);
+                stat = Files.readString(Path.of("/proc", Long.toString(sleeper.pid()), "stat"));
+            }
+            assertThat(stat).contains("(java)");
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            int ownNice = Integer.parseInt(Files.readString(Path.of("/proc/self/stat"))
+                    .replaceFirst("^.*\\) ", "").split(" ")[16]);
+            assertThat(Integer.parseInt(fields[16])).as("nice of the service JVM").isEqualTo(ownNice + 3);
+        } finally {
+            sleeper.stop();
+        }
+    }
+
     /** The process state letter from /proc/PID/stat, polled until it is (or is no longer) 'T', for up to 5 s. */
     private static char awaitState(ServiceProcess p, boolean stopped) throws Exception {
         char state = '?';
