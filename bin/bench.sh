@@ -4,7 +4,7 @@
 #
 #   bin/bench.sh [--count N] [--warmup N (default 2000)] [--half-load-warmup PASSES (default 4)] [--images DIR]
 #                [--broker-warmup-seconds S (default 60)] [--latency-load FRACTION (default 0.5)] [--instances 1,2]
-#                [--soak-minutes M]
+#                [--soak-minutes M] [--preprocess-nice N (default 3)]
 # SERVICE_JFR_DIR=DIR makes every service JVM write a Flight Recorder profile (DIR/NAME.jfr).
 # SERVICE_JVM_OPTS="..." adds JVM options to every service JVM (e.g. -XX:NativeMemoryTracking=summary).
 # Services run as separate JVMs (HTTP ports from 28190); their logs go to bench-logs/ beside the --out file.
