@@ -366,8 +366,10 @@ final class BenchCommand implements Callable<Integer> {
                                      Map<String, TensorTimings.Times> tensors) {
         List<String> through = ids.stream().filter(id -> tensors.containsKey(id) && results.neighbours.containsKey(id))
                 .toList();
-        return overload(start.toEpochMilli(), through.stream().mapToLong(id -> tensors.get(id).preprocessedAt()).toArray(),
-                through.stream().mapToLong(id -> results.neighbours.get(id).getComputedAt().toEpochMilli()).toArray());
+        long[] preprocessedAt = through.stream().mapToLong(id -> tensors.get(id).preprocessedAt()).toArray();
+        long[] doneAt = through.stream().mapToLong(id -> results.neighbours.get(id).getComputedAt().toEpochMilli())
+                .toArray();
+        return overload(start.toEpochMilli(), preprocessedAt, doneAt);
     }
 
     /**
