@@ -600,7 +600,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("need at least 2 scored images, got " + scoredAt.length);
         }
         long[] sorted = scoredAt.clone();
-        java.util.Arrays.sort(sorted);
+        Arrays.sort(sorted);
         int half = sorted.length / 2;
         return half / (Math.max(1, sorted[half - 1] - from) / 1000.0);
     }
