@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
 # Runs `cxr bench-model` (the Java classifier and lung U-Net through DJL) on a GPU host from the kit that
-# bench/gpu/java-kit.sh packs, against the host's pip libtorch: DJL 0.36's CUDA JNI (built for libtorch 2.7.1,
-# cu128) is loaded beside whatever libtorch the host has, so the first lines print what that is. Results go to $OUT.
+# bench/gpu/java-kit.sh packs, against the host's own libtorch: DJL's JNI must match its libtorch exactly, so this first
+# compiles bench/gpu/djl-jni (the natives our networks use) against that libtorch and puts it where DJL looks first.
+# Then the same networks in PyTorch directly on the same GPU in the same session (bench/gpu/model_limit.py): the limit
+# DJL is held to. Results go to $OUT. TORCH_DIR overrides python3's torch (e.g. an unpacked CPU wheel, to try it here).
 set -uo pipefail
 OUT=${OUT:-$PWD/bench-model-gpu}
 mkdir -p "$OUT"
 KIT=launcher/target/gpu-kit
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-TORCH_DIR=$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))')
-python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cxx11 abi", torch.compiled_with_cxx11_abi())'
-ls "$TORCH_DIR/lib"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null
+TORCH_DIR=${TORCH_DIR:-$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))')}
+python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>/dev/null
+TORCH_VERSION=$(sed -n "s/^__version__ = '\([0-9.]*\).*/\1/p" "$TORCH_DIR/version.py")
+echo "libtorch $TORCH_VERSION at $TORCH_DIR; $(g++ --version | head -1)"
+# DJL loads every library in PYTORCH_LIBRARY_PATH and looks there first for its JNI: a folder of links to the host's
+# libtorch with the JNI built against it beside them.
+LIBDIR=/tmp/djl-torchlib
+rm -rf "$LIBDIR" && mkdir -p "$LIBDIR"
+for lib in "$TORCH_DIR"/lib/*.so*; do
+    case $(basename "$lib") in libtorch_python*|*test*|libbackend_with_compiler*|libaoti_custom_ops*) ;; *) ln -s "$lib" "$LIBDIR/" ;; esac
+done
+start=$(date +%s)
+TORCH_DIR="$TORCH_DIR" bench/gpu/djl-jni/build.sh "$LIBDIR" || exit 1
+echo "JNI built in $(( $(date +%s) - start )) s"
 CUDART=$(find "$(dirname "$TORCH_DIR")/nvidia" -name 'libcudart.so*' 2>/dev/null | head -1)
-echo "cudart: $CUDART"
 tar xzf "$KIT/jre.tgz" -C /tmp
-# Every CUDA library directory of the pip install, for the JNI's dependencies however they are found.
+# The CUDA libraries of the pip install, which libtorch finds through paths relative to its own folder.
 NVLIBS=$(find "$(dirname "$TORCH_DIR")/nvidia" -maxdepth 3 -type d -name lib 2>/dev/null | tr '\n' ':')
 export LD_LIBRARY_PATH="$TORCH_DIR/lib:$NVLIBS${LD_LIBRARY_PATH:-}"
-export PYTORCH_LIBRARY_PATH="$TORCH_DIR/lib" PYTORCH_VERSION=2.7.1 PYTORCH_FLAVOR=cu128 DJL_CACHE_DIR=/tmp/djl-cache
+export PYTORCH_LIBRARY_PATH="$LIBDIR" PYTORCH_VERSION="$TORCH_VERSION" DJL_CACHE_DIR=/tmp/djl-cache
+[ -n "$CUDART" ] && export PYTORCH_FLAVOR=cu || export PYTORCH_FLAVOR=cpu
 bench() { # name, extra JVM options...
     local name=$1
     shift
@@ -30,24 +43,9 @@ bench() { # name, extra JVM options...
     return $rc
 }
 # DJL's defaults first, then with cuDNN's autotuner (PyTorch's benchmark mode, as bench/gpu/model_limit.py runs).
-ok=0
-bench bench-model && ok=1
-JNI=$(find /tmp/djl-cache ~/.djl.ai -path '*cu128*' -name '*libdjl_torch.so' 2>/dev/null | head -1)
-echo "== JNI $JNI against this libtorch (undefined symbols, missing libraries):"
-[ -n "$JNI" ] && ldd -r "$JNI" 2>&1 | grep -E "undefined|not found" | head -20
-if [ $ok = 0 ]; then
-    # Again with only the libraries the JNI links to, in case another file in torch/lib is what failed to load.
-    mkdir -p /tmp/torchlib
-    for lib in "$TORCH_DIR"/lib/libc10.so "$TORCH_DIR"/lib/libc10_cuda.so "$TORCH_DIR"/lib/libtorch.so \
-            "$TORCH_DIR"/lib/libtorch_cpu.so "$TORCH_DIR"/lib/libtorch_cuda.so "$TORCH_DIR"/lib/libgomp*; do
-        [ -e "$lib" ] && ln -sf "$lib" /tmp/torchlib/
-    done
-    PYTORCH_LIBRARY_PATH=/tmp/torchlib BATCH_SIZES=1,16 SECONDS_PER_ROW=2 bench bench-model-own-libdir && ok=1
-fi
-if [ $ok = 1 ]; then
-    BATCH_SIZES=1,16,64 SECONDS_PER_ROW=2 bench bench-model-cudnn-benchmark -Dai.djl.pytorch.cudnn_benchmark=true
-    # The same networks in PyTorch directly on the same GPU in the same session: the limit DJL is held to.
-    timeout 150 python3 bench/gpu/model_limit.py "$OUT/pytorch" > "$OUT/pytorch.log" 2>&1
-    echo "== pytorch: exit $?"
-    cat "$OUT/pytorch/model-limit.md" 2>/dev/null | head -40
-fi
+bench bench-model || exit 1
+[ -n "$CUDART" ] || exit 0
+BATCH_SIZES=1,16,64 SECONDS_PER_ROW=2 bench bench-model-cudnn-benchmark -Dai.djl.pytorch.cudnn_benchmark=true
+timeout 150 python3 bench/gpu/model_limit.py "$OUT/pytorch" > "$OUT/pytorch.log" 2>&1
+echo "== pytorch: exit $?"
+cat "$OUT/pytorch/model-limit.md" 2>/dev/null | head -40
