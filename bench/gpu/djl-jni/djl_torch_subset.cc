@@ -11,7 +11,6 @@
 // errors are thrown as ai.djl.engine.EngineException.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
 #include <jni.h>
@@ -171,14 +170,15 @@ DJL_NATIVE(void, torchShowConfig)(JNIEnv* env, jobject, jobject set) {
 
 // ---- tensor creation, properties, data and lifetime ----
 
-// Copies the buffer: DJL's Java side keeps the buffer alive for a CPU tensor, but a copy is safe on every device.
+// As DJL's own JNI: a CPU tensor shares the buffer's memory (DJL's Java side keeps the buffer alive with the array),
+// a GPU tensor is a copy of it.
 DJL_NATIVE(jlong, torchFromBlob)(JNIEnv* env, jobject, jobject data, jlongArray shape, jint dType, jint layout,
                                  jintArray deviceArray, jboolean requiresGrad) {
   return guarded<jlong>(env, 0, [&] {
     void* address = env->GetDirectBufferAddress(data);
     if (address == nullptr) throw std::invalid_argument("torchFromBlob needs a direct buffer");
     at::TensorOptions target = options(env, dType, layout, deviceArray, false);
-    at::Tensor host = at::from_blob(address, longs(env, shape), target.device(at::kCPU)).clone();
+    at::Tensor host = at::from_blob(address, longs(env, shape), target.device(at::kCPU));
     at::Tensor result = target.device().is_cpu() ? host : host.to(target.device());
     if (requiresGrad) result.requires_grad_(true);
     return handleOf(result);
