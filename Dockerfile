@@ -16,7 +16,9 @@ FROM eclipse-temurin:17-jre AS runtime
 # hardware." lines (several per image on CPUs without NNPACK support; DJL cannot switch them off); the rest of
 # stderr passes through.
 WORKDIR /app
-ENV JAVA_OPTS="-XX:MaxRAMPercentage=75 -Dai.djl.offline=true -Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage" \
+# -XX:-UseCodeCacheFlushing: Java 17's code-cache sweeper throws out compiled code it thinks cold, and recompiling it
+# came in bursts that held up clusters of images (README, "p99 latency").
+ENV JAVA_OPTS="-XX:MaxRAMPercentage=75 -XX:-UseCodeCacheFlushing -Dai.djl.offline=true -Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage" \
     OPT_OUT_TRACKING=true HTTP_HOST=0.0.0.0
 RUN useradd --system --uid 10001 cxr
 USER cxr

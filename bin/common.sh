@@ -31,8 +31,10 @@ run_java() {
   # runtime has the module (a JRE may leave it out; the index then uses Lucene's scalar code).
   local vector=
   if [[ $(java --list-modules 2>/dev/null) == *jdk.incubator.vector@* ]]; then vector=--add-modules=jdk.incubator.vector; fi
+  # -XX:-UseCodeCacheFlushing: Java 17's code-cache sweeper throws out compiled code it thinks cold, and recompiling
+  # it came in bursts that held up clusters of images (README, "p99 latency"); the services' JVMs run without it too.
   # shellcheck disable=SC2086 # $vector is one flag or nothing
-  OPT_OUT_TRACKING=true java ${JAVA_OPTS:--Xmx3g} -Dai.djl.offline=true $vector \
+  OPT_OUT_TRACKING=true java ${JAVA_OPTS:--Xmx3g} -XX:-UseCodeCacheFlushing -Dai.djl.offline=true $vector \
     -Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage \
     -cp "launcher/target/launcher-0.1.0-SNAPSHOT.jar:launcher/target/lib/*" "$@" \
     2> >(grep --line-buffered -v 'Could not initialize NNPACK' >&2)

@@ -231,8 +231,11 @@ kafka_start() {
   echo "$cport" >"$KDIR/controller.port"
   log "starting kafka on 127.0.0.1:$port (controller $cport)"
   # setsid: own session, so the broker survives the caller's shell/CI step ending.
+  # -XX:-UseCodeCacheFlushing: as the services' JVMs (bin/common.sh), no bursts of recompiling code that Java 17's
+  # code-cache sweeper threw out.
   # shellcheck disable=SC2086 # KAFKA_HEAP may hold several flags
   setsid "$java" $KAFKA_MARKER ${KAFKA_HEAP:--Xms256m -Xmx512m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -XX:-UseCodeCacheFlushing \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$KDIR/log4j2.properties" \
     -cp "$KDIR/libs/*" kafka.Kafka "$KDIR/server.properties" \
     </dev/null >"$KDIR/kafka.log" 2>&1 9>&- &

@@ -37,7 +37,8 @@ class ServiceProcessTest {
     @Test
     void extraJvmOptionsFollowTheServiceSettingsAndProfilingNamesTheService() {
         assertThat(ServiceProcess.jvmOptions("inference-2", null, null))
-                .contains("-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch").doesNotContain("-Xmx768m");
+                .contains("-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch", "-XX:-UseCodeCacheFlushing")
+                .doesNotContain("-Xmx768m");
         assertThat(ServiceProcess.jvmOptions("preprocess", "  ", " ")).contains("-Xmx768m")
                 .noneMatch(o -> o.startsWith("-XX:StartFlightRecording") || o.isBlank());
         java.util.List<String> options = ServiceProcess.jvmOptions("ingest", "/tmp/jfr",
