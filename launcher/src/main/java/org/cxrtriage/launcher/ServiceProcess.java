@@ -95,7 +95,7 @@ final class ServiceProcess {
         // Compiler threads that stay for the JVM's life, so the benchmark can count their CPU (CpuAccounting).
         options.add("-XX:-UseDynamicNumberOfCompilerThreads");
         // As every service JVM (Dockerfile, bin/common.sh): Java 17's code-cache sweeper throws out compiled code it
-        // thinks cold, and recompiling it came in bursts that held up whole clusters of images (README, "p99").
+        // thinks cold, and recompiling it came in bursts that held up whole clusters of images (README, "p99 latency").
         options.add("-XX:-UseCodeCacheFlushing");
         options.add("-Dai.djl.offline=true");
         options.add("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=org.cxrtriage");
