@@ -91,14 +91,10 @@ final class BenchCommand implements Callable<Integer> {
     int brokerWarmupSeconds;
 
     @Option(names = "--preprocess-nice", defaultValue = "3",
-            description = "Niceness of the preprocess service's JVM, 0-19. On shared cores the kernel gives every busy "
-                    + "thread an equal share, so the preprocess service's stream threads (3 on 2 cores) left each "
-                    + "inference instance's one forward-pass thread a quarter of the CPU: in an overload the tensors "
-                    + "queued and the pipeline ran at the forward pass's share (0.63 of the limit at niceness 0). At 3 "
-                    + "the queue was gone in every run (at most 10 of 300 images scored after preprocessing ended, "
-                    + "against 19-43 at 2 and 105 at 0). A deployment on shared cores gives the stages CPU weights to "
-                    + "the same end; on separate hosts it does not matter (default: ${DEFAULT-VALUE}; 0: as the "
-                    + "launcher).")
+            description = "Niceness of the preprocess service's JVM, 0-19: on shared cores the kernel gives every busy "
+                    + "thread an equal share, and the stream threads would otherwise starve each inference instance's "
+                    + "one forward-pass thread (figures: docs/performance-history.md) (default: ${DEFAULT-VALUE}; 0: "
+                    + "as the launcher).")
     int preprocessNice;
 
     @Option(names = "--port-base", defaultValue = "28190",
