@@ -1,7 +1,10 @@
 package org.cxrtriage.common;
 
+import java.util.HashMap;
+import java.util.Map;
 import org.cxrtriage.schemas.AvroSerdes;
 import org.cxrtriage.schemas.SchemaRegistrar;
+import org.cxrtriage.schemas.TimeBoundSchemaResolver;
 
 /** Builds the serdes and the schema registrar from the environment, so every service configures them alike. */
 public final class RegistrySettings {
@@ -11,6 +14,8 @@ public final class RegistrySettings {
     public static final String VALUE_DESERIALIZER = "VALUE_DESERIALIZER_CLASS";
     /** Extra serde properties: SERDE_apicurio.registry.auth.username=... is passed as apicurio.registry.auth.username. */
     public static final String SERDE_PREFIX = "SERDE_";
+    /** Milliseconds a schema registry request may wait for a connection, and then for an answer. */
+    public static final String REGISTRY_TIMEOUT_MS = "REGISTRY_TIMEOUT_MS";
 
     private RegistrySettings() {
     }
@@ -25,10 +30,13 @@ public final class RegistrySettings {
     }
 
     public static AvroSerdes serdes(Settings settings) {
+        Map<String, Object> extra = new HashMap<>(settings.withPrefix(SERDE_PREFIX));
+        extra.putIfAbsent(TimeBoundSchemaResolver.REQUEST_TIMEOUT_MS, String.valueOf(
+                settings.integer(REGISTRY_TIMEOUT_MS, (int) TimeBoundSchemaResolver.DEFAULT_REQUEST_TIMEOUT_MS)));
         return new AvroSerdes(apicurioUrl(settings),
                 settings.string(VALUE_SERIALIZER, AvroSerdes.DEFAULT_SERIALIZER),
                 settings.string(VALUE_DESERIALIZER, AvroSerdes.DEFAULT_DESERIALIZER),
-                settings.withPrefix(SERDE_PREFIX));
+                extra);
     }
 
     public static SchemaRegistrar registrar(Settings settings) {

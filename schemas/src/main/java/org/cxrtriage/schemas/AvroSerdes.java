@@ -61,6 +61,8 @@ public final class AvroSerdes implements TopicSerdes {
         // Confluent schema ids (4 bytes) are content ids, as the ccompat API exposes them.
         c.put("apicurio.registry.use-id", "contentId");
         c.put("apicurio.registry.id-handler", "io.apicurio.registry.serde.Default4ByteIdHandler");
+        // Registry requests with a time limit: the stock client can wait forever on a silent connection.
+        c.put("apicurio.registry.schema-resolver", TimeBoundSchemaResolver.class.getName());
         // Confluent client property names, so a swapped-in Confluent serde works with the same map.
         c.put("schema.registry.url", registryUrl.replace("/apis/registry/v3", "/apis/ccompat/v7"));
         c.put("specific.avro.reader", "true");
