@@ -85,8 +85,9 @@ public final class TopicReplay {
             }
             consumer.assign(targets.keySet());
             consumer.seekToBeginning(targets.keySet());
+            GuardedPoll guard = GuardedPoll.uncounted();
             while (!targets.isEmpty()) {
-                for (ConsumerRecord<String, V> r : consumer.poll(Duration.ofMillis(500))) {
+                for (ConsumerRecord<String, V> r : guard.poll(consumer, Duration.ofMillis(500))) {
                     TopicPartition tp = new TopicPartition(r.topic(), r.partition());
                     Long target = targets.get(tp);
                     if (target != null && r.offset() < target) {

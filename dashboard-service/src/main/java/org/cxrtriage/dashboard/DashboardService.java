@@ -28,13 +28,13 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.cxrtriage.common.ApiTokens;
 import org.cxrtriage.common.CommonKeys;
+import org.cxrtriage.common.GuardedPoll;
 import org.cxrtriage.common.HttpEndpoints;
 import org.cxrtriage.common.KafkaSettings;
 import org.cxrtriage.common.RegistrySettings;
@@ -186,17 +186,12 @@ public final class DashboardService implements Service {
             alertConsumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> ends = alertConsumer.endOffsets(partitions, Duration.ofSeconds(30));
             long t0 = System.nanoTime();
+            // One unreadable event must not stop the board (skipped, counted); an alert is never skipped because the
+            // schema registry is away (read again once it answers).
+            GuardedPoll guard = GuardedPoll.counting(metrics, "cxr.dashboard");
             while (running) {
-                try {
-                    for (ConsumerRecord<String, SpecificRecord> r : alertConsumer.poll(Duration.ofMillis(500))) {
-                        apply(r.value());
-                    }
-                } catch (RecordDeserializationException e) {
-                    // One unreadable event must not stop the board: skip it, say so.
-                    LOG.warn("skipping unreadable event at {} offset {}: {}", e.topicPartition(), e.offset(),
-                            e.getMessage());
-                    metrics.counter("cxr.dashboard.unreadable").increment();
-                    alertConsumer.seek(e.topicPartition(), e.offset() + 1);
+                for (ConsumerRecord<String, SpecificRecord> r : guard.poll(alertConsumer, Duration.ofMillis(500))) {
+                    apply(r.value());
                 }
                 if (!caughtUp && ends.entrySet().stream()
                         .allMatch(en -> alertConsumer.position(en.getKey()) >= en.getValue())) {
@@ -233,17 +228,9 @@ public final class DashboardService implements Service {
     private void runImageLoop() {
         try {
             tensorConsumer.subscribe(List.of(Topic.TENSORS.name()));
+            GuardedPoll guard = GuardedPoll.counting(metrics, "cxr.dashboard");
             while (running) {
-                ConsumerRecords<String, ImageTensor> records;
-                try {
-                    records = tensorConsumer.poll(Duration.ofMillis(500));
-                } catch (RecordDeserializationException e) {
-                    LOG.warn("skipping unreadable tensor at {} offset {}: {}", e.topicPartition(), e.offset(),
-                            e.getMessage());
-                    metrics.counter("cxr.dashboard.unreadable").increment();
-                    tensorConsumer.seek(e.topicPartition(), e.offset() + 1);
-                    continue;
-                }
+                ConsumerRecords<String, ImageTensor> records = guard.poll(tensorConsumer, Duration.ofMillis(500));
                 if (records.isEmpty()) {
                     continue;
                 }

@@ -8,6 +8,7 @@ import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.cxrtriage.common.GuardedPoll;
 
 /**
  * Gathers consumed records into a batch of up to {@code batchSize}. Once the first record is in, it polls for more
@@ -24,12 +25,15 @@ final class BatchGatherer<K, V> {
     private final int batchSize;
     private final Duration maxWait;
     private final BooleanSupplier running;
+    private final GuardedPoll guard;
 
-    BatchGatherer(Consumer<K, V> consumer, int batchSize, Duration maxWait, BooleanSupplier running) {
+    BatchGatherer(Consumer<K, V> consumer, int batchSize, Duration maxWait, BooleanSupplier running,
+                  GuardedPoll guard) {
         this.consumer = consumer;
         this.batchSize = batchSize;
         this.maxWait = maxWait;
         this.running = running;
+        this.guard = guard;
     }
 
     /** The next batch; empty when nothing arrived within one idle poll or the worker is stopping. */
@@ -45,7 +49,8 @@ final class BatchGatherer<K, V> {
                 }
                 wait = Duration.ofNanos(leftNanos);
             }
-            for (ConsumerRecord<K, V> r : consumer.poll(wait)) {
+            // An unreadable record ends this poll without records, and those gathered so far stay in the batch.
+            for (ConsumerRecord<K, V> r : guard.poll(consumer, wait)) {
                 if (batch.isEmpty()) {
                     deadline = System.nanoTime() + maxWait.toNanos();
                 }

@@ -15,6 +15,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.WakeupException;
+import org.cxrtriage.common.GuardedPoll;
 import org.cxrtriage.common.TransactionalBatch;
 import org.cxrtriage.model.CxrPredictor;
 import org.cxrtriage.model.ModelInput;
@@ -65,7 +66,7 @@ final class InferenceWorker implements Runnable {
             producer.initTransactions();
             consumer.subscribe(List.of(Topic.TENSORS.name()));
             BatchGatherer<String, ImageTensor> gatherer = new BatchGatherer<>(consumer, predictor.batchSize(), maxWait,
-                    () -> running);
+                    () -> running, GuardedPoll.counting(metrics, "cxr.inference"));
             while (running) {
                 List<ConsumerRecord<String, ImageTensor>> batch = gatherer.next();
                 if (!batch.isEmpty()) {

@@ -7,7 +7,10 @@ import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.MockConsumer;
+import java.util.concurrent.TimeoutException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordDeserializationException;
+import org.cxrtriage.common.GuardedPoll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -15,6 +18,7 @@ class BatchGathererTest {
 
     private static final TopicPartition TP = new TopicPartition("cxr.tensors.v1", 0);
     private static final Duration LONG_WAIT = Duration.ofSeconds(5);
+    private static final GuardedPoll GUARD = new GuardedPoll(() -> { }, () -> { }, Duration.ofMillis(20));
 
     private MockConsumer<String, String> consumer;
 
@@ -34,7 +38,7 @@ class BatchGathererTest {
         arrive(0);
         consumer.updateEndOffsets(Map.of(TP, 1L));
         long start = System.nanoTime();
-        List<ConsumerRecord<String, String>> batch = new BatchGatherer<>(consumer, 4, LONG_WAIT, () -> true).next();
+        List<ConsumerRecord<String, String>> batch = new BatchGatherer<>(consumer, 4, LONG_WAIT, () -> true, GUARD).next();
         assertThat(batch).extracting(ConsumerRecord::offset).containsExactly(0L);
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
     }
@@ -46,7 +50,7 @@ class BatchGathererTest {
             arrive(o);
         }
         consumer.updateEndOffsets(Map.of(TP, 6L));
-        BatchGatherer<String, String> gatherer = new BatchGatherer<>(consumer, 4, LONG_WAIT, () -> true);
+        BatchGatherer<String, String> gatherer = new BatchGatherer<>(consumer, 4, LONG_WAIT, () -> true, GUARD);
         assertThat(gatherer.next()).extracting(ConsumerRecord::offset).containsExactly(0L, 1L, 2L, 3L);
         assertThat(gatherer.next()).extracting(ConsumerRecord::offset).containsExactly(4L, 5L);
     }
@@ -58,7 +62,7 @@ class BatchGathererTest {
         consumer.updateEndOffsets(Map.of(TP, 3L));
         long start = System.nanoTime();
         List<ConsumerRecord<String, String>> batch =
-                new BatchGatherer<>(consumer, 4, Duration.ofMillis(200), () -> true).next();
+                new BatchGatherer<>(consumer, 4, Duration.ofMillis(200), () -> true, GUARD).next();
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         assertThat(batch).extracting(ConsumerRecord::offset).containsExactly(0L);
         assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(200)).isLessThan(LONG_WAIT);
@@ -66,8 +70,24 @@ class BatchGathererTest {
 
     @Test
     void returnsEmptyWhenNothingArrivesOrTheWorkerStops() {
-        assertThat(new BatchGatherer<>(consumer, 4, LONG_WAIT, () -> true).next()).isEmpty();
+        assertThat(new BatchGatherer<>(consumer, 4, LONG_WAIT, () -> true, GUARD).next()).isEmpty();
         arrive(0);
-        assertThat(new BatchGatherer<>(consumer, 4, LONG_WAIT, () -> false).next()).isEmpty();
+        assertThat(new BatchGatherer<>(consumer, 4, LONG_WAIT, () -> false, GUARD).next()).isEmpty();
+    }
+
+    @Test
+    void recordsGatheredBeforeARegistryOutageStayInTheBatchAndTheUnreadOneIsNotSkipped() {
+        arrive(0);
+        consumer.updateEndOffsets(Map.of(TP, 2L));
+        // The second poll cannot read offset 1: the registry does not answer (and the mock then has nothing more).
+        consumer.schedulePollTask(() -> { });
+        consumer.schedulePollTask(() -> consumer.setPollException(new RecordDeserializationException(TP, 1,
+                "Error deserializing VALUE", new TimeoutException("registry request timed out"))));
+
+        List<ConsumerRecord<String, String>> batch =
+                new BatchGatherer<>(consumer, 4, Duration.ofMillis(200), () -> true, GUARD).next();
+
+        assertThat(batch).extracting(ConsumerRecord::offset).containsExactly(0L);
+        assertThat(consumer.position(TP)).as("offset 1 is read again, not skipped").isEqualTo(1);
     }
 }

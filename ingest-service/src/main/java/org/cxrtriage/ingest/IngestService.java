@@ -33,6 +33,7 @@ import org.cxrtriage.imaging.ImageLimits;
 import org.cxrtriage.schemas.AvroSerdes;
 import org.cxrtriage.schemas.CxrRejected;
 import org.cxrtriage.schemas.ImageReceived;
+import org.cxrtriage.schemas.RegistryErrors;
 import org.cxrtriage.schemas.Stage;
 import org.cxrtriage.schemas.Topic;
 import org.slf4j.Logger;
@@ -173,6 +174,20 @@ public final class IngestService implements Service {
             throw r;
         }
         CompletableFuture<ImageReceived> done = new CompletableFuture<>();
+        try {
+            send(event, done);
+        } catch (RuntimeException e) {
+            // Refused before it reached the producer's buffer (the schema registry did not answer, the producer is
+            // closing): not stored, so a retry of the same file must not be refused as a duplicate.
+            if (duplicates != null) {
+                duplicates.release(event.getSha256(), event.getImageId());
+            }
+            done.completeExceptionally(e);
+        }
+        return done;
+    }
+
+    private void send(ImageReceived event, CompletableFuture<ImageReceived> done) {
         producer.send(new ProducerRecord<>(Topic.IMAGES.name(), event.getImageId(), event), (md, e) -> {
             if (e == null) {
                 if (duplicates != null) {
@@ -194,7 +209,6 @@ public final class IngestService implements Service {
                 done.completeExceptionally(e);
             }
         });
-        return done;
     }
 
     private void publishRejection(IngestRejection r, IngestMetadata meta, String contentType) {
@@ -275,8 +289,10 @@ public final class IngestService implements Service {
         } catch (IngestRejection r) {
             reject(ctx, r);
         } catch (ExecutionException | TimeoutException e) {
-            LOG.error("broker did not acknowledge an image: {}", e.toString());
-            ctx.status(503).json(Map.of("error", "BROKER_UNAVAILABLE", "message",
+            boolean registry = RegistryErrors.unavailable(e.getCause());
+            LOG.error("{} an image: {}", registry ? "schema registry unavailable, could not store"
+                    : "broker did not acknowledge", e.toString());
+            ctx.status(503).json(Map.of("error", registry ? "REGISTRY_UNAVAILABLE" : "BROKER_UNAVAILABLE", "message",
                     "the image could not be stored; retry later"));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -46,13 +46,22 @@ class IngestHttpCorpusTest {
     private static MockProducer<String, SpecificRecord> producer;
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final java.time.Duration TIMEOUT = java.time.Duration.ofSeconds(30);
+    /** When set, the value serializer throws it (as Apicurio's does when the registry does not answer). */
+    private static final java.util.concurrent.atomic.AtomicReference<RuntimeException> SERIALIZER_FAILURE =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     @BeforeAll
     static void start() {
         Settings settings = Settings.of(Map.of(CommonKeys.HTTP_HOST, "127.0.0.1", CommonKeys.HTTP_PORT, "0",
                 IngestService.DEDUP, "false", IngestService.MAX_IMAGE_BYTES, String.valueOf(BadInputCorpus.LIMITS.maxBytes()),
                 ApiTokens.TOKENS, TOKEN + "=*," + SITE_A_TOKEN + "=site-a", Pseudonymiser.KEY_SETTING, "corpus-key-0123456789"));
-        producer = new MockProducer<>(true, null, new StringSerializer(), (topic, value) -> new byte[0]);
+        producer = new MockProducer<>(true, null, new StringSerializer(), (topic, value) -> {
+            RuntimeException failure = SERIALIZER_FAILURE.get();
+            if (failure != null) {
+                throw failure;
+            }
+            return new byte[0];
+        });
         service = new IngestService(settings);
         service.startHttp(producer);
     }
@@ -65,6 +74,24 @@ class IngestHttpCorpusTest {
     @BeforeEach
     void clearHistory() {
         producer.clear();
+        SERIALIZER_FAILURE.set(null);
+    }
+
+    @org.junit.jupiter.api.Test
+    void anImageTheRegistryCannotSerializeForIsA503ToRetryAndLaterAccepted() throws Exception {
+        Entry image = entries().stream().filter(Entry::accepted).findFirst().orElseThrow();
+        SERIALIZER_FAILURE.set(new org.apache.kafka.common.errors.SerializationException("Error serializing Avro",
+                new IllegalStateException(new java.util.concurrent.TimeoutException("registry request timed out"))));
+
+        HttpResponse<String> refused = postRaw(image, TOKEN);
+
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(503);
+        assertThat(error(refused)).isEqualTo("REGISTRY_UNAVAILABLE");
+        assertThat(producer.history()).as("nothing stored, no refusal audited: the image is fine").isEmpty();
+
+        SERIALIZER_FAILURE.set(null);
+        HttpResponse<String> retried = postRaw(image, TOKEN);
+        assertThat(retried.statusCode()).as(retried.body()).isEqualTo(202);
     }
 
     static List<Entry> entries() {

@@ -17,6 +17,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.cxrtriage.common.GuardedPoll;
 import org.cxrtriage.common.KafkaSettings;
 import org.cxrtriage.common.RegistrySettings;
 import org.cxrtriage.common.Settings;
@@ -62,8 +63,9 @@ public final class ResultCollector implements AutoCloseable {
 
     private void run() {
         try {
+            GuardedPoll guard = GuardedPoll.uncounted();
             while (running) {
-                for (ConsumerRecord<String, SpecificRecord> r : consumer.poll(Duration.ofMillis(200))) {
+                for (ConsumerRecord<String, SpecificRecord> r : guard.poll(consumer, Duration.ofMillis(200))) {
                     lastRecordAt = System.currentTimeMillis();
                     SpecificRecord v = r.value();
                     if (v instanceof CxrScore s) {

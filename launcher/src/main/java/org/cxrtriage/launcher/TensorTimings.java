@@ -12,6 +12,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.cxrtriage.common.GuardedPoll;
 import org.cxrtriage.common.KafkaSettings;
 import org.cxrtriage.common.RegistrySettings;
 import org.cxrtriage.common.Settings;
@@ -47,9 +48,10 @@ final class TensorTimings {
             consumer.offsetsForTimes(from).forEach((tp, found) -> consumer.seek(tp,
                     found == null ? end.get(tp) : found.offset()));
             long deadline = System.currentTimeMillis() + Duration.ofMinutes(2).toMillis();
+            GuardedPoll guard = GuardedPoll.uncounted();
             while (times.size() < ids.size() && System.currentTimeMillis() < deadline
                     && partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-                for (ConsumerRecord<String, ImageTensor> r : consumer.poll(Duration.ofMillis(500))) {
+                for (ConsumerRecord<String, ImageTensor> r : guard.poll(consumer, Duration.ofMillis(500))) {
                     ImageTensor t = r.value();
                     if (t != null && ids.contains(t.getImageId())) {
                         long work = Math.round(t.getDecodeMs() + t.getNormaliseMs() + t.getLungMs());

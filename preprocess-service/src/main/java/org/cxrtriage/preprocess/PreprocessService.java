@@ -11,7 +11,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.errors.LogAndContinueExceptionHandler;
 import org.cxrtriage.common.HttpEndpoints;
 import org.cxrtriage.common.KafkaSettings;
 import org.cxrtriage.common.RegistrySettings;
@@ -144,8 +143,9 @@ public final class PreprocessService implements Service {
                 settings.integer(COMMIT_INTERVAL_MS, DEFAULT_COMMIT_INTERVAL_MS));
         p.put(StreamsConfig.STATE_DIR_CONFIG, settings.string(STATE_DIR,
                 System.getProperty("java.io.tmpdir") + "/cxr-preprocess-state"));
-        // Records that cannot even be deserialized go to the dead-letter topic (KIP-1034) and the stream goes on.
-        p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class);
+        // Records that cannot even be deserialized go to the dead-letter topic (KIP-1034) and the stream goes on;
+        // those that could not be read because the registry was away are read again.
+        p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, RegistryAwareDeserializationHandler.class);
         p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, TopicSetup.DEAD_LETTER_TOPIC);
         // Images and tensors are larger than Kafka's 1 MB defaults.
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), KafkaSettings.MAX_RECORD_BYTES);

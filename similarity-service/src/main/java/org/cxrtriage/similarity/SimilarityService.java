@@ -17,6 +17,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.cxrtriage.common.GuardedPoll;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.cxrtriage.common.ApiTokens;
 import org.cxrtriage.common.CommonKeys;
@@ -178,12 +179,13 @@ public final class SimilarityService implements Service {
             consumer.subscribe(List.of(Topic.SCORES.name(), Topic.LABELS.name()));
             long snapshotEvery = settings.duration(SNAPSHOT_INTERVAL, Duration.ofMinutes(5)).toNanos();
             long nextSnapshot = System.nanoTime() + snapshotEvery;
+            GuardedPoll guard = GuardedPoll.counting(metrics, "cxr.similarity");
             while (running) {
                 if (System.nanoTime() > nextSnapshot) {
                     processor.snapshot();
                     nextSnapshot = System.nanoTime() + snapshotEvery;
                 }
-                ConsumerRecords<String, SpecificRecord> records = consumer.poll(Duration.ofMillis(500));
+                ConsumerRecords<String, SpecificRecord> records = guard.poll(consumer, Duration.ofMillis(500));
                 if (records.isEmpty()) {
                     continue;
                 }
