@@ -7,6 +7,8 @@ import io.apicurio.registry.client.common.RegistryClientOptions;
 import io.apicurio.registry.client.common.auth.VertXAuthFactory;
 import io.apicurio.registry.resolver.DefaultSchemaResolver;
 import io.apicurio.registry.resolver.SchemaParser;
+import io.apicurio.registry.resolver.client.RegistryClientFacade;
+import io.apicurio.registry.resolver.client.RegistryClientFacadeFactory;
 import io.apicurio.registry.resolver.client.RegistryClientFacadeImpl;
 import io.apicurio.registry.resolver.config.SchemaResolverConfig;
 import io.vertx.core.Vertx;
@@ -15,6 +17,7 @@ import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.ext.web.client.impl.ClientPhase;
 import io.vertx.ext.web.client.impl.WebClientInternal;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -29,14 +32,19 @@ import org.slf4j.LoggerFactory;
  * fails with a timeout after {@value #REQUEST_TIMEOUT_MS} (connection from the pool or new, then silence on the wire);
  * the caller sees an exception, and {@link RegistryErrors#unavailable} tells it apart from a bad payload.
  *
- * <p>TLS, proxy and OAuth2 settings keep the stock client (they need the client's own option handling): a warning says
- * that those requests have no time limit.
+ * <p>Beyond that, every client call has a deadline kept by the caller ({@link RegistryCallDeadline}), whatever holds it
+ * up. TLS, proxy and OAuth2 settings keep the stock client (they need the client's own option handling), with only
+ * that deadline; a warning says so.
  */
 public class TimeBoundSchemaResolver<S, T> extends DefaultSchemaResolver<S, T> {
 
     /** Serde property: milliseconds a registry request may take to get a connection, and to hear back. */
     public static final String REQUEST_TIMEOUT_MS = "cxr.registry.request-timeout-ms";
     public static final long DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+    /** {@code RegistryClientOptions.retry()}: 3 attempts, back-off 250 ms doubling, so at most 750 ms between them. */
+    private static final int CLIENT_ATTEMPTS = 3;
+    private static final long CLIENT_BACKOFF_MS = 750;
 
     private static final Logger LOG = LoggerFactory.getLogger(TimeBoundSchemaResolver.class);
     /** Settings only the stock client understands. */
@@ -49,19 +57,31 @@ public class TimeBoundSchemaResolver<S, T> extends DefaultSchemaResolver<S, T> {
     @Override
     public void configure(Map<String, ?> configs, SchemaParser<S, T> schemaParser) {
         if (clientFacade == null) {
+            long timeoutMs = requestTimeoutMs(configs);
+            SchemaResolverConfig config = new SchemaResolverConfig(configs);
             List<String> stockOnly = STOCK_CLIENT_SETTINGS.stream().filter(k -> configs.get(k) != null).toList();
+            RegistryClientFacade facade;
             if (stockOnly.isEmpty()) {
-                SchemaResolverConfig config = new SchemaResolverConfig(configs);
-                webClient = webClient(config, requestTimeoutMs(configs));
+                webClient = webClient(config, timeoutMs);
                 RegistryClientOptions options = RegistryClientOptions.create(config.getRegistryUrl(), vertx(config))
                         .httpAdapter(HttpAdapterType.VERTX).customWebClient(webClient).retry();
-                setClientFacade(new RegistryClientFacadeImpl(RegistryClientFactory.create(options)));
+                facade = new RegistryClientFacadeImpl(RegistryClientFactory.create(options));
             } else {
-                LOG.warn("schema registry requests have no time limit with {} set (the stock client handles them)",
-                        stockOnly);
+                LOG.warn("schema registry requests have only the caller's deadline with {} set (the stock client "
+                        + "handles them, without timeouts of its own)", stockOnly);
+                facade = RegistryClientFacadeFactory.create(config);
             }
+            setClientFacade(RegistryCallDeadline.wrap(facade, callDeadline(timeoutMs)));
         }
         super.configure(configs, schemaParser);
+    }
+
+    /**
+     * The caller's own limit on one client call: the client may try a request {@value #CLIENT_ATTEMPTS} times (its
+     * retry on a dropped connection), each with the request timeout, plus its back-off between them.
+     */
+    static Duration callDeadline(long requestTimeoutMs) {
+        return Duration.ofMillis(CLIENT_ATTEMPTS * requestTimeoutMs + CLIENT_BACKOFF_MS + 1_000);
     }
 
     static long requestTimeoutMs(Map<String, ?> configs) {
