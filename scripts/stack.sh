@@ -16,7 +16,8 @@
 #   STACK_DIR (<repo>/.stack)  KAFKA_PORT (9092)  KAFKA_CONTROLLER_PORT (9093)  REGISTRY_PORT (8081)
 #   REGISTRY_MANAGEMENT_PORT (9000)  REDIS_HOST (127.0.0.1)  REDIS_PORT (6379)
 #   JAVA_HOME (java for Kafka, >= 17)  JAVA21_HOME (java for Apicurio, >= 21)
-#   KAFKA_HEAP ("-Xms256m -Xmx512m")  REGISTRY_HEAP ("-Xms64m -Xmx384m")
+#   KAFKA_HEAP ("-Xms256m -Xmx512m")  KAFKA_GC ("-XX:+UseG1GC -XX:MaxGCPauseMillis=20")
+#   REGISTRY_HEAP ("-Xms64m -Xmx384m")
 #   KAFKA_EXTRA_PROPERTIES (broker settings appended to server.properties, "key=value key=value")
 #   STACK_MVN_ARGS (extra mvn args, e.g. -o or -Dmaven.repo.local=...)
 # A port given explicitly that is busy is an error; a busy *default* port is replaced by a free one,
@@ -234,7 +235,7 @@ kafka_start() {
   # -XX:-UseCodeCacheFlushing: as the services' JVMs (bin/common.sh), no bursts of recompiling code that Java 17's
   # code-cache sweeper threw out.
   # shellcheck disable=SC2086 # KAFKA_HEAP may hold several flags
-  setsid "$java" $KAFKA_MARKER ${KAFKA_HEAP:--Xms256m -Xmx512m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+  setsid "$java" $KAFKA_MARKER ${KAFKA_HEAP:--Xms256m -Xmx512m} ${KAFKA_GC:--XX:+UseG1GC -XX:MaxGCPauseMillis=20} \
     -XX:-UseCodeCacheFlushing \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$KDIR/log4j2.properties" \
     -cp "$KDIR/libs/*" kafka.Kafka "$KDIR/server.properties" \
