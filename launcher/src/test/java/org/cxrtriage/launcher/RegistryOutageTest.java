@@ -2,12 +2,6 @@ package org.cxrtriage.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -57,9 +50,9 @@ class RegistryOutageTest {
         Settings settings = TestStack.isolatedSettings(tempDir);
         TopicSetup.ensureAll(settings);
         URI registry = URI.create(RegistrySettings.apicurioUrl(settings));
-        try (RegistryProxy proxy = new RegistryProxy(new InetSocketAddress(registry.getHost(), registry.getPort()))) {
+        try (RegistryProxy proxy = new RegistryProxy(registry)) {
             Settings viaProxy = settings.with(Map.of(CommonKeys.APICURIO_REGISTRY_URL,
-                    "http://127.0.0.1:" + proxy.port() + registry.getPath(), RegistrySettings.REGISTRY_TIMEOUT_MS, "500"));
+                    proxy.url(registry), RegistrySettings.REGISTRY_TIMEOUT_MS, "500"));
             Properties p = KafkaSettings.consumer(settings, "outage-test", "outage-test-" + UUID.randomUUID());
             try (KafkaConsumer<String, CxrLabel> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
                     RegistrySettings.serdes(viaProxy).deserializer(Topic.LABELS))) {
@@ -113,84 +106,5 @@ class RegistryOutageTest {
             }
         }
         return keys;
-    }
-
-    /** TCP proxy to the registry that can go silent: new connections are then accepted and never answered. */
-    private static final class RegistryProxy implements AutoCloseable {
-        private final ServerSocket server = new ServerSocket(0);
-        private final InetSocketAddress upstream;
-        private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-        private volatile boolean silent;
-
-        RegistryProxy(InetSocketAddress upstream) throws IOException {
-            this.upstream = upstream;
-            daemon(this::acceptLoop);
-        }
-
-        int port() {
-            return server.getLocalPort();
-        }
-
-        void silent(boolean on) {
-            silent = on;
-        }
-
-        private void acceptLoop() {
-            while (!server.isClosed()) {
-                try {
-                    Socket client = server.accept();
-                    sockets.add(client);
-                    if (silent) {
-                        continue; // held open, never answered
-                    }
-                    Socket up = new Socket(upstream.getHostString(), upstream.getPort());
-                    sockets.add(up);
-                    daemon(() -> pump(client, up));
-                    daemon(() -> pump(up, client));
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        }
-
-        /** Copies bytes one way; while silent, what arrives is dropped (a registry that hangs mid-connection). */
-        private void pump(Socket from, Socket to) {
-            byte[] buffer = new byte[8192];
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-                for (int n; (n = in.read(buffer)) >= 0; ) {
-                    if (!silent) {
-                        out.write(buffer, 0, n);
-                        out.flush();
-                    }
-                }
-            } catch (IOException e) {
-                // either side closed
-            } finally {
-                closeQuietly(from);
-                closeQuietly(to);
-            }
-        }
-
-        private static void daemon(Runnable r) {
-            Thread t = new Thread(r, "registry-proxy");
-            t.setDaemon(true);
-            t.start();
-        }
-
-        private static void closeQuietly(Socket s) {
-            try {
-                s.close();
-            } catch (IOException e) {
-                // closing anyway
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
-            for (Socket s : sockets) {
-                closeQuietly(s);
-            }
-        }
     }
 }
