@@ -12,10 +12,11 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code consumer.poll} for the services' own loops, which never throws for a record that cannot be deserialized.
  *
- * <p>Two different things make a record unreadable. The schema registry may not answer (down, restarting, silent):
- * the record is fine, so the consumer stays where it is, waits {@link #REGISTRY_BACKOFF} and reads the same record
- * again; nothing is skipped however long the outage lasts. Or the bytes are not a valid event (not our wire format, an
- * unknown schema id): no retry will fix that, so the record is skipped with a warning and a count. Either way the
+ * <p>Two different things make a record unreadable. The schema registry may not answer (down, restarting, silent),
+ * or not know the record's schema id (it lost its storage): the record is fine, so the consumer stays where it is,
+ * waits {@link #REGISTRY_BACKOFF} and reads the same record again; nothing is skipped however long that lasts. Or the
+ * bytes are not an event (not our wire format): no retry will fix that, so the record is skipped with a warning and a
+ * count. Either way the
  * poll returns no records, and records an earlier poll returned are untouched.
  */
 public final class GuardedPoll {
@@ -49,13 +50,14 @@ public final class GuardedPoll {
         try {
             return consumer.poll(timeout);
         } catch (RecordDeserializationException e) {
-            if (RegistryErrors.unavailable(e)) {
+            if (RegistryErrors.readAgainLater(e)) {
                 onRegistryWait.run();
                 long now = System.nanoTime();
                 if (now - lastWarning >= WARN_EVERY_NANOS) {
                     lastWarning = now;
-                    LOG.warn("schema registry unavailable, waiting to read {} offset {} again: {}",
-                            e.topicPartition(), e.offset(), rootMessage(e));
+                    LOG.warn("{}, waiting to read {} offset {} again: {}", RegistryErrors.unavailable(e)
+                            ? "schema registry unavailable" : "the schema registry does not know this record's "
+                            + "schema (did it lose its storage?)", e.topicPartition(), e.offset(), rootMessage(e));
                 }
                 sleep(backoff);
             } else {

@@ -59,6 +59,18 @@ class GuardedPollTest {
     }
 
     @Test
+    void aRecordWhoseSchemaTheRegistryDoesNotKnowWaitsRatherThanBeingSkipped() {
+        consumer.setPollException(unreadable(5, new IllegalStateException(new com.microsoft.kiota.ApiExceptionBuilder()
+                .withMessage("No content with id '42' was found.").withResponseStatusCode(404).build())));
+
+        assertThat(guard.poll(consumer, Duration.ofMillis(10))).isEmpty();
+
+        assertThat(consumer.position(TP)).as("not skipped").isEqualTo(5);
+        assertThat(waits).hasValue(1);
+        assertThat(skipped).hasValue(0);
+    }
+
+    @Test
     void readableRecordsPassThrough() {
         consumer.addRecord(new ConsumerRecord<>(TP.topic(), TP.partition(), 5, "k", "v"));
         assertThat(guard.poll(consumer, Duration.ofMillis(10))).hasSize(1);

@@ -9,8 +9,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * An image event that cannot be deserialized goes to the dead-letter topic and the stream goes on, unless the reason
- * is that the schema registry did not answer: that image is fine, so the stream thread fails instead, is replaced
- * (see PreprocessService's uncaught-exception handler) and reads the same record again from the last commit.
+ * is the schema registry (it did not answer, or does not know the schema id: {@link RegistryErrors#readAgainLater}):
+ * that image is fine, so the stream thread fails instead, is replaced (see PreprocessService's uncaught-exception
+ * handler) and reads the same record again from the last commit.
  */
 public class RegistryAwareDeserializationHandler extends LogAndContinueExceptionHandler {
 
@@ -19,9 +20,11 @@ public class RegistryAwareDeserializationHandler extends LogAndContinueException
     @Override
     public Response handleError(ErrorHandlerContext context, ConsumerRecord<byte[], byte[]> record,
                                 Exception exception) {
-        if (RegistryErrors.unavailable(exception)) {
-            LOG.warn("schema registry unavailable reading {}-{} offset {}; the record will be read again: {}",
-                    context.topic(), context.partition(), context.offset(), exception.toString());
+        if (RegistryErrors.readAgainLater(exception)) {
+            LOG.warn("{} reading {}-{} offset {}; the record will be read again: {}",
+                    RegistryErrors.unavailable(exception) ? "schema registry unavailable"
+                            : "schema unknown to the registry", context.topic(), context.partition(), context.offset(),
+                    exception.toString());
             return Response.fail();
         }
         return super.handleError(context, record, exception);

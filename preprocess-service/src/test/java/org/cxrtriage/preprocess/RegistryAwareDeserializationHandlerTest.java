@@ -36,6 +36,15 @@ class RegistryAwareDeserializationHandlerTest {
     }
 
     @Test
+    void aRecordWhoseSchemaTheRegistryDoesNotKnowIsReadAgainNotDeadLettered() {
+        Response r = handler.handleError(context(), record(), new IllegalStateException(
+                new com.microsoft.kiota.ApiExceptionBuilder().withMessage("No content with id '9' was found.")
+                        .withResponseStatusCode(404).build()));
+        assertThat(r.result()).isEqualTo(Result.FAIL);
+        assertThat(r.deadLetterQueueRecords()).isEmpty();
+    }
+
+    @Test
     void bytesThatAreNotAnImageEventGoToTheDeadLetterTopicAndTheStreamGoesOn() {
         // The real failure for bytes without the wire format's magic byte, from the pipeline's own deserializer.
         Exception notAnEvent = null;

@@ -5,7 +5,7 @@ import io.vertx.core.http.HttpClosedException;
 import java.io.IOException;
 import java.util.concurrent.TimeoutException;
 
-/** Tells a registry that cannot be reached right now apart from a payload or schema that is wrong. */
+/** Tells a registry that cannot be reached, or has lost a schema, apart from bytes that are not an event. */
 public final class RegistryErrors {
 
     private RegistryErrors() {
@@ -14,7 +14,8 @@ public final class RegistryErrors {
     /**
      * True when {@code error} (or a cause) says the registry did not answer: a timeout, a refused or dropped
      * connection, or a server-side status (5xx, 429). Such a record is fine and should be tried again later; false for
-     * everything else (an unknown schema id, bytes that are not our wire format), which no retry will fix.
+     * everything else (the registry's 404 for a schema id it does not know, see {@link #schemaUnknown}; bytes that are
+     * not our wire format).
      */
     public static boolean unavailable(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
@@ -30,5 +31,28 @@ public final class RegistryErrors {
             }
         }
         return false;
+    }
+
+    /**
+     * True when the registry answered that it has no such schema (404): the record names a schema id the registry
+     * does not know. Our topics are written only through this registry, so that means the registry lost or has not
+     * yet loaded its schemas (a restart without persistent storage, a replica catching up), not a bad record.
+     */
+    public static boolean schemaUnknown(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof ApiException api) {
+                return api.getResponseStatusCode() == 404;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether a record that failed to deserialize should be read again later rather than skipped or dead-lettered:
+     * the registry is {@link #unavailable} or does not know the schema ({@link #schemaUnknown}). Waiting is loud
+     * (warnings, a climbing counter, lag) and loses nothing; skipping would lose a patient's image silently.
+     */
+    public static boolean readAgainLater(Throwable error) {
+        return unavailable(error) || schemaUnknown(error);
     }
 }

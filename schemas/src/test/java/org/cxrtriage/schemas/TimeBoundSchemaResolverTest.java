@@ -90,7 +90,7 @@ class TimeBoundSchemaResolverTest {
     }
 
     @Test
-    void anUnknownSchemaIdIsNotAnOutage() throws Exception {
+    void anUnknownSchemaIdIsNotAnOutageButIsReadAgainLater() throws Exception {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", exchange -> {
             byte[] body = ("{\"status\":404,\"title\":\"No content with id '7' was found.\","
@@ -111,6 +111,8 @@ class TimeBoundSchemaResolverTest {
 
         assertThat(error).isNotNull();
         assertThat(RegistryErrors.unavailable(error)).as("a missing schema is not an outage: %s", error).isFalse();
+        assertThat(RegistryErrors.schemaUnknown(error)).as("but the registry does not know it: %s", error).isTrue();
+        assertThat(RegistryErrors.readAgainLater(error)).as("so the record waits, it is not skipped").isTrue();
     }
 
     @Test
@@ -121,6 +123,9 @@ class TimeBoundSchemaResolverTest {
         assertThat(RegistryErrors.unavailable(apiException(429))).isTrue();
         assertThat(RegistryErrors.unavailable(apiException(404))).isFalse();
         assertThat(RegistryErrors.unavailable(new IllegalArgumentException("not our wire format"))).isFalse();
+        assertThat(RegistryErrors.readAgainLater(new IllegalArgumentException("not our wire format"))).isFalse();
+        assertThat(RegistryErrors.readAgainLater(apiException(404))).isTrue();
+        assertThat(RegistryErrors.schemaUnknown(apiException(503))).isFalse();
         assertThat(RegistryErrors.unavailable(null)).isFalse();
     }
 
