@@ -16,8 +16,7 @@ import org.slf4j.LoggerFactory;
  * or not know the record's schema id (it lost its storage): the record is fine, so the consumer stays where it is,
  * waits {@link #REGISTRY_BACKOFF} and reads the same record again; nothing is skipped however long that lasts. Or the
  * bytes are not an event (not our wire format): no retry will fix that, so the record is skipped with a warning and a
- * count. Either way the
- * poll returns no records, and records an earlier poll returned are untouched.
+ * count. Either way the poll returns no records, and records an earlier poll returned are untouched.
  */
 public final class GuardedPoll {
 

@@ -144,7 +144,7 @@ public final class PreprocessService implements Service {
         p.put(StreamsConfig.STATE_DIR_CONFIG, settings.string(STATE_DIR,
                 System.getProperty("java.io.tmpdir") + "/cxr-preprocess-state"));
         // Records that cannot even be deserialized go to the dead-letter topic (KIP-1034) and the stream goes on;
-        // those that could not be read because the registry was away are read again.
+        // those that could not be read because of the registry (away, or without the schema) are read again.
         p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, RegistryAwareDeserializationHandler.class);
         p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, TopicSetup.DEAD_LETTER_TOPIC);
         // Images and tensors are larger than Kafka's 1 MB defaults.
