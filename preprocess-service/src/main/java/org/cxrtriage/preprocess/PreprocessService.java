@@ -70,6 +70,14 @@ public final class PreprocessService implements Service {
      * onto the interval too.
      */
     public static final String CAUGHT_UP_MS = "PREPROCESS_CAUGHT_UP_MS";
+    /**
+     * The stream consumers' group session timeout. Kafka Streams' consumers do not leave the group when a stream thread
+     * dies, so the partitions of a replaced thread (see the uncaught-exception handler) wait this long for the group to
+     * drop it: with Kafka's 45-s default, a registry hiccup stalled those images 45 s. Heartbeats come from a thread of
+     * their own, so only a stalled JVM would miss 10 s of them.
+     */
+    public static final String SESSION_TIMEOUT_MS = "PREPROCESS_SESSION_TIMEOUT_MS";
+    public static final int DEFAULT_SESSION_TIMEOUT_MS = 10_000;
     public static final int DEFAULT_CAUGHT_UP_MS = 1000;
 
     private static final Logger LOG = LoggerFactory.getLogger(PreprocessService.class);
@@ -160,6 +168,8 @@ public final class PreprocessService implements Service {
         // Preprocessing a batch of large images takes seconds; keep batches small so the EOS transaction stays short.
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 20);
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG),
+                settings.integer(SESSION_TIMEOUT_MS, DEFAULT_SESSION_TIMEOUT_MS));
         return p;
     }
 
