@@ -54,9 +54,8 @@ public final class GuardedPoll {
                 long now = System.nanoTime();
                 if (now - lastWarning >= WARN_EVERY_NANOS) {
                     lastWarning = now;
-                    LOG.warn("{}, waiting to read {} offset {} again: {}", RegistryErrors.unavailable(e)
-                            ? "schema registry unavailable" : "the schema registry does not know this record's "
-                            + "schema (did it lose its storage?)", e.topicPartition(), e.offset(), rootMessage(e));
+                    LOG.warn("{}, waiting to read {} offset {} again: {}", RegistryErrors.whyReadAgainLater(e),
+                            e.topicPartition(), e.offset(), rootMessage(e));
                 }
                 sleep(backoff);
             } else {

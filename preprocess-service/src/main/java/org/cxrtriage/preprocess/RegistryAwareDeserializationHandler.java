@@ -22,9 +22,8 @@ public class RegistryAwareDeserializationHandler extends LogAndContinueException
                                 Exception exception) {
         if (RegistryErrors.readAgainLater(exception)) {
             LOG.warn("{} reading {}-{} offset {}; the record will be read again: {}",
-                    RegistryErrors.unavailable(exception) ? "schema registry unavailable"
-                            : "schema unknown to the registry", context.topic(), context.partition(), context.offset(),
-                    exception.toString());
+                    RegistryErrors.whyReadAgainLater(exception), context.topic(), context.partition(),
+                    context.offset(), exception.toString());
             return Response.fail();
         }
         return super.handleError(context, record, exception);

@@ -19,15 +19,12 @@ public final class RegistryErrors {
      */
     public static boolean unavailable(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof TimeoutException || t instanceof IOException) {
+            if (t instanceof TimeoutException || t instanceof IOException || t instanceof HttpClosedException) {
                 return true;
             }
             if (t instanceof ApiException api) {
                 int status = api.getResponseStatusCode();
                 return status >= 500 || status == 429;
-            }
-            if (t instanceof HttpClosedException) {
-                return true;
             }
         }
         return false;
@@ -54,5 +51,11 @@ public final class RegistryErrors {
      */
     public static boolean readAgainLater(Throwable error) {
         return unavailable(error) || schemaUnknown(error);
+    }
+
+    /** For the log line of a record that is to be {@link #readAgainLater read again later}: why it could not be read. */
+    public static String whyReadAgainLater(Throwable error) {
+        return unavailable(error) ? "schema registry unavailable"
+                : "schema unknown to the registry (did it lose its storage?)";
     }
 }
