@@ -11,6 +11,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.MockConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RecordDeserializationException;
+import org.cxrtriage.schemas.RegistryUnavailableException;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,7 +36,8 @@ class GuardedPollTest {
     @Test
     void aRegistryOutageLeavesTheRecordToBeReadAgain() {
         consumer.setPollException(unreadable(5, new IllegalStateException("lookup failed",
-                new TimeoutException("The timeout period of 400ms has been exceeded"))));
+                new RegistryUnavailableException("schema registry call getSchemaByContentId failed",
+                        new TimeoutException("The timeout period of 400ms has been exceeded")))));
 
         assertThat(guard.poll(consumer, Duration.ofMillis(10))).isEmpty();
 
@@ -50,6 +52,19 @@ class GuardedPollTest {
     @Test
     void bytesThatAreNotAnEventAreSkippedAndCounted() {
         consumer.setPollException(unreadable(5, new IllegalArgumentException("Unknown magic byte!")));
+
+        assertThat(guard.poll(consumer, Duration.ofMillis(10))).isEmpty();
+
+        assertThat(consumer.position(TP)).isEqualTo(6);
+        assertThat(skipped).hasValue(1);
+        assertThat(waits).hasValue(0);
+    }
+
+    @Test
+    void anAvroBodyThatDoesNotDecodeIsSkippedNotTakenForARegistryOutage() {
+        // Apicurio's Avro deserializer reports a body shorter than its schema this way: an I/O error, but not the
+        // registry's; waiting for it would hold the partition for ever.
+        consumer.setPollException(unreadable(5, new java.io.UncheckedIOException(new java.io.EOFException())));
 
         assertThat(guard.poll(consumer, Duration.ofMillis(10))).isEmpty();
 

@@ -81,7 +81,8 @@ class IngestHttpCorpusTest {
     void anImageTheRegistryCannotSerializeForIsA503ToRetryAndLaterAccepted() throws Exception {
         Entry image = entries().stream().filter(Entry::accepted).findFirst().orElseThrow();
         SERIALIZER_FAILURE.set(new org.apache.kafka.common.errors.SerializationException("Error serializing Avro",
-                new IllegalStateException(new java.util.concurrent.TimeoutException("registry request timed out"))));
+                new org.cxrtriage.schemas.RegistryUnavailableException("schema registry call failed",
+                        new java.util.concurrent.TimeoutException("registry request timed out"))));
 
         HttpResponse<String> refused = postRaw(image, TOKEN);
 

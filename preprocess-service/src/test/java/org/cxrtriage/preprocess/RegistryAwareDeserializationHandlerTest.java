@@ -30,7 +30,8 @@ class RegistryAwareDeserializationHandlerTest {
     @Test
     void aRecordTheRegistryCouldNotResolveIsReadAgainNotDeadLettered() {
         Response r = handler.handleError(context(), record(), new IllegalStateException("schema lookup failed",
-                new TimeoutException("The timeout period of 10000ms has been exceeded")));
+                new org.cxrtriage.schemas.RegistryUnavailableException("schema registry call failed",
+                        new TimeoutException("The timeout period of 10000ms has been exceeded"))));
         assertThat(r.result()).isEqualTo(Result.FAIL);
         assertThat(r.deadLetterQueueRecords()).isEmpty();
     }
@@ -42,6 +43,14 @@ class RegistryAwareDeserializationHandlerTest {
                         .withResponseStatusCode(404).build()));
         assertThat(r.result()).isEqualTo(Result.FAIL);
         assertThat(r.deadLetterQueueRecords()).isEmpty();
+    }
+
+    @Test
+    void anAvroBodyThatDoesNotDecodeGoesToTheDeadLetterTopic() {
+        Response r = handler.handleError(context(), record(), new org.apache.kafka.common.errors.SerializationException(
+                new java.io.UncheckedIOException(new java.io.EOFException())));
+        assertThat(r.result()).isEqualTo(Result.RESUME);
+        assertThat(r.deadLetterQueueRecords()).hasSize(1);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package org.cxrtriage.schemas;
 
+import com.microsoft.kiota.ApiException;
 import io.apicurio.registry.resolver.client.RegistryClientFacade;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
@@ -17,8 +18,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A last-resort deadline on every registry client call, measured by the caller. The HTTP client's own timeouts end a
  * request on a silent connection, but they run on its event loop; whatever holds a call beyond them (a blocked event
  * loop, a lost callback, a client configured without timeouts) would hold the calling consumer thread for ever. Here
- * the call runs on a helper thread and the caller stops waiting at the deadline with a {@link TimeoutException} cause,
- * which {@link RegistryErrors#unavailable} recognises. A call that never returns keeps its helper thread (a daemon).
+ * the call runs on a helper thread and the caller stops waiting at the deadline. A call that never returns keeps its
+ * helper thread (a daemon).
+ *
+ * <p>This is also where registry failures are named: a call that times out, fails to connect or gets a 5xx/429 ends in
+ * a {@link RegistryUnavailableException}; a 4xx answer (the registry does not know the id: 404) passes unchanged.
+ * Classifying here, and not by the exception types in a deserializer's error, keeps decoding failures (Avro reports a
+ * truncated body as an {@code EOFException}) from passing for an outage.
  */
 final class RegistryCallDeadline {
 
@@ -47,11 +53,11 @@ final class RegistryCallDeadline {
             try {
                 return call.get(deadline.toMillis(), TimeUnit.MILLISECONDS);
             } catch (ExecutionException e) {
-                throw e.getCause();
+                throw named(method.getName(), e.getCause());
             } catch (TimeoutException e) {
                 call.cancel(true);
-                throw new IllegalStateException("schema registry call " + method.getName() + " gave no answer in "
-                        + deadline.toMillis() + " ms", e);
+                throw new RegistryUnavailableException("schema registry call " + method.getName()
+                        + " gave no answer in " + deadline.toMillis() + " ms", e);
             } catch (InterruptedException e) {
                 call.cancel(true);
                 Thread.currentThread().interrupt();
@@ -60,5 +66,22 @@ final class RegistryCallDeadline {
         };
         return (RegistryClientFacade) Proxy.newProxyInstance(RegistryClientFacade.class.getClassLoader(),
                 new Class<?>[] {RegistryClientFacade.class}, handler);
+    }
+
+    /** A failed call's error as callers should see it: the registry's own 4xx answer as is, anything else unavailable. */
+    static Throwable named(String call, Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof RegistryUnavailableException) {
+                return error;
+            }
+            if (t instanceof ApiException api) {
+                int status = api.getResponseStatusCode();
+                if (status >= 400 && status < 500 && status != 429) {
+                    return error;
+                }
+                break;
+            }
+        }
+        return new RegistryUnavailableException("schema registry call " + call + " failed: " + error, error);
     }
 }

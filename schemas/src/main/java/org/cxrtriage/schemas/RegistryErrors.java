@@ -1,9 +1,6 @@
 package org.cxrtriage.schemas;
 
 import com.microsoft.kiota.ApiException;
-import io.vertx.core.http.HttpClosedException;
-import java.io.IOException;
-import java.util.concurrent.TimeoutException;
 
 /** Tells a registry that cannot be reached, or has lost a schema, apart from bytes that are not an event. */
 public final class RegistryErrors {
@@ -12,14 +9,16 @@ public final class RegistryErrors {
     }
 
     /**
-     * True when {@code error} (or a cause) says the registry did not answer: a timeout, a refused or dropped
-     * connection, or a server-side status (5xx, 429). Such a record is fine and should be tried again later; false for
-     * everything else (the registry's 404 for a schema id it does not know, see {@link #schemaUnknown}; bytes that are
-     * not our wire format).
+     * True when {@code error} (or a cause) says the registry did not answer: a {@link RegistryUnavailableException}
+     * (a timeout, a refused or dropped connection, no answer by the deadline; raised only around registry calls), or
+     * a server-side status (5xx, 429). Such a record is fine and should be tried again later; false for everything
+     * else: the registry's 404 for a schema id it does not know (see {@link #schemaUnknown}), bytes that are not our
+     * wire format, and an Avro body that does not decode, whatever exception its decoder throws (an
+     * {@code EOFException} for a truncated one).
      */
     public static boolean unavailable(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof TimeoutException || t instanceof IOException || t instanceof HttpClosedException) {
+            if (t instanceof RegistryUnavailableException) {
                 return true;
             }
             if (t instanceof ApiException api) {

@@ -48,6 +48,26 @@ class RegistryCallDeadlineTest {
     }
 
     @Test
+    void aCallThatFailsWithoutTheRegistrysAnswerIsAnOutage() {
+        RegistryClientFacade failing = fake((method, args) -> switch (method) {
+            case "getSchemaByContentId" -> throw new IllegalStateException(new java.net.ConnectException("refused"));
+            case "getSchemaByGlobalId" -> throw new ApiExceptionBuilder().withMessage("busy")
+                    .withResponseStatusCode(503).build();
+            default -> null;
+        });
+        RegistryClientFacade bounded = RegistryCallDeadline.wrap(failing, Duration.ofSeconds(5));
+
+        Throwable refused = catchThrowable(() -> bounded.getSchemaByContentId(7L));
+        Throwable busy = catchThrowable(() -> bounded.getSchemaByGlobalId(7L, true));
+
+        assertThat(refused).isInstanceOf(RegistryUnavailableException.class)
+                .hasMessageContaining("getSchemaByContentId").hasRootCauseInstanceOf(java.net.ConnectException.class);
+        assertThat(busy).isInstanceOf(RegistryUnavailableException.class);
+        assertThat(RegistryErrors.unavailable(refused)).isTrue();
+        assertThat(RegistryErrors.unavailable(busy)).isTrue();
+    }
+
+    @Test
     void theDeadlineCoversTheClientsRetries() {
         // 3 attempts of 10 s and the back-off between them, then a second of slack.
         assertThat(TimeBoundSchemaResolver.callDeadline(10_000)).isEqualTo(Duration.ofMillis(31_750));

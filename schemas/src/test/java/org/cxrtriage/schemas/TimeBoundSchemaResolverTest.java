@@ -116,9 +116,40 @@ class TimeBoundSchemaResolverTest {
     }
 
     @Test
+    void aBodyThatDoesNotDecodeUnderASchemaTheRegistryKnowsIsNotReadAgain() throws Exception {
+        // A registry that knows every id: it answers with the scores schema (and no references).
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", exchange -> {
+            boolean references = exchange.getRequestURI().getPath().endsWith("/references");
+            byte[] body = (references ? "[]" : CxrScore.getClassSchema().toString()).getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        server.start();
+        toClose.add(() -> server.stop(0));
+        Deserializer<CxrScore> deserializer = serdes("http://127.0.0.1:" + server.getAddress().getPort()
+                + "/apis/registry/v3").deserializer(Topic.SCORES);
+        toClose.add(deserializer);
+
+        // wireBytes' four Avro bytes are far shorter than a score: the decoder runs out of input.
+        Throwable error = assertTimeoutPreemptively(TEST_LIMIT,
+                () -> catchThrowable(() -> deserializer.deserialize(Topic.SCORES.name(), wireBytes(7))));
+
+        assertThat(error).isNotNull();
+        assertThat(error).hasRootCauseInstanceOf(java.io.EOFException.class);
+        assertThat(RegistryErrors.readAgainLater(error)).as("a bad body, not an outage: %s", error).isFalse();
+    }
+
+    @Test
     void classifiesCausesByKind() {
-        assertThat(RegistryErrors.unavailable(new RuntimeException(new TimeoutException("t")))).isTrue();
-        assertThat(RegistryErrors.unavailable(new IllegalStateException(new java.net.ConnectException("r")))).isTrue();
+        assertThat(RegistryErrors.unavailable(new RuntimeException(new RegistryUnavailableException("t",
+                new TimeoutException("t"))))).isTrue();
+        assertThat(RegistryErrors.unavailable(new RuntimeException(new TimeoutException("t"))))
+                .as("only a registry call's failure counts, not any timeout").isFalse();
+        assertThat(RegistryErrors.unavailable(new java.io.UncheckedIOException(new java.io.EOFException())))
+                .as("a truncated Avro body").isFalse();
         assertThat(RegistryErrors.unavailable(apiException(503))).isTrue();
         assertThat(RegistryErrors.unavailable(apiException(429))).isTrue();
         assertThat(RegistryErrors.unavailable(apiException(404))).isFalse();
