@@ -5,11 +5,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
@@ -42,20 +44,71 @@ public final class TransactionalBatch {
      */
     public static boolean process(Producer<?, ?> producer, Consumer<?, ?> consumer,
                                   List<? extends ConsumerRecord<?, ?>> records, Work work) {
+        return process(producer, consumer, consumer.groupMetadata(), records, work);
+    }
+
+    /**
+     * As above, with the offsets committed for the group generation the records were consumed in. For a batch read
+     * over several polls, a rebalance between them may have revoked some of its partitions: committed with the
+     * generation of its first poll, the broker refuses the offsets (the generation is stale) and the batch is aborted
+     * and read again by whoever owns the partitions now, instead of its scores being published twice.
+     */
+    public static boolean process(Producer<?, ?> producer, Consumer<?, ?> consumer, ConsumerGroupMetadata consumedIn,
+                                  List<? extends ConsumerRecord<?, ?>> records, Work work) {
         producer.beginTransaction();
         try {
             work.run();
-            producer.sendOffsetsToTransaction(nextOffsets(records), consumer.groupMetadata());
-            producer.commitTransaction();
+            producer.sendOffsetsToTransaction(nextOffsets(records), consumedIn);
+            commit(producer);
             return true;
         } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
-                 | UnsupportedVersionException e) {
+                 | UnsupportedVersionException | CommitOutcomeUnknown e) {
             throw e;
         } catch (Exception e) {
             LOG.warn("batch of {} aborted, will be processed again: {}", records.size(), e.toString());
             abort(producer);
             rewindToCommitted(consumer);
             return false;
+        }
+    }
+
+    /** A commit that kept timing out: whether it happened is unknown, and the producer can only be closed. */
+    static final class CommitOutcomeUnknown extends org.apache.kafka.common.KafkaException {
+        CommitOutcomeUnknown(Throwable cause) {
+            super("the transaction's commit kept timing out; whether it committed is unknown", cause);
+        }
+    }
+
+    /**
+     * Commits, retrying a commit that timed out. Kafka allows nothing else then: the commit may already be completing
+     * on the broker, so {@code abortTransaction} would throw {@code IllegalStateException} ("the previous call to
+     * commitTransaction timed out and must be retried") and end the caller's worker; the retry finishes the same
+     * commit once the broker answers.
+     */
+    private static void commit(Producer<?, ?> producer) {
+        boolean interrupted = false;
+        try {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    producer.commitTransaction();
+                    return;
+                } catch (org.apache.kafka.common.errors.TimeoutException | InterruptException e) {
+                    if (attempt >= 10) {
+                        throw new CommitOutcomeUnknown(e);
+                    }
+                    if (e instanceof InterruptException) {
+                        // Shutting down: Kafka set the interrupt flag again; clear it so that the commit can finish,
+                        // and pass the interrupt on afterwards.
+                        Thread.interrupted();
+                        interrupted = true;
+                    }
+                    LOG.warn("commit did not finish (attempt {}: {}), retrying the same commit", attempt, e.toString());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.OptionalLong;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.cxrtriage.common.GuardedPoll;
@@ -26,6 +27,7 @@ final class BatchGatherer<K, V> {
     private final Duration maxWait;
     private final BooleanSupplier running;
     private final GuardedPoll guard;
+    private ConsumerGroupMetadata consumedIn;
 
     BatchGatherer(Consumer<K, V> consumer, int batchSize, Duration maxWait, BooleanSupplier running,
                   GuardedPoll guard) {
@@ -53,6 +55,7 @@ final class BatchGatherer<K, V> {
             for (ConsumerRecord<K, V> r : guard.poll(consumer, wait)) {
                 if (batch.isEmpty()) {
                     deadline = System.nanoTime() + maxWait.toNanos();
+                    consumedIn = consumer.groupMetadata();
                 }
                 batch.add(r);
             }
@@ -61,6 +64,14 @@ final class BatchGatherer<K, V> {
             }
         }
         return batch;
+    }
+
+    /**
+     * The group generation the last batch's first records were consumed in: its offsets are committed with it, so a
+     * rebalance during a later poll of the same batch makes the commit fail rather than publish its scores twice.
+     */
+    ConsumerGroupMetadata consumedIn() {
+        return consumedIn;
     }
 
     /** True when every assigned partition's lag is known and zero: no committed record is left to fetch. */

@@ -34,6 +34,31 @@ class BatchGathererTest {
     }
 
     @Test
+    void theBatchKeepsTheGroupGenerationOfItsFirstPoll() {
+        java.util.concurrent.atomic.AtomicInteger generation = new java.util.concurrent.atomic.AtomicInteger(1);
+        MockConsumer<String, String> rebalancing = new MockConsumer<>("earliest") {
+            @Override
+            public synchronized org.apache.kafka.clients.consumer.ConsumerGroupMetadata groupMetadata() {
+                return new org.apache.kafka.clients.consumer.ConsumerGroupMetadata("cxr-inference", generation.get(),
+                        "member-1", java.util.Optional.empty());
+            }
+        };
+        rebalancing.assign(List.of(TP));
+        rebalancing.updateBeginningOffsets(Map.of(TP, 0L));
+        rebalancing.updateEndOffsets(Map.of(TP, 2L));
+        rebalancing.schedulePollTask(() -> rebalancing.addRecord(
+                new ConsumerRecord<>(TP.topic(), TP.partition(), 0, "k0", "v0")));
+        rebalancing.schedulePollTask(() -> { // a rebalance between the batch's polls: a new generation
+            generation.set(2);
+            rebalancing.addRecord(new ConsumerRecord<>(TP.topic(), TP.partition(), 1, "k1", "v1"));
+        });
+        BatchGatherer<String, String> gatherer = new BatchGatherer<>(rebalancing, 4, LONG_WAIT, () -> true, GUARD);
+
+        assertThat(gatherer.next()).extracting(ConsumerRecord::offset).containsExactly(0L, 1L);
+        assertThat(gatherer.consumedIn().generationId()).as("its offsets are committed with this one").isEqualTo(1);
+    }
+
+    @Test
     void aLoneRecordGoesAtOnceWhenNothingElseIsPending() {
         arrive(0);
         consumer.updateEndOffsets(Map.of(TP, 1L));
@@ -82,7 +107,8 @@ class BatchGathererTest {
         // The second poll cannot read offset 1: the registry does not answer (and the mock then has nothing more).
         consumer.schedulePollTask(() -> { });
         consumer.schedulePollTask(() -> consumer.setPollException(new RecordDeserializationException(TP, 1,
-                "Error deserializing VALUE", new TimeoutException("registry request timed out"))));
+                "Error deserializing VALUE", new org.cxrtriage.schemas.RegistryUnavailableException("registry call failed",
+                        new TimeoutException("registry request timed out")))));
 
         List<ConsumerRecord<String, String>> batch =
                 new BatchGatherer<>(consumer, 4, Duration.ofMillis(200), () -> true, GUARD).next();
