@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -70,7 +71,7 @@ final class InferenceWorker implements Runnable {
             while (running) {
                 List<ConsumerRecord<String, ImageTensor>> batch = gatherer.next();
                 if (!batch.isEmpty()) {
-                    process(batch);
+                    process(batch, gatherer.consumedIn());
                 }
             }
         } catch (WakeupException e) {
@@ -87,7 +88,7 @@ final class InferenceWorker implements Runnable {
         }
     }
 
-    private void process(List<ConsumerRecord<String, ImageTensor>> batch) {
+    private void process(List<ConsumerRecord<String, ImageTensor>> batch, ConsumerGroupMetadata consumedIn) {
         Instant now = Instant.now();
         List<ImageTensor> valid = new ArrayList<>();
         List<ModelInput> inputs = new ArrayList<>();
@@ -108,40 +109,45 @@ final class InferenceWorker implements Runnable {
                 rejected++;
                 continue;
             }
+            ModelInput input;
+            try {
+                input = ScoreMapper.toInput(t);
+            } catch (RuntimeException e) {
+                // A tensor that passed the checks above but still cannot be read: rejected, not a stopped worker.
+                outputs.add(new ProducerRecord<>(Topic.REJECTED.name(), t.getImageId(),
+                        ScoreMapper.badTensor(t, e, now)));
+                rejected++;
+                continue;
+            }
             valid.add(t);
-            inputs.add(ScoreMapper.toInput(t));
+            inputs.add(input);
         }
         int scored = 0;
         if (!inputs.isEmpty()) {
             long start = System.nanoTime();
-            List<Prediction> predictions;
-            try {
-                predictions = predictor.predict(inputs);
-            } catch (RuntimeException e) {
-                // A batch the model cannot run is rejected with the reason rather than retried forever.
-                LOG.error("forward pass failed for a batch of {}: {}", inputs.size(), e.toString());
-                for (ImageTensor t : valid) {
-                    outputs.add(new ProducerRecord<>(Topic.REJECTED.name(), t.getImageId(),
-                            ScoreMapper.inferenceFailed(t, e, now)));
-                }
-                rejected += valid.size();
-                valid.clear();
-                predictions = List.of();
-            }
+            ForwardPass.Outcome outcome = ForwardPass.run(inputs, predictor::predict);
             long nanos = System.nanoTime() - start;
             batchTimer.record(nanos, TimeUnit.NANOSECONDS);
             Instant scoredAt = Instant.now();
             for (int i = 0; i < valid.size(); i++) {
                 ImageTensor t = valid.get(i);
+                Prediction p = outcome.predictions().get(i);
+                if (p == null) {
+                    // The model could not run this image even alone: rejected with the reason, not retried forever.
+                    outputs.add(new ProducerRecord<>(Topic.REJECTED.name(), t.getImageId(),
+                            ScoreMapper.inferenceFailed(t, outcome.failures().get(i), now)));
+                    rejected++;
+                    continue;
+                }
                 outputs.add(new ProducerRecord<>(Topic.SCORES.name(), t.getImageId(),
-                        ScoreMapper.toScore(t, predictions.get(i), predictor.metadata(), scoredAt, nanos / 1e6f,
-                                inputs.size())));
+                        ScoreMapper.toScore(t, p, predictor.metadata(), scoredAt, nanos / 1e6f,
+                                outcome.batchSize())));
+                scored++;
             }
-            scored = valid.size();
         }
         // Scores and the consumed offsets commit in one transaction: a crash before the commit aborts the scores
         // and the batch is scored again, so each image has exactly one committed score.
-        boolean committed = TransactionalBatch.process(producer, consumer, batch,
+        boolean committed = TransactionalBatch.process(producer, consumer, consumedIn, batch,
                 () -> outputs.forEach(producer::send));
         if (committed) {
             metrics.counter("cxr.inference.scored").increment(scored);

@@ -61,7 +61,8 @@ public final class ScoreMapper {
      */
     public static CxrRejected refusal(ImageTensor t, ModelMetadata model, Instant now) {
         int size = t.getTensorSize();
-        if (size <= 0 || t.getCxrPlane().remaining() != size * size || t.getLungPlane().remaining() != size * size) {
+        long area = (long) size * size; // in long: 65536² is 0 in int
+        if (size <= 0 || t.getCxrPlane().remaining() != area || t.getLungPlane().remaining() != area) {
             return rejected(t, BAD_TENSOR, "tensor planes do not match tensorSize " + size, now);
         }
         String planes = planesOf(t);
@@ -77,6 +78,10 @@ public final class ScoreMapper {
     /** What a tensor's planes hold, in the form a model records ({@link TensorPlanes#contents()}). */
     public static String planesOf(ImageTensor t) {
         return TensorPlanes.contents(t.getPreprocessingVersion(), t.getLungModel());
+    }
+
+    public static CxrRejected badTensor(ImageTensor t, Exception e, Instant now) {
+        return rejected(t, BAD_TENSOR, "tensor could not be read: " + e.getMessage(), now);
     }
 
     public static CxrRejected inferenceFailed(ImageTensor t, Exception e, Instant now) {

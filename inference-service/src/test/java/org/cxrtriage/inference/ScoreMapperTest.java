@@ -49,6 +49,9 @@ class ScoreMapperTest {
         assertThat(refusal.getRejectedAt()).isEqualTo(Instant.ofEpochMilli(5));
         assertThat(ScoreMapper.refusal(tensor(0, 0), ANY_PLANES, Instant.EPOCH).getReasonCode())
                 .isEqualTo(ScoreMapper.BAD_TENSOR);
+        // 65536² overflows int to 0: empty planes must not pass for a 65536-px tensor.
+        assertThat(ScoreMapper.refusal(tensor(65536, 0), ANY_PLANES, Instant.EPOCH).getReasonCode())
+                .isEqualTo(ScoreMapper.BAD_TENSOR);
     }
 
     @Test
