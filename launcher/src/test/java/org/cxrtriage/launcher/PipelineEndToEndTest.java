@@ -191,6 +191,10 @@ class PipelineEndToEndTest {
                 .statusCode()).as("another site's token").isEqualTo(403);
         assertThat(page1.statusCode()).isEqualTo(200);
         assertThat(page2.statusCode()).isEqualTo(200);
+        HttpResponse<String> hugeOffset = http.send(authorised(base + id + "/similar?offset=1000000000", ADMIN_TOKEN),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(hugeOffset.statusCode()).as(hugeOffset.body()).isEqualTo(400);
+        assertThat(hugeOffset.body()).contains("BAD_PAGE");
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         List<String> first = new ArrayList<>();
         json.readTree(page1.body()).get("cases").forEach(c -> first.add(c.get("imageId").asText()));

@@ -208,11 +208,14 @@ public final class CaseStore {
         return redis.smembers(patientKey(patientRef));
     }
 
-    public void setConfirmed(String imageId, boolean positive) {
-        if (exists(imageId)) {
-            redis.hset(caseKey(imageId), b("confirmed"), b(positive ? "1" : "0"));
-            touch(imageId);
+    /** Records a confirmed outcome on a stored case; false when no case of that image is stored. */
+    public boolean setConfirmed(String imageId, boolean positive) {
+        if (!exists(imageId)) {
+            return false;
         }
+        redis.hset(caseKey(imageId), b("confirmed"), b(positive ? "1" : "0"));
+        touch(imageId);
+        return true;
     }
 
     /**

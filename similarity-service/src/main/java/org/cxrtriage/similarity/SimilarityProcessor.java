@@ -302,7 +302,10 @@ public final class SimilarityProcessor {
         return hits.subList(Math.min(offset, hits.size()), hits.size());
     }
 
-    /** Attaches a confirmed outcome to one image, or to every stored image of a patient. */
+    /**
+     * Attaches a confirmed outcome to one image, or to every stored image of a patient. Returns the number of stored
+     * cases it reached: 0 when the image is not (yet) a case, which the caller reports rather than hides.
+     */
     public int onLabel(CxrLabel label) {
         List<String> ids = new ArrayList<>();
         if (label.getImageId() != null) {
@@ -310,11 +313,14 @@ public final class SimilarityProcessor {
         } else if (label.getPatientRef() != null) {
             ids.addAll(store.imagesOfPatient(label.getPatientRef()));
         }
+        int reached = 0;
         for (String id : ids) {
-            store.setConfirmed(id, label.getPositive());
+            if (store.setConfirmed(id, label.getPositive())) {
+                reached++;
+            }
             index.get(id).ifPresent(c -> index.put(c.withConfirmed(label.getPositive())));
         }
-        return ids.size();
+        return reached;
     }
 
     private static float[] toArray(List<Float> values) {

@@ -238,14 +238,24 @@ public final class SimilarityService implements Service {
         } else if (value instanceof CxrLabel label) {
             int updated = processor.onLabel(label);
             metrics.counter("cxr.similarity.labels").increment();
-            LOG.info("confirmed outcome attached to {} case(s)", updated);
+            if (updated == 0) {
+                // Not kept for later: a label reaches only the cases stored before it (README, topics table).
+                metrics.counter("cxr.similarity.labels.unmatched").increment();
+                LOG.warn("confirmed outcome matched no stored case (its image not scored yet, or unknown); not kept");
+            } else {
+                LOG.info("confirmed outcome attached to {} case(s)", updated);
+            }
         }
     }
 
     /** GET /cases/{imageId}/similar?limit=4&offset=0: the stored image's most similar cases of other patients. */
     private void similar(io.javalin.http.Context ctx) {
-        int limit = Math.max(1, Math.min(100, ctx.queryParamAsClass("limit", Integer.class).getOrDefault(4)));
-        int offset = Math.max(0, ctx.queryParamAsClass("offset", Integer.class).getOrDefault(0));
+        Page page = page(ctx);
+        if (page == null) {
+            return;
+        }
+        int limit = page.limit();
+        int offset = page.offset();
         String imageId = ctx.pathParam("imageId");
         java.util.Optional<CaseRecord> query = processor.caseOf(imageId);
         if (query.isPresent() && !ApiTokens.mayActFor(ctx, query.get().siteId())) {
@@ -255,6 +265,16 @@ public final class SimilarityService implements Service {
         processor.similarTo(imageId, limit, offset).ifPresentOrElse(hits -> ctx.json(Map.of(
                 "imageId", imageId, "offset", offset, "limit", limit, "cases", casesJson(hits))),
                 () -> ctx.status(404).json(Map.of("error", "UNKNOWN_IMAGE", "message", "no scored case " + imageId)));
+    }
+
+    /** The page the query asks for, or null after answering 400 {@code BAD_PAGE}. */
+    private static Page page(io.javalin.http.Context ctx) {
+        try {
+            return Page.parse(ctx.queryParam("limit"), ctx.queryParam("offset"));
+        } catch (IllegalArgumentException e) {
+            ctx.status(400).json(Map.of("error", "BAD_PAGE", "message", e.getMessage()));
+            return null;
+        }
     }
 
     private static List<Map<String, Object>> casesJson(List<NeighbourIndex.Hit> hits) {
@@ -299,8 +319,12 @@ public final class SimilarityService implements Service {
      * stream's preprocessing and model, then the most similar stored cases (all patients: the upload has none).
      */
     private void similarToUpload(io.javalin.http.Context ctx) throws Exception {
-        int limit = Math.max(1, Math.min(100, ctx.queryParamAsClass("limit", Integer.class).getOrDefault(4)));
-        int offset = Math.max(0, ctx.queryParamAsClass("offset", Integer.class).getOrDefault(0));
+        Page page = page(ctx);
+        if (page == null) {
+            return;
+        }
+        int limit = page.limit();
+        int offset = page.offset();
         byte[] bytes;
         String type = ctx.contentType() == null ? "" : ctx.contentType();
         if (type.startsWith("multipart/form-data")) {

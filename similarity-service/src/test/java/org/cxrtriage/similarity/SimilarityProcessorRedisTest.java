@@ -120,9 +120,12 @@ class SimilarityProcessorRedisTest {
         // Both instances answer the API alike.
         assertThat(ids(a.similarTo("x1", 4, 0).orElseThrow())).isEqualTo(ids(b.similarTo("x1", 4, 0).orElseThrow()));
         // A label consumed by one instance changes the other's vote.
-        b.onLabel(CxrLabel.newBuilder().setImageId("x2").setPositive(true).setTest("PCR").setObservedAt(Instant.now())
-                .build());
+        assertThat(b.onLabel(CxrLabel.newBuilder().setImageId("x2").setPositive(true).setTest("PCR")
+                .setObservedAt(Instant.now()).build())).isEqualTo(1);
         assertThat(a.caseOf("x2").orElseThrow().confirmedPositive()).isTrue();
+        // A label for an image that is no case (not scored yet) reaches nothing, and says so.
+        assertThat(b.onLabel(CxrLabel.newBuilder().setImageId("not-scored-yet").setPositive(true).setTest("PCR")
+                .setObservedAt(Instant.now()).build())).isZero();
     }
 
     @Test
