@@ -20,6 +20,14 @@ public final class TopicSetup {
     public static final int DEFAULT_PARTITIONS = 3;
     /** Where Kafka Streams sends records it cannot even deserialize (KIP-1034 dead-letter queue). */
     public static final String DEAD_LETTER_TOPIC = "cxr.deadletter.v1";
+    /**
+     * Retention (ms, -1 = for good) of the topics that are the record of cases: Redis and the dashboards are rebuilt
+     * from them (scores, labels, alerts, acknowledgements), so a broker default of 7 days would silently shrink the
+     * neighbour pool, drop confirmed labels and reopen alerts inside their window after Redis lost its data.
+     */
+    public static final String CASE_RETENTION_MS = "CASE_TOPICS_RETENTION_MS";
+    public static final List<Topic<?>> CASE_TOPICS = List.of(Topic.SCORES, Topic.LABELS, Topic.ALERTS, Topic.ALERT_ACKS);
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TopicSetup.class);
 
     private TopicSetup() {
     }
@@ -33,8 +41,7 @@ public final class TopicSetup {
         try (Admin admin = Admin.create(KafkaSettings.base(settings, "topic-setup"))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<NewTopic> missing = names.stream().filter(n -> !existing.contains(n))
-                    .map(n -> new NewTopic(n, partitions, replication)
-                            .configs(Map.of("max.message.bytes", String.valueOf(KafkaSettings.MAX_RECORD_BYTES))))
+                    .map(n -> new NewTopic(n, partitions, replication).configs(configs(n, settings)))
                     .toList();
             if (!missing.isEmpty()) {
                 try {
@@ -45,8 +52,53 @@ public final class TopicSetup {
                     }
                 }
             }
+            keepCaseTopics(admin, settings);
         } catch (Exception e) {
             throw new IllegalStateException("cannot create topics on " + KafkaSettings.bootstrap(settings) + ": " + e, e);
+        }
+    }
+
+    /** The settings a topic is created with. */
+    static Map<String, String> configs(String topic, Settings settings) {
+        Map<String, String> c = new java.util.HashMap<>();
+        c.put("max.message.bytes", String.valueOf(KafkaSettings.MAX_RECORD_BYTES));
+        if (CASE_TOPICS.stream().anyMatch(t -> t.name().equals(topic))) {
+            c.put("retention.ms", String.valueOf(caseRetentionMs(settings)));
+        }
+        return c;
+    }
+
+    static long caseRetentionMs(Settings settings) {
+        long ms = settings.longValue(CASE_RETENTION_MS, -1L);
+        if (ms != -1 && ms <= 0) {
+            throw new IllegalArgumentException(CASE_RETENTION_MS + " must be -1 (for good) or positive, was " + ms);
+        }
+        return ms;
+    }
+
+    /** Topics created before (or by a broker default) get the case retention too; a change is logged. */
+    private static void keepCaseTopics(Admin admin, Settings settings) throws Exception {
+        String wanted = String.valueOf(caseRetentionMs(settings));
+        List<org.apache.kafka.common.config.ConfigResource> resources = CASE_TOPICS.stream()
+                .map(t -> new org.apache.kafka.common.config.ConfigResource(
+                        org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t.name()))
+                .toList();
+        Map<org.apache.kafka.common.config.ConfigResource, org.apache.kafka.clients.admin.Config> now =
+                admin.describeConfigs(resources).all().get(30, TimeUnit.SECONDS);
+        Map<org.apache.kafka.common.config.ConfigResource, java.util.Collection<org.apache.kafka.clients.admin.AlterConfigOp>>
+                changes = new java.util.HashMap<>();
+        now.forEach((resource, config) -> {
+            org.apache.kafka.clients.admin.ConfigEntry retention = config.get("retention.ms");
+            if (retention == null || !wanted.equals(retention.value())) {
+                LOG.info("topic {}: retention.ms {} -> {} ({})", resource.name(),
+                        retention == null ? "unset" : retention.value(), wanted, CASE_RETENTION_MS);
+                changes.put(resource, List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
+                        new org.apache.kafka.clients.admin.ConfigEntry("retention.ms", wanted),
+                        org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)));
+            }
+        });
+        if (!changes.isEmpty()) {
+            admin.incrementalAlterConfigs(changes).all().get(30, TimeUnit.SECONDS);
         }
     }
 

@@ -79,4 +79,23 @@ class WireFormatTest {
                 .read(null, DecoderFactory.get().binaryDecoder(Arrays.copyOfRange(raw, 5, raw.length), null));
         assertThat(decoded).isEqualTo(label);
     }
+
+    @Test
+    void theTopicsThatRecordCasesAreKeptForGood() throws Exception {
+        Settings settings = TestStack.isolatedSettings(tempDir);
+        TopicSetup.ensureAll(settings);
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                KafkaSettings.base(settings, "wire-test-admin"))) {
+            for (Topic<?> t : TopicSetup.CASE_TOPICS) {
+                var resource = new org.apache.kafka.common.config.ConfigResource(
+                        org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t.name());
+                var config = admin.describeConfigs(List.of(resource)).all().get().get(resource);
+                assertThat(config.get("retention.ms").value()).as(t.name()).isEqualTo("-1");
+            }
+            var images = new org.apache.kafka.common.config.ConfigResource(
+                    org.apache.kafka.common.config.ConfigResource.Type.TOPIC, Topic.IMAGES.name());
+            assertThat(admin.describeConfigs(List.of(images)).all().get().get(images).get("retention.ms").value())
+                    .as("X-rays keep the broker's retention").isNotEqualTo("-1");
+        }
+    }
 }

@@ -1,0 +1,25 @@
+package org.cxrtriage.common;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import org.cxrtriage.schemas.Topic;
+import org.junit.jupiter.api.Test;
+
+class TopicSetupTest {
+
+    @Test
+    void theTopicsThatRecordCasesAreCreatedToBeKeptForGoodOrAsConfigured() {
+        Settings defaults = Settings.of(Map.of());
+        assertThat(TopicSetup.configs(Topic.SCORES.name(), defaults)).containsEntry("retention.ms", "-1");
+        assertThat(TopicSetup.configs(Topic.ALERTS.name(), defaults)).containsEntry("retention.ms", "-1");
+        assertThat(TopicSetup.configs(Topic.IMAGES.name(), defaults)).doesNotContainKey("retention.ms")
+                .containsEntry("max.message.bytes", String.valueOf(KafkaSettings.MAX_RECORD_BYTES));
+
+        Settings ninetyDays = Settings.of(Map.of(TopicSetup.CASE_RETENTION_MS, "7776000000"));
+        assertThat(TopicSetup.configs(Topic.LABELS.name(), ninetyDays)).containsEntry("retention.ms", "7776000000");
+        assertThatThrownBy(() -> TopicSetup.caseRetentionMs(Settings.of(Map.of(TopicSetup.CASE_RETENTION_MS, "0"))))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+}
