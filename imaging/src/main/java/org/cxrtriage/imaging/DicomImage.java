@@ -76,7 +76,7 @@ final class DicomImage {
             throw new InvalidImageException(RejectReason.UNSUPPORTED_FORMAT, "DICOM with " + h.bitsAllocated()
                     + " bits allocated per sample is not supported (8 or 16)");
         }
-        if (isLateral(h.viewPosition())) {
+        if (ViewPositions.isLateral(h.viewPosition())) {
             throw new InvalidImageException(RejectReason.LATERAL_VIEW, "DICOM view position is " + h.viewPosition()
                     + ": lateral views are not scored");
         }
@@ -257,14 +257,6 @@ final class DicomImage {
                 }
             }
         }
-    }
-
-    static boolean isLateral(String view) {
-        if (view == null) {
-            return false;
-        }
-        String v = view.trim().toUpperCase(Locale.ROOT);
-        return v.equals("LL") || v.equals("RL") || v.equals("LLD") || v.equals("RLD") || v.contains("LAT");
     }
 
     /**

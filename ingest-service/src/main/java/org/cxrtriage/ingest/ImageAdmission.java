@@ -8,7 +8,6 @@ import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.HexFormat;
 import java.util.Locale;
-import java.util.Set;
 import java.util.UUID;
 import org.cxrtriage.common.Pseudonymiser;
 import org.cxrtriage.imaging.DicomDeidentifier;
@@ -16,6 +15,7 @@ import org.cxrtriage.imaging.ImageFormat;
 import org.cxrtriage.imaging.ImageInfo;
 import org.cxrtriage.imaging.ImageLimits;
 import org.cxrtriage.imaging.ImageProbe;
+import org.cxrtriage.imaging.ViewPositions;
 import org.cxrtriage.imaging.InvalidImageException;
 import org.cxrtriage.schemas.ImageReceived;
 
@@ -24,9 +24,6 @@ import org.cxrtriage.schemas.ImageReceived;
  * patient pseudonymised. Everything here is plain Java so it is tested without Kafka or HTTP.
  */
 public final class ImageAdmission {
-
-    private static final Set<String> LATERAL_VIEWS = Set.of("LL", "RL", "LAT", "LATERAL", "LEFT LATERAL",
-            "RIGHT LATERAL", "XTABLE LATERAL", "LLD", "RLD");
 
     private final Pseudonymiser pseudonymiser;
     private final ImageLimits limits;
@@ -104,7 +101,7 @@ public final class ImageAdmission {
             throw new IngestRejection(400, "MISSING_FIELD", "viewPosition is required (PA, AP, AP SUPINE, ...)");
         }
         String v = raw.trim().toUpperCase(Locale.ROOT).replace('_', ' ');
-        if (LATERAL_VIEWS.contains(v) || v.contains("LATERAL")) {
+        if (ViewPositions.isLateral(v)) {
             throw new IngestRejection(422, "LATERAL_VIEW",
                     "lateral views are not scored: the model is trained on frontal (PA/AP) chest X-rays");
         }

@@ -97,6 +97,9 @@ class ImageAdmissionTest {
         byte[] png = image("png", 200, 160, BufferedImage.TYPE_BYTE_GRAY);
         assertRejected(meta("LL"), "image/png", png, 422, "LATERAL_VIEW");
         assertRejected(meta("Lateral"), "image/png", png, 422, "LATERAL_VIEW");
+        // The same rule as the DICOM header's (ViewPositions): spellings the old upload list let through.
+        assertRejected(meta("CHEST LAT"), "image/png", png, 422, "LATERAL_VIEW");
+        assertRejected(meta("X-TABLE LAT"), "image/png", png, 422, "LATERAL_VIEW");
         assertRejected(meta(null), "image/png", png, 400, "MISSING_FIELD");
         assertRejected(new IngestMetadata(" ", "s", "site", null, "PA", null), "image/png", png, 400, "MISSING_FIELD");
         assertRejected(new IngestMetadata("p", "s", "site", null, "PA", "yesterday"), "image/png", png, 400,
