@@ -121,6 +121,12 @@ public final class IngestService implements Service {
      * duplicates are not checked.
      */
     void startHttp(Producer<String, SpecificRecord> producer) {
+        startHttp(producer, duplicates);
+    }
+
+    /** As {@link #startHttp(Producer)}, checking duplicates with the given guard (null: none). */
+    void startHttp(Producer<String, SpecificRecord> producer, DuplicateGuard guard) {
+        this.duplicates = guard;
         this.producer = producer;
         new KafkaClientMetrics(producer).bindTo(metrics);
         running = true;
@@ -155,18 +161,18 @@ public final class IngestService implements Service {
      */
     public CompletableFuture<ImageReceived> submitAsync(IngestMetadata meta, String contentType, byte[] bytes) {
         ImageReceived event;
+        boolean claimed = false;
         try {
             event = admitTimer.record(() -> admission.admit(meta, contentType, bytes));
-            if (duplicates != null) {
-                DuplicateGuard.Claim claim = duplicates.claim(event.getSha256(), event.getImageId());
-                if (!claim.mine()) {
-                    if (claim.stored()) {
-                        throw new DuplicateImage(claim.imageId());
-                    }
-                    throw new IngestRejection(503, "UPLOAD_IN_PROGRESS",
-                            "an identical image is being stored right now; retry in a few seconds");
+            DuplicateGuard.Claim claim = claim(event);
+            if (claim != null && !claim.mine()) {
+                if (claim.stored()) {
+                    throw new DuplicateImage(claim.imageId());
                 }
+                throw new IngestRejection(503, "UPLOAD_IN_PROGRESS",
+                        "an identical image is being stored right now; retry in a few seconds");
             }
+            claimed = claim != null;
         } catch (IngestRejection r) {
             if (r.httpStatus() < 500) { // a 5xx is "retry", not a verdict on the image
                 publishRejection(r, meta, contentType);
@@ -175,22 +181,51 @@ public final class IngestService implements Service {
         }
         CompletableFuture<ImageReceived> done = new CompletableFuture<>();
         try {
-            send(event, done);
+            send(event, claimed, done);
         } catch (RuntimeException e) {
             // Refused before it reached the producer's buffer (the schema registry did not answer, the producer is
             // closing): not stored, so a retry of the same file must not be refused as a duplicate.
-            if (duplicates != null) {
-                duplicates.release(event.getSha256(), event.getImageId());
+            if (claimed) {
+                release(event);
             }
             done.completeExceptionally(e);
         }
         return done;
     }
 
-    private void send(ImageReceived event, CompletableFuture<ImageReceived> done) {
+    /**
+     * This image's duplicate claim; null when there is no guard, or Redis cannot be asked. Then the image is taken
+     * without the check (counted, warned): Kafka stores it and the pipeline scores it once Redis is back, where
+     * refusing it would hold up a patient's triage for a cache; the cost is that a copy sent during the outage is
+     * not recognised.
+     */
+    private DuplicateGuard.Claim claim(ImageReceived event) {
+        if (duplicates == null) {
+            return null;
+        }
+        try {
+            return duplicates.claim(event.getSha256(), event.getImageId());
+        } catch (RuntimeException redisDown) {
+            metrics.counter("cxr.ingest.dedup.unavailable").increment();
+            LOG.warn("duplicate check unavailable, image {} taken without it: {}", event.getImageId(),
+                    redisDown.toString());
+            return null;
+        }
+    }
+
+    /** Gives up this image's claim; a failure only means the claim expires by itself (its TTL). */
+    private void release(ImageReceived event) {
+        try {
+            duplicates.release(event.getSha256(), event.getImageId());
+        } catch (RuntimeException redisDown) {
+            LOG.warn("could not release the duplicate claim of image {}: {}", event.getImageId(), redisDown.toString());
+        }
+    }
+
+    private void send(ImageReceived event, boolean claimed, CompletableFuture<ImageReceived> done) {
         producer.send(new ProducerRecord<>(Topic.IMAGES.name(), event.getImageId(), event), (md, e) -> {
             if (e == null) {
-                if (duplicates != null) {
+                if (claimed) {
                     try {
                         duplicates.confirm(event.getSha256(), event.getImageId());
                     } catch (RuntimeException redisDown) {
@@ -202,9 +237,9 @@ public final class IngestService implements Service {
                 metrics.counter("cxr.ingest.accepted", "site", event.getSiteId()).increment();
                 done.complete(event);
             } else {
-                if (duplicates != null) {
+                if (claimed) {
                     // Not stored, so a retry of the same file must not be refused as a duplicate.
-                    duplicates.release(event.getSha256(), event.getImageId());
+                    release(event);
                 }
                 done.completeExceptionally(e);
             }
@@ -234,7 +269,8 @@ public final class IngestService implements Service {
             // The sender already gets the 4xx with the reason; the audit event is best effort.
             LOG.warn("could not publish an ingest rejection: {}", e.toString());
         }
-        LOG.info("rejected upload for study {}: {} ({})", meta.studyId(), r.reasonCode(), r.getMessage());
+        // No study id here: hospitals send accession numbers, and a log is no place for them.
+        LOG.info("rejected upload from site {}: {} ({})", meta.siteId(), r.reasonCode(), r.getMessage());
     }
 
     /** Largest request body read at all: the image limit plus room for the multipart envelope and form fields. */
