@@ -133,7 +133,7 @@ final class EvaluateCommand implements Callable<Integer> {
             if (!single || evalPart != DataSplit.Part.VAL) {
                 throw new IllegalArgumentException("--recalibrate needs one model and --part val");
             }
-            threshold = recalibrate(dirs.get(0), cases, threshold);
+            threshold = recalibrate(dirs.get(0), cases, threshold, images.planes());
         }
 
         Map<String, Object> report = new LinkedHashMap<>();
@@ -176,7 +176,8 @@ final class EvaluateCommand implements Callable<Integer> {
     }
 
     /** Writes the threshold the training rule picks on these (validation) cases into the model's model.json. */
-    private double recalibrate(Path dir, List<Evaluation.Case> cases, double old) throws java.io.IOException {
+    private double recalibrate(Path dir, List<Evaluation.Case> cases, double old, String planes)
+            throws java.io.IOException {
         double[] scores = cases.stream().mapToDouble(Evaluation.Case::score).toArray();
         boolean[] labels = new boolean[cases.size()];
         for (int i = 0; i < labels.length; i++) {
@@ -188,13 +189,20 @@ final class EvaluateCommand implements Callable<Integer> {
         String note = String.format(Locale.ROOT, "%s; threshold re-chosen %s on %d validation images with lung "
                 + "channel %s (was %.4f): highest with sensitivity >= %.2f", before.notes(),
                 java.time.LocalDate.now(java.time.ZoneOffset.UTC), cases.size(), lungOptions.kind, old, recalibrate);
-        org.cxrtriage.model.ModelMetadata after = new org.cxrtriage.model.ModelMetadata(before.name(),
-                newVersion != null ? newVersion : before.version(), before.backbone(), before.inputSize(),
-                before.embeddingSize(), t, before.seed(), before.trained(), before.createdAt(), note,
-                before.inputView());
-        Files.writeString(file, after.toJson());
+        Files.writeString(file, recalibrated(before, t, newVersion, note, planes).toJson());
         System.out.printf(Locale.ROOT, "threshold %.4f -> %.4f written to %s%n", old, t, file);
         return t;
+    }
+
+    /**
+     * The model's metadata with the new threshold, and the planes it was chosen on: those are the planes the model is
+     * now validated for, so the inference service keeps refusing any other (PLANES_MISMATCH).
+     */
+    static org.cxrtriage.model.ModelMetadata recalibrated(org.cxrtriage.model.ModelMetadata before, double threshold,
+                                                          String newVersion, String notes, String planes) {
+        return new org.cxrtriage.model.ModelMetadata(before.name(), newVersion != null ? newVersion : before.version(),
+                before.backbone(), before.inputSize(), before.embeddingSize(), threshold, before.seed(),
+                before.trained(), before.createdAt(), notes, before.inputView(), planes);
     }
 
     private Map<String, Object> ablationReport(Manifest m, DataSplit split, ImageCache images, DataSplit.Part part,
