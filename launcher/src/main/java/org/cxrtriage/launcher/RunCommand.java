@@ -42,7 +42,7 @@ final class RunCommand implements Callable<Integer> {
     int limit;
 
     @Option(names = "--redis-prefix", description = "Redis key prefix for the case store (default: a fresh one per run, "
-            + "so each run starts with an empty case history).")
+            + "so each run starts with an empty case history, even on a stack that earlier runs used).")
     String redisPrefix;
 
     @Option(names = "--stall-timeout", description = "Give up when no image finishes for this long (default: ${DEFAULT-VALUE}).",
@@ -60,8 +60,14 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = System.out;
         Settings settings = Settings.fromEnv();
+        boolean freshHistory = redisPrefix == null && settings.optional(SimilarityService.REDIS_KEY_PREFIX).isEmpty();
         settings = settings.with(SimilarityService.REDIS_KEY_PREFIX, redisPrefix != null ? redisPrefix
                 : settings.string(SimilarityService.REDIS_KEY_PREFIX, "cxr:run-" + System.currentTimeMillis() + ":"));
+        if (freshHistory) {
+            // An empty case history by choice, not a Redis that lost its data: without this mark the similarity
+            // service would restore the cases and alerts of earlier runs on a stack that is still up.
+            startEmptyCaseHistory(settings);
+        }
         Optional<Path> manifestPath = folder.manifestPath();
         List<FolderSource.Item> items = spread(FolderSource.list(folder.images, manifestPath), limit);
         out.printf("CXR Triage Stream: %d image(s) from %s%s%n", items.size(), folder.images,
@@ -109,6 +115,15 @@ final class RunCommand implements Callable<Integer> {
                 Thread.sleep(dashboardLinger.toMillis());
             }
             return missing.isEmpty() ? 0 : 2;
+        }
+    }
+
+    private static void startEmptyCaseHistory(Settings settings) {
+        try (redis.clients.jedis.RedisClient client = redis.clients.jedis.RedisClient.create(java.net.URI.create(
+                settings.string(org.cxrtriage.common.CommonKeys.REDIS_URL,
+                        org.cxrtriage.common.CommonKeys.DEFAULT_REDIS_URL)))) {
+            new org.cxrtriage.similarity.CaseStore(client, settings.string(SimilarityService.REDIS_KEY_PREFIX, ""))
+                    .markIntact();
         }
     }
 
