@@ -265,6 +265,17 @@ public final class CaseStore {
     }
 
     /** Marks the store filled; its value, a fresh id, names this generation of the store (its epoch). */
+    /**
+     * The embedding space (model name and version) of this store's cases: the first one offered is kept (SET NX, so
+     * every instance agrees), and that one is returned whatever is offered later.
+     */
+    public String embeddingSpace(String offered) {
+        String key = prefix + "embedding-space";
+        redis.set(key, offered, SetParams.setParams().nx());
+        String kept = redis.get(key);
+        return kept != null ? kept : offered;
+    }
+
     public void markIntact() {
         redis.set(prefix + "store-intact", java.util.UUID.randomUUID().toString(), SetParams.setParams().nx());
     }

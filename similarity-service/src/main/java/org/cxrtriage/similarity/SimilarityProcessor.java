@@ -19,8 +19,11 @@ import org.cxrtriage.schemas.Neighbour;
  */
 public final class SimilarityProcessor {
 
-    /** What one score produces: always neighbours; an alert event when the image opens or updates its patient's alert. */
-    public record Result(CxrNeighbours neighbours, CxrAlert alert) {
+    /**
+     * What one score produces: always neighbours; an alert event when the image opens or updates its patient's alert.
+     * {@code otherEmbeddingSpace}: the score came from another model than the stored cases, so it got no neighbours.
+     */
+    public record Result(CxrNeighbours neighbours, CxrAlert alert, boolean otherEmbeddingSpace) {
     }
 
     private final NeighbourIndex index;
@@ -30,6 +33,8 @@ public final class SimilarityProcessor {
     private final Duration alertWindow;
     /** The store's change sequence number this index has caught up with. */
     private long syncedChange;
+    /** The embedding space of the stored cases ({@link #spaceOf}), once known. */
+    private volatile String storeSpace;
 
     public SimilarityProcessor(NeighbourIndex index, CaseStore store, AlertPolicy policy, int k, Duration alertWindow) {
         this.index = index;
@@ -172,13 +177,35 @@ public final class SimilarityProcessor {
         return changes.size();
     }
 
+    /**
+     * The space an embedding lives in: the model that made it. Two trainings give unrelated spaces even at the same
+     * size, so distances between their embeddings mean nothing.
+     */
+    static String spaceOf(CxrScore score) {
+        return score.getModelName() + ":" + score.getModelVersion();
+    }
+
+    /** Whether this score's embedding can be compared with the stored cases (the store keeps the first model's). */
+    private boolean comparable(CxrScore score) {
+        String space = spaceOf(score);
+        String kept = storeSpace;
+        if (kept == null) {
+            kept = store.embeddingSpace(space);
+            storeSpace = kept;
+        }
+        return kept.equals(space);
+    }
+
     public Result onScore(CxrScore score, Instant now) {
         syncIndex();
         float[] embedding = toArray(score.getEmbedding());
         CaseRecord current = new CaseRecord(score.getImageId(), score.getPatientRef(), score.getSiteId(),
                 score.getScoredAt().toEpochMilli(), score.getProbability(), score.getPositive(), embedding, null);
+        // A score of another model than the stored cases is neither compared with them nor stored among them: its
+        // neighbours would be meaningless, and the vector index refuses another size. It still alerts on its score.
+        boolean comparable = comparable(score);
         // Prior cases only, and never the patient's own images: their similarity says nothing new.
-        List<NeighbourIndex.Hit> hits = index.search(embedding, k, current.patientRef());
+        List<NeighbourIndex.Hit> hits = comparable ? index.search(embedding, k, current.patientRef()) : List.of();
         List<Neighbour> neighbours = new ArrayList<>(hits.size());
         int positives = 0;
         for (NeighbourIndex.Hit h : hits) {
@@ -208,7 +235,7 @@ public final class SimilarityProcessor {
                 .setKnnPositive(!hits.isEmpty() && vote >= 0.5f)
                 .setComputedAt(now)
                 .build();
-        if (index.get(current.imageId()).isEmpty()) {
+        if (comparable && index.get(current.imageId()).isEmpty()) {
             long seq = store.save(current);
             index.put(current);
             synchronized (this) {
@@ -243,7 +270,7 @@ public final class SimilarityProcessor {
                     .setImageCount(Math.max(1, images))
                     .build();
         }
-        return new Result(result, alert);
+        return new Result(result, alert, !comparable);
     }
 
     public java.util.Optional<CaseRecord> caseOf(String imageId) {
@@ -268,6 +295,9 @@ public final class SimilarityProcessor {
      * returns whether it was missing.
      */
     public boolean restoreCase(CxrScore score) {
+        if (!comparable(score)) {
+            return false; // never stored: it came from another model than the cases
+        }
         if (store.exists(score.getImageId())) {
             if (index.get(score.getImageId()).isEmpty()) {
                 store.load(score.getImageId()).ifPresent(index::put);

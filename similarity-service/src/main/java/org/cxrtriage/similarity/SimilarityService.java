@@ -69,6 +69,8 @@ public final class SimilarityService implements Service {
     public static final String SNAPSHOT_INTERVAL = "SIMILARITY_SNAPSHOT_INTERVAL";
 
     private static final Logger LOG = LoggerFactory.getLogger(SimilarityService.class);
+    private static final long WARN_OTHER_MODEL_EVERY_NANOS = Duration.ofMinutes(1).toNanos();
+    private long lastOtherModelWarning = System.nanoTime() - WARN_OTHER_MODEL_EVERY_NANOS;
 
     private final Settings settings;
     private final PrometheusMeterRegistry metrics = HttpEndpoints.newMeterRegistry("similarity");
@@ -226,6 +228,10 @@ public final class SimilarityService implements Service {
     private void handle(SpecificRecord value) {
         if (value instanceof CxrScore score) {
             SimilarityProcessor.Result result = processor.onScore(score, Instant.now());
+            if (result.otherEmbeddingSpace()) {
+                metrics.counter("cxr.similarity.other.model").increment();
+                warnOtherModel(score);
+            }
             producer.send(new ProducerRecord<>(Topic.NEIGHBOURS.name(), score.getImageId(), result.neighbours()));
             metrics.counter("cxr.similarity.neighbours").increment();
             if (result.alert() != null) {
@@ -245,6 +251,16 @@ public final class SimilarityService implements Service {
             } else {
                 LOG.info("confirmed outcome attached to {} case(s)", updated);
             }
+        }
+    }
+
+    private void warnOtherModel(CxrScore score) {
+        long now = System.nanoTime();
+        if (now - lastOtherModelWarning >= WARN_OTHER_MODEL_EVERY_NANOS) {
+            lastOtherModelWarning = now;
+            LOG.warn("scores of model {} get no neighbours: the stored cases come from another model, and embeddings "
+                    + "of two models cannot be compared; give the new model a case history of its own ({}, README "
+                    + "\"A new model\")", SimilarityProcessor.spaceOf(score), REDIS_KEY_PREFIX);
         }
     }
 

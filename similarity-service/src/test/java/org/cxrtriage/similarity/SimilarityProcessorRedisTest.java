@@ -73,6 +73,31 @@ class SimilarityProcessorRedisTest {
     }
 
     @Test
+    void scoresOfAnotherModelAreNeitherComparedWithTheCasesNorStoredAmongThemButStillAlert(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        try (HnswNeighbourIndex index = new HnswNeighbourIndex(100, dir)) {
+            SimilarityProcessor p = processor(index);
+            p.onScore(score("a", "p1", 0.1f, 0, 0), Instant.now());
+            p.onScore(score("b", "p2", 0.1f, 1, 0), Instant.now());
+            // Model 2 makes 3-d embeddings: the vector index would refuse them (and the batch be retried for ever).
+            CxrScore other = CxrScore.newBuilder(score("c", "p3", 0.9f, 0, 0, 0)).setModelVersion("2").build();
+
+            SimilarityProcessor.Result r = p.onScore(other, Instant.now());
+
+            assertThat(r.otherEmbeddingSpace()).isTrue();
+            assertThat(r.neighbours().getNeighbours()).isEmpty();
+            assertThat(r.neighbours().getKnnVote()).isNaN();
+            assertThat(r.alert()).as("a positive still alerts on its score").isNotNull();
+            assertThat(p.caseOf("c")).as("not stored among model 1's cases").isEmpty();
+            SimilarityProcessor.Result same = p.onScore(score("d", "p4", 0.1f, 0.1f, 0), Instant.now());
+            assertThat(same.otherEmbeddingSpace()).isFalse();
+            assertThat(same.neighbours().getNeighbours()).extracting(n -> n.getImageId()).containsExactly("a", "b");
+            // Every instance of this store keeps the first model's space.
+            assertThat(processor(new ExactNeighbourIndex()).restoreCase(other)).isFalse();
+        }
+    }
+
+    @Test
     void alertsOncePerPatientAcrossImagesReplaysAndInstances() {
         SimilarityProcessor first = processor(new ExactNeighbourIndex());
         SimilarityProcessor.Result r1 = first.onScore(score("a", "p1", 0.9f, 0, 0), Instant.now());
