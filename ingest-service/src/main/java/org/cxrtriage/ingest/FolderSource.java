@@ -20,6 +20,10 @@ import java.util.stream.Stream;
  * The images of a folder with their metadata. Metadata comes from a manifest CSV when there is one (columns
  * {@code file,patient_id,view,source,...}, as in the shared data set; {@code file} relative to the manifest's
  * folder); otherwise each file is its own patient and study, view PA, site "local".
+ *
+ * <p>The study id travels in clear on the topics, so it is never the file name: names of exported X-rays carry
+ * patient numbers (the shared data's {@code nih__00001280_004}) or are the patient id itself. It is the manifest's
+ * {@code study_id} when it has one, else a random id; results are matched back to files by image id, locally.
  */
 public final class FolderSource {
 
@@ -64,11 +68,13 @@ public final class FolderSource {
 
     private static IngestMetadata metadataFor(Path file, Map<String, String> row) {
         String stem = file.getFileName().toString().replaceFirst("\\.[^.]+$", "");
+        String randomStudy = "study-" + java.util.UUID.randomUUID();
         if (row == null) {
-            return new IngestMetadata(stem, stem, "local", null, "PA", null);
+            return new IngestMetadata(stem, randomStudy, "local", null, "PA", null);
         }
         String view = row.getOrDefault("view", "");
-        return new IngestMetadata(row.getOrDefault("patient_id", stem), stem,
+        String study = row.getOrDefault("study_id", "");
+        return new IngestMetadata(row.getOrDefault("patient_id", stem), study.isBlank() ? randomStudy : study,
                 row.getOrDefault("source", "local"), null, view.isBlank() ? "UNKNOWN" : view, null);
     }
 

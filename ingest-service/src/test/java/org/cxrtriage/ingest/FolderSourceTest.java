@@ -39,5 +39,23 @@ class FolderSourceTest {
         // Without a manifest row: the file is its own patient and study.
         assertThat(items.get(1).metadata().patientId()).isEqualTo("b");
         assertThat(items.get(1).metadata().viewPosition()).isEqualTo("PA");
+        // The study id goes out in clear: never the file name, which may carry the patient's number.
+        assertThat(a.studyId()).matches("study-[0-9a-f-]{36}");
+        assertThat(items.get(1).metadata().studyId()).startsWith("study-").isNotEqualTo(a.studyId());
+    }
+
+    @Test
+    void aManifestStudyIdIsUsed() throws Exception {
+        Path images = Files.createDirectories(dir.resolve("images"));
+        Files.write(images.resolve("mrn-123456.png"), ImageAdmissionTest.image("png", 80, 80,
+                BufferedImage.TYPE_BYTE_GRAY));
+        Files.writeString(dir.resolve("manifest.csv"), """
+                file,patient_id,study_id,view
+                images/mrn-123456.png,123456,ACC-9,PA
+                """);
+
+        IngestMetadata m = FolderSource.list(images, FolderSource.findManifest(images)).get(0).metadata();
+
+        assertThat(m.studyId()).isEqualTo("ACC-9");
     }
 }
