@@ -247,6 +247,12 @@ public final class DashboardService implements Service {
                         tensorConsumer.seek(tp, records.records(tp).get(0).offset());
                     }
                     Thread.sleep(1000);
+                } catch (org.apache.kafka.clients.consumer.CommitFailedException
+                         | org.apache.kafka.common.errors.RebalanceInProgressException
+                         | org.apache.kafka.common.errors.RetriableException e) {
+                    // Another instance joined or left the group: the commit is refused, and whoever owns the
+                    // partitions now reads these tensors again (storing a picture twice is harmless).
+                    LOG.info("pictures stored but not committed ({}); the group is rebalancing", e.toString());
                 }
             }
         } catch (InterruptedException e) {
