@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 public final class TensorFactory {
 
     private static final Logger LOG = LoggerFactory.getLogger(TensorFactory.class);
+    private static final long RESOURCE_RETRY_PAUSE_MS = 500;
 
     private final TensorPlanes planes;
     private final Clock clock;
@@ -39,7 +40,7 @@ public final class TensorFactory {
             return PreprocessOutcome.of(reject(key, null, "EMPTY_EVENT", "the image event has no value"));
         }
         try {
-            TensorPlanes.Planes p = planes.compute(toArray(image.getImageBytes()));
+            TensorPlanes.Planes p = computeRetryingOnce(key, toArray(image.getImageBytes()));
             PreprocessedImage pre = p.image();
             return PreprocessOutcome.of(ImageTensor.newBuilder()
                     .setImageId(image.getImageId())
@@ -66,6 +67,26 @@ public final class TensorFactory {
         } catch (RuntimeException | OutOfMemoryError e) {
             LOG.error("preprocessing failed for image {}: {}", key, e.toString());
             return PreprocessOutcome.of(reject(key, image, "INTERNAL_ERROR", "preprocessing failed: " + e));
+        }
+    }
+
+    /**
+     * The planes; a failure for want of resources (heap, or the engine's native or GPU memory while other stream
+     * threads hold large images) is tried once more after a pause before the image is rejected: it says nothing about
+     * the image, and a rejection is final.
+     */
+    private TensorPlanes.Planes computeRetryingOnce(String key, byte[] bytes) {
+        try {
+            return planes.compute(bytes);
+        } catch (OutOfMemoryError | ai.djl.engine.EngineException e) {
+            LOG.warn("preprocessing image {} ran out of resources ({}); trying once more", key, e.toString());
+            try {
+                Thread.sleep(RESOURCE_RETRY_PAUSE_MS);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw e;
+            }
+            return planes.compute(bytes);
         }
     }
 
