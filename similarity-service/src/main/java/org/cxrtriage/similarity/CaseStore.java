@@ -47,19 +47,25 @@ public final class CaseStore {
         return redis.exists(caseKey(imageId));
     }
 
+    /**
+     * Takes the next change number and files the case under it, in one step (a script runs atomically): taken and
+     * filed in two calls, a reader could see a later number filed first, catch up past it, and never see this one.
+     */
+    private static final String NEXT_CHANGE = "local seq = redis.call('INCR', KEYS[1]) "
+            + "redis.call('ZADD', KEYS[2], seq, ARGV[1]) return seq";
+
     /** Stores a case; returns its change sequence number (see {@link #changedSince}). */
     public long save(CaseRecord c) {
-        // One round trip for the case and its change number (this runs for every scored image), one for the change.
-        redis.clients.jedis.Response<Long> seq;
+        // One round trip (this runs for every scored image); the case is written before its change number is taken.
+        redis.clients.jedis.Response<Object> seq;
         try (var p = redis.pipelined()) {
             p.hset(caseKey(c.imageId()), hash(c));
             p.zadd(casesKey(), c.scoredAtMillis(), c.imageId());
             p.sadd(patientKey(c.patientRef()), c.imageId());
-            seq = p.incr(seqKey());
+            seq = p.eval(NEXT_CHANGE, List.of(seqKey(), changesKey()), List.of(c.imageId()));
             p.sync();
         }
-        redis.zadd(changesKey(), seq.get(), c.imageId());
-        return seq.get();
+        return (Long) seq.get();
     }
 
     private String seqKey() {
@@ -72,9 +78,7 @@ public final class CaseStore {
 
     /** Gives the case the next change sequence number, so every instance's index picks the change up. */
     private long touch(String imageId) {
-        long seq = redis.incr(seqKey());
-        redis.zadd(changesKey(), seq, imageId);
-        return seq;
+        return (Long) redis.eval(NEXT_CHANGE, List.of(seqKey(), changesKey()), List.of(imageId));
     }
 
     /** The sequence number of the latest change (0 when none). */

@@ -98,6 +98,46 @@ class SimilarityProcessorRedisTest {
     }
 
     @Test
+    void aReaderCatchingUpWhileTwoInstancesSaveSeesEveryCase() throws Exception {
+        // Each change number is taken and filed in one step: filed in two, a reader could pass a number filed late.
+        int perWriter = 300;
+        java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread reader = new Thread(() -> {
+            CaseStore store = new CaseStore(redis, prefix);
+            long synced = 0;
+            while (writing.get() || synced < store.lastChange()) {
+                for (CaseStore.Change c : store.changedSince(synced)) {
+                    seen.add(c.record().imageId());
+                    synced = Math.max(synced, c.seq());
+                }
+            }
+        });
+        reader.start();
+        Thread[] writers = new Thread[2];
+        for (int w = 0; w < writers.length; w++) {
+            String name = "w" + w;
+            writers[w] = new Thread(() -> {
+                try (RedisClient own = RedisClient.create(URI.create(System.getenv().getOrDefault(
+                        CommonKeys.REDIS_URL, CommonKeys.DEFAULT_REDIS_URL)))) {
+                    CaseStore store = new CaseStore(own, prefix);
+                    for (int i = 0; i < perWriter; i++) {
+                        store.save(new CaseRecord(name + "-" + i, "p", "site", i, 0.1f, false, new float[] {i, 0},
+                                null));
+                    }
+                }
+            });
+            writers[w].start();
+        }
+        for (Thread w : writers) {
+            w.join();
+        }
+        writing.set(false);
+        reader.join(30_000);
+        assertThat(seen).hasSize(2 * perWriter);
+    }
+
+    @Test
     void alertsOncePerPatientAcrossImagesReplaysAndInstances() {
         SimilarityProcessor first = processor(new ExactNeighbourIndex());
         SimilarityProcessor.Result r1 = first.onScore(score("a", "p1", 0.9f, 0, 0), Instant.now());
