@@ -39,7 +39,11 @@ public final class RegistrySettings {
                 extra);
     }
 
+    /** Registers schemas with the same credentials as the serdes ({@code SERDE_apicurio.registry.auth.*}). */
     public static SchemaRegistrar registrar(Settings settings) {
-        return new SchemaRegistrar(apicurioUrl(settings), ccompatUrl(settings));
+        Map<String, String> serde = settings.withPrefix(SERDE_PREFIX);
+        return new SchemaRegistrar(apicurioUrl(settings), ccompatUrl(settings),
+                serde.get(io.apicurio.registry.resolver.config.SchemaResolverConfig.AUTH_USERNAME),
+                serde.get(io.apicurio.registry.resolver.config.SchemaResolverConfig.AUTH_PASSWORD));
     }
 }

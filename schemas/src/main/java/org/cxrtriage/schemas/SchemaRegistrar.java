@@ -37,6 +37,8 @@ public final class SchemaRegistrar {
 
     private final String registryUrl;
     private final String ccompatUrl;
+    /** "Basic ..." for a registry that wants credentials (the serdes' own), or null. */
+    private final String authorization;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     /**
@@ -44,8 +46,18 @@ public final class SchemaRegistrar {
      * @param ccompatUrl  Confluent-compatible API of the same registry, e.g. http://127.0.0.1:8081/apis/ccompat/v7
      */
     public SchemaRegistrar(String registryUrl, String ccompatUrl) {
+        this(registryUrl, ccompatUrl, null, null);
+    }
+
+    /**
+     * With basic credentials, the same the serdes use ({@code apicurio.registry.auth.username/password}); null for
+     * none. TLS goes through the JVM's trust store ({@code -Djavax.net.ssl.trustStore=...}).
+     */
+    public SchemaRegistrar(String registryUrl, String ccompatUrl, String username, String password) {
         this.registryUrl = trimSlash(registryUrl);
         this.ccompatUrl = trimSlash(ccompatUrl);
+        this.authorization = username == null ? null : "Basic " + java.util.Base64.getEncoder().encodeToString(
+                (username + ":" + (password == null ? "" : password)).getBytes(StandardCharsets.UTF_8));
     }
 
     /** @param ccompatUrl e.g. http://127.0.0.1:8081/apis/ccompat/v7 (the core API is found next to it) */
@@ -171,6 +183,9 @@ public final class SchemaRegistrar {
     private HttpResponse<String> exchange(String base, String method, String path, String body) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(15))
                 .header("Accept", "application/vnd.schemaregistry.v1+json, application/json, */*");
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
         if (body != null) {
             b.header("Content-Type", base.equals(ccompatUrl) ? "application/vnd.schemaregistry.v1+json"
                     : "application/json");
@@ -178,6 +193,12 @@ public final class SchemaRegistrar {
         b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         try {
             HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 401 || r.statusCode() == 403) {
+                throw new IllegalStateException("registry " + method + " " + path + " -> " + r.statusCode()
+                        + ": schemas are registered with the serdes' basic credentials "
+                        + "(SERDE_apicurio.registry.auth.username and ...password), "
+                        + (authorization == null ? "and none are set" : "and these were refused"));
+            }
             if (r.statusCode() / 100 != 2 && r.statusCode() != 404) {
                 throw new IllegalStateException("registry " + method + " " + path + " -> " + r.statusCode() + ": "
                         + r.body());
