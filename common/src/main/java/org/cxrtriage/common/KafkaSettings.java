@@ -85,8 +85,8 @@ public final class KafkaSettings {
         Properties p = producer(settings, clientId);
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
         // A crashed instance that never comes back holds read_committed readers behind its open transaction until
-        // the broker aborts it: keep that short.
-        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 15_000);
+        // the broker aborts it: keep that short (KAFKA_CLIENT_TRANSACTION_TIMEOUT_MS may lengthen it).
+        p.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 15_000);
         p.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, TRANSACTION_RETRY_BACKOFF_MS);
         return p;
     }

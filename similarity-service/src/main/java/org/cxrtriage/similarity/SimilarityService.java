@@ -119,8 +119,11 @@ public final class SimilarityService implements Service {
         @SuppressWarnings({"unchecked", "rawtypes"})
         org.apache.kafka.common.serialization.Deserializer<SpecificRecord> any =
                 (org.apache.kafka.common.serialization.Deserializer) serdes.deserializer(Topic.SCORES);
-        consumer = new KafkaConsumer<>(KafkaSettings.consumer(settings, "similarity", groupId),
-                new StringDeserializer(), any);
+        java.util.Properties cp = KafkaSettings.consumer(settings, "similarity", groupId);
+        // One transaction per poll, with a search and Redis round trips per record: a bounded batch stays well inside
+        // the transaction timeout (15 s) on a backlog.
+        cp.putIfAbsent(org.apache.kafka.clients.consumer.ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100);
+        consumer = new KafkaConsumer<>(cp, new StringDeserializer(), any);
         new KafkaClientMetrics(producer).bindTo(metrics);
         new KafkaClientMetrics(consumer).bindTo(metrics);
         running = true;
