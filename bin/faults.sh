@@ -5,7 +5,7 @@
 # with a reason, that every positive patient has exactly one alert and that the case index holds every case.
 #
 #   bin/faults.sh [--count N] [--rate IMAGES_PER_S] [--images DIR] [--out DIR]
-# Full run: 300 images (the default); CI runs the short form (bin/test.sh: --count 60).
+# Full run: 300 images (the default); CI runs the short form (bin/test.sh: --count 40, FAULTS_COUNT).
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO_ROOT"
