@@ -34,6 +34,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--work-dir", description = "checkpoints (default: $TMPDIR/cxr-trainer)")
     Path workDir;
 
+    @Option(names = "--overwrite", description = "replace a trained model already in --out (refused otherwise, so that "
+            + "a try-out run cannot overwrite the shipped model or its split)")
+    boolean overwrite;
+
     @picocli.CommandLine.Mixin
     LungOptions lungOptions = new LungOptions();
     @Option(names = "--resume", description = "continue an interrupted run from the last epoch saved in --work-dir "
@@ -96,6 +100,11 @@ final class TrainCommand implements Callable<Integer> {
         DataSplit split = splitFile != null ? DataSplit.read(splitFile)
                 : testSource != null ? heldOutSplit(m)
                 : DataSplit.create(m, valFraction, testFraction, seed);
+        if (!resume && !overwrite && Files.exists(out.resolve(org.cxrtriage.model.ModelDirectory.METADATA_FILE))) {
+            throw new CommandLine.ParameterException(spec.commandLine(), out + " already holds a trained model ("
+                    + org.cxrtriage.model.ModelDirectory.METADATA_FILE + "): choose another --out, or --overwrite to "
+                    + "replace it and its split");
+        }
         Files.createDirectories(out);
         split.write(out.resolve(DataSplit.FILE_NAME));
         System.out.println("manifest " + manifestPath + ": " + m.entries().size() + " images");

@@ -35,6 +35,11 @@ class TrainRoundTripTest {
         assertThat(out.resolve("split.csv")).isRegularFile();
         assertThat(out.resolve("training.json")).isRegularFile();
         assertThat(out.resolve("model-0000.params")).isRegularFile();
+        // A second run into a directory that holds a trained model is refused before it touches anything.
+        byte[] splitBefore = Files.readAllBytes(out.resolve("split.csv"));
+        assertThat(TrainerCli.run("train", "--manifest", manifest.toString(), "--out", out.toString(),
+                "--cache-dir", "none", "--test-fraction", "0.5", "--epochs", "1")).isEqualTo(2);
+        assertThat(Files.readAllBytes(out.resolve("split.csv"))).isEqualTo(splitBefore);
 
         try (LoadedModel model = ModelDirectory.load(out, Device.cpu());
                 CxrPredictor predictor = new CxrPredictor(model, 4)) {
