@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (Jazzer) of everything that parses untrusted image bytes: each @FuzzTest of
-# imaging's ImagingFuzzTest (probe, decode, dicom) fuzzes for the given seconds, seeded with the bad-input corpus.
+# imaging's ImagingFuzzTest (probe, decode, dicom, strip) fuzzes for the given seconds, seeded with the bad-input corpus.
 # A finding fails the run; Jazzer then writes the input to
 # imaging/src/test/resources/org/cxrtriage/imaging/ImagingFuzzTestInputs/<target>/ - commit it with the fix, and every
 # normal build replays it (regression mode). Needs no stack and no network once the dependencies are in ~/.m2.
@@ -12,8 +12,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${1:-45}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(probe decode dicom)
-[[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: bin/fuzz.sh [seconds] [probe|decode|dicom ...]" >&2; exit 2; }
+((${#targets[@]})) || targets=(probe decode dicom strip)
+[[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: bin/fuzz.sh [seconds] [probe|decode|dicom|strip ...]" >&2; exit 2; }
 
 # Only one @FuzzTest fuzzes per JVM, so one Maven run per target. The duration goes to libFuzzer as a trailing
 # -max_total_time, which overrides the annotation's default. The heap is bounded: Jazzer turns libFuzzer's RSS limit

@@ -3,6 +3,8 @@ package org.cxrtriage.imaging;
 import com.twelvemonkeys.imageio.metadata.tiff.TIFF;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Checks of a TIFF's first directory (IFD 0) made on the raw bytes, where the ImageIO reader would otherwise trust
@@ -123,6 +125,91 @@ final class TiffChecks {
         }
     }
 
+    /** Tags whose BYTE/UNDEFINED values are metadata blobs: XMP, IPTC, Photoshop, Exif MakerNote and UserComment. */
+    private static final java.util.Set<Integer> METADATA_BLOBS = java.util.Set.of(700, 33723, 34377, 37500, 37510);
+    /** Tags pointing to directories of descriptive metadata: Exif, GPS, Interoperability. */
+    private static final java.util.Set<Integer> METADATA_DIRECTORIES = java.util.Set.of(34665, 34853, 40965);
+
+    /**
+     * A copy of the TIFF with every text value and metadata blob zeroed in place (image description, artist, document
+     * name, dates, Exif, GPS, XMP, IPTC...), the structure and the pixels untouched: a reader sees empty strings.
+     * Only bytes {@link ImageFormat#detect} found to be TIFF, and that passed {@link #checkDeclarations}.
+     */
+    static byte[] withoutDescriptiveValues(byte[] original) {
+        byte[] bytes = original.clone();
+        List<long[]> blank = new ArrayList<>();
+        List<long[]> keep = new ArrayList<>();
+        Directory first = Directory.first(bytes);
+        keep.add(new long[] {0, first.big ? 16 : 8}); // the header
+        collect(first, bytes, 0, blank, keep);
+        // A value that shares bytes with anything a decoder reads (a damaged or crafted file) stays as it is: the
+        // published image must decode exactly as the upload did.
+        for (long[] b : blank) {
+            if (keep.stream().noneMatch(k -> b[0] < k[1] && k[0] < b[1])) {
+                java.util.Arrays.fill(bytes, (int) b[0], (int) b[1], (byte) 0);
+            }
+        }
+        return bytes;
+    }
+
+    /** Sorts a directory's byte ranges into values to blank and everything else a reader may need. */
+    private static void collect(Directory ifd, byte[] bytes, int depth, List<long[]> blank, List<long[]> keep) {
+        keep.add(ifd.region());
+        for (int i = 0; i < ifd.entries(); i++) {
+            int type = ifd.type(i);
+            int tag = ifd.tag(i);
+            long[] values = ifd.valueRange(i);
+            if (values == null) {
+                continue; // a type of unknown size or values outside the file: nothing to read there
+            }
+            boolean blob = METADATA_BLOBS.contains(tag) && (type == TIFF.TYPE_UNDEFINED || type == TIFF.TYPE_BYTE);
+            if (type == TIFF.TYPE_ASCII || blob) {
+                if (ifd.isInline(i, values)) {
+                    java.util.Arrays.fill(bytes, (int) values[0], (int) values[1], (byte) 0); // the entry's own field
+                } else {
+                    blank.add(values);
+                }
+            } else {
+                keep.add(values);
+            }
+            if (tag == TIFF.TAG_STRIP_OFFSETS || tag == TIFF.TAG_TILE_OFFSETS || tag == 513) { // 513: old JPEG
+                keepData(ifd, i, tag, keep);
+            }
+            if (METADATA_DIRECTORIES.contains(tag) && depth < 2) {
+                try {
+                    collect(Directory.at(bytes, ifd.firstOffset(i)), bytes, depth + 1, blank, keep);
+                } catch (InvalidImageException unreadable) {
+                    // A metadata directory no reader can find holds nothing anyone reads: left as it is.
+                }
+            }
+        }
+    }
+
+    /** The pixel data an offsets entry points to, with the byte counts of its partner tag. */
+    private static void keepData(Directory ifd, int offsetsEntry, int tag, List<long[]> keep) {
+        int countsTag = tag == TIFF.TAG_STRIP_OFFSETS ? TIFF.TAG_STRIP_BYTE_COUNTS
+                : tag == TIFF.TAG_TILE_OFFSETS ? TIFF.TAG_TILE_BYTE_COUNTS : 514;
+        long[] offsets;
+        long[] counts = null;
+        try {
+            offsets = ifd.unsignedValues(offsetsEntry);
+            for (int j = 0; j < ifd.entries(); j++) {
+                if (ifd.tag(j) == countsTag) {
+                    counts = ifd.unsignedValues(j);
+                }
+            }
+        } catch (InvalidImageException unreadable) {
+            offsets = null;
+        }
+        if (offsets == null || counts == null) {
+            keep.add(new long[] {0, Long.MAX_VALUE}); // where the pixels are is unclear: touch nothing
+            return;
+        }
+        for (int k = 0; k < Math.min(offsets.length, counts.length); k++) {
+            keep.add(new long[] {offsets[k], offsets[k] + counts[k]});
+        }
+    }
+
     /** The entries of IFD 0, read in place: classic TIFF (12-byte entries) or BigTIFF (20-byte entries). */
     private static final class Directory {
         private final byte[] bytes;
@@ -148,7 +235,15 @@ final class TiffChecks {
             if (bytes.length < headerLength) {
                 throw corrupt("TIFF header is cut off");
             }
-            long ifd = big ? buf.getLong(8) : buf.getInt(4) & 0xFFFFFFFFL;
+            return at(bytes, big ? buf.getLong(8) : buf.getInt(4) & 0xFFFFFFFFL);
+        }
+
+        /** The directory at byte {@code ifd} of a TIFF. */
+        static Directory at(byte[] bytes, long ifd) {
+            boolean big = bytes[2] == 43 || bytes[3] == 43;
+            ByteOrder order = bytes[0] == 'I' ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN;
+            ByteBuffer buf = ByteBuffer.wrap(bytes).order(order);
+            int headerLength = big ? 16 : 8;
             int countLength = big ? 8 : 2;
             if (ifd < headerLength || ifd > bytes.length - countLength) {
                 throw corrupt("TIFF directory lies outside the file");
@@ -180,6 +275,54 @@ final class TiffChecks {
 
         private long count(int entry) {
             return big ? buf.getLong(at(entry) + 4) : buf.getInt(at(entry) + 4) & 0xFFFFFFFFL;
+        }
+
+        /** Whether these values are the entry's own value field (they fit in it). */
+        boolean isInline(int entry, long[] values) {
+            int field = at(entry) + (big ? 12 : 8);
+            return values[0] == field && values[1] <= field + (big ? 8 : 4);
+        }
+
+        /** The bytes of the directory itself: its entry count, entries and next-directory pointer. */
+        long[] region() {
+            return new long[] {start - (big ? 8 : 2), start + (long) entries * (big ? 20 : 12) + (big ? 8 : 4)};
+        }
+
+        /** Where an entry's values lie (inline in the entry, or at its offset); null for an unknown type or a bad one. */
+        long[] valueRange(int entry) {
+            int size = typeSize(type(entry));
+            if (size == 0) {
+                return null;
+            }
+            long count = count(entry);
+            try {
+                long first = valuesAt(entry, count, size);
+                return new long[] {first, first + count * size};
+            } catch (InvalidImageException outside) {
+                return null;
+            }
+        }
+
+        private static int typeSize(int type) {
+            return switch (type) {
+                case TIFF.TYPE_BYTE, TIFF.TYPE_ASCII, TIFF.TYPE_SBYTE, TIFF.TYPE_UNDEFINED -> 1;
+                case TIFF.TYPE_SHORT, TIFF.TYPE_SSHORT -> 2;
+                case TIFF.TYPE_LONG, TIFF.TYPE_SLONG, TIFF.TYPE_FLOAT, TIFF.TYPE_IFD -> 4;
+                case TIFF.TYPE_RATIONAL, TIFF.TYPE_SRATIONAL, TIFF.TYPE_DOUBLE, TIFF.TYPE_LONG8, TIFF.TYPE_SLONG8,
+                     TIFF.TYPE_IFD8 -> 8;
+                default -> 0;
+            };
+        }
+
+        /** The offset a directory-pointer entry holds (type LONG or IFD, or their BigTIFF forms). */
+        long firstOffset(int entry) {
+            int type = type(entry);
+            int size = type == TIFF.TYPE_IFD ? 4 : type == TIFF.TYPE_IFD8 ? 8 : integerSize(type);
+            long count = count(entry);
+            if (size < 4 || count == 0) {
+                throw corrupt("TIFF tag " + tag(entry) + " has type " + type + "; a directory offset needs LONG or IFD");
+            }
+            return read(valuesAt(entry, count, size), size == 8 ? TIFF.TYPE_LONG8 : TIFF.TYPE_LONG);
         }
 
         /** Bytes of one value of an integer type, or 0 for any other type. */

@@ -8,7 +8,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Coverage-guided fuzzing of everything that parses untrusted bytes. The property: any byte array either yields a
+ * Coverage-guided fuzzing of everything that parses untrusted bytes (and of the metadata stripping, which must not
+ * change what an image decodes to). The property: any byte array either yields a
  * valid image or an {@link InvalidImageException} with a reason; never another exception, an OutOfMemoryError or a
  * hang.
  *
@@ -80,6 +81,33 @@ class ImagingFuzzTest {
             assertThat(stripped).as("de-identified").isNotNull();
             assertThat(DicomImage.decode(stripped, LIMITS).pixels()).containsExactly(image.pixels());
         }
+    }
+
+    @MethodSource("seeds")
+    @FuzzTest(maxDuration = DURATION)
+    void strip(byte[] data) {
+        ImageInfo info;
+        try {
+            info = ImageProbe.probe(data, LIMITS);
+        } catch (InvalidImageException e) {
+            return; // ingest refuses it before stripping
+        }
+        byte[] stripped;
+        try {
+            stripped = EmbeddedMetadata.strip(info.format(), data);
+        } catch (InvalidImageException e) {
+            assertThat(e.code()).isNotNull();
+            return;
+        }
+        GrayImage image;
+        try {
+            image = ImageDecoder.decode(data, LIMITS);
+        } catch (InvalidImageException e) {
+            return;
+        }
+        // What ingest publishes must decode to exactly what the upload decodes to.
+        assertThat(java.util.Arrays.equals(ImageDecoder.decode(stripped, LIMITS).pixels(), image.pixels()))
+                .as("same pixels").isTrue();
     }
 
     private static boolean inUnitRange(float[] pixels) {

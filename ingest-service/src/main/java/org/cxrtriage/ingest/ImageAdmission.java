@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.UUID;
 import org.cxrtriage.common.Pseudonymiser;
 import org.cxrtriage.imaging.DicomDeidentifier;
+import org.cxrtriage.imaging.EmbeddedMetadata;
 import org.cxrtriage.imaging.ImageFormat;
 import org.cxrtriage.imaging.ImageInfo;
 import org.cxrtriage.imaging.ImageLimits;
@@ -68,16 +69,16 @@ public final class ImageAdmission {
         String contentType = info.format().mimeType();
         checkDeclaredType(declaredContentType, contentType);
         // A DICOM header names the patient, dates, institution, physicians...: only a minimal re-encoding with the
-        // pixel data and what preprocessing reads goes any further. The sha256 (and so duplicate detection) is of
-        // the bytes published, so byte-identical re-sends still match, and two exports of the same image that differ
-        // only in patient/study header fields count as the same image.
-        byte[] published = bytes;
-        if (info.format() == ImageFormat.DICOM) {
-            try {
-                published = DicomDeidentifier.strip(bytes);
-            } catch (InvalidImageException e) {
-                throw new IngestRejection(statusFor(e.code().name()), e.code().name(), e.getMessage());
-            }
+        // pixel data and what preprocessing reads goes any further. PNG, JPEG and TIFF exports carry the same in text
+        // chunks, comments, Exif and tags: those go too (EmbeddedMetadata). The sha256 (and so duplicate detection)
+        // is of the bytes published, so byte-identical re-sends still match, and two exports of the same image that
+        // differ only in patient/study metadata count as the same image.
+        byte[] published;
+        try {
+            published = info.format() == ImageFormat.DICOM ? DicomDeidentifier.strip(bytes)
+                    : EmbeddedMetadata.strip(info.format(), bytes);
+        } catch (InvalidImageException e) {
+            throw new IngestRejection(statusFor(e.code().name()), e.code().name(), e.getMessage());
         }
         return ImageReceived.newBuilder()
                 .setImageId(UUID.randomUUID().toString())

@@ -68,11 +68,18 @@ class CorpusAdmissionTest {
             assertThat(DICOM_IDENTIFIERS).allSatisfy(s -> assertThat(text).doesNotContain(s));
             assertThat(published.length).isLessThan(e.bytes().length);
             if (e.decode() == null) {
-                assertThat(ImageDecoder.decode(published, BadInputCorpus.LIMITS).pixels())
-                        .containsExactly(ImageDecoder.decode(e.bytes(), BadInputCorpus.LIMITS).pixels());
+                // Arrays.equals: AssertJ's element diff of two large arrays takes minutes.
+                assertThat(java.util.Arrays.equals(ImageDecoder.decode(published, BadInputCorpus.LIMITS).pixels(),
+                        ImageDecoder.decode(e.bytes(), BadInputCorpus.LIMITS).pixels())).as("same pixels").isTrue();
             }
         } else {
-            assertThat(published).isEqualTo(e.bytes());
+            // Embedded metadata (text chunks, comments, Exif, tags) does not go on; the pixels do, exactly.
+            assertThat(published.length).isLessThanOrEqualTo(e.bytes().length);
+            if (e.decode() == null) {
+                // Arrays.equals: AssertJ's element diff of two large arrays takes minutes.
+                assertThat(java.util.Arrays.equals(ImageDecoder.decode(published, BadInputCorpus.LIMITS).pixels(),
+                        ImageDecoder.decode(e.bytes(), BadInputCorpus.LIMITS).pixels())).as("same pixels").isTrue();
+            }
         }
     }
 }

@@ -1,0 +1,162 @@
+package org.cxrtriage.imaging;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+
+/**
+ * Removes what an image file says besides its pixels, before it goes any further than ingest: exports from PACS and
+ * DICOM converters write the patient's name, id, birth date and accession number into PNG text chunks, JPEG
+ * comments and Exif, and TIFF tags. (DICOM has its own de-identification: {@link DicomDeidentifier}.)
+ * <ul>
+ *   <li>PNG: every chunk but those that describe pixels (IHDR, PLTE, IDAT, IEND, tRNS, gAMA, cHRM, sRGB, sBIT,
+ *       pHYs) is blanked in place: text, Exif, time, ICC profiles (named) and unknown chunks.</li>
+ *   <li>JPEG: comments and application segments are zeroed in place, except JFIF (APP0), the ICC profile (APP2)
+ *       and Adobe's colour transform (APP14), which decoding needs; anything after the end of the image goes.</li>
+ *   <li>TIFF: every text value and metadata blob is zeroed in place (Exif and GPS directories included).</li>
+ * </ul>
+ * Whatever cannot be parsed is left as decoders would read it (a PNG chunk that claims more bytes than follow, a
+ * JPEG stream past its first malformed segment): a damaged file may keep metadata there, but never decodes
+ * differently from the upload.
+ */
+public final class EmbeddedMetadata {
+
+    private static final Set<String> PNG_PIXEL_CHUNKS = Set.of("IHDR", "PLTE", "IDAT", "IEND", "tRNS", "gAMA", "cHRM",
+            "sRGB", "sBIT", "pHYs");
+
+    private static final byte[] PNG_IEND = {0, 0, 0, 0, 'I', 'E', 'N', 'D', (byte) 0xAE, 0x42, 0x60, (byte) 0x82};
+    private static final byte[] JPEG_EOI = {(byte) 0xFF, (byte) 0xD9};
+    /** A private, ancillary, safe-to-copy chunk type: what a blanked PNG chunk becomes. */
+    static final String BLANK_CHUNK = "cxRz";
+
+    private EmbeddedMetadata() {
+    }
+
+    /** The image without its embedded metadata; other formats (DICOM) are returned as they are. */
+    public static byte[] strip(ImageFormat format, byte[] bytes) {
+        return switch (format) {
+            case PNG -> keepTrailer(bytes, png(bytes), format, PNG_IEND);
+            case JPEG -> keepTrailer(bytes, jpeg(bytes), format, JPEG_EOI);
+            case TIFF -> TiffChecks.withoutDescriptiveValues(bytes);
+            default -> bytes;
+        };
+    }
+
+    /**
+     * Ingest takes a PNG or JPEG only with its end marker near its end ({@link ImageReaders#checkTrailer}); in a
+     * damaged file the only one may have sat inside a blanked chunk. Then the marker is put back at the end, where a
+     * decoder that got that far stops anyway.
+     */
+    private static byte[] keepTrailer(byte[] original, byte[] stripped, ImageFormat format, byte[] marker) {
+        if (stripped == original || passesTrailerCheck(stripped, format) || !passesTrailerCheck(original, format)) {
+            return stripped;
+        }
+        byte[] out = java.util.Arrays.copyOf(stripped, stripped.length + marker.length);
+        System.arraycopy(marker, 0, out, stripped.length, marker.length);
+        return out;
+    }
+
+    private static boolean passesTrailerCheck(byte[] bytes, ImageFormat format) {
+        try {
+            ImageReaders.checkTrailer(bytes, format);
+            return true;
+        } catch (InvalidImageException e) {
+            return false;
+        }
+    }
+
+    /**
+     * PNG metadata is blanked in place: a chunk that does not describe pixels keeps its place and length but becomes
+     * a private ancillary chunk ({@value #BLANK_CHUNK}, which every decoder skips) of zeros with a valid CRC. Cutting
+     * chunks out could join IDAT chunks that a damaged file had apart, and decode differently from the upload.
+     * Bytes after IEND go.
+     */
+    static byte[] png(byte[] b) {
+        byte[] out = b.clone();
+        int pos = 8;
+        while (pos + 12 <= b.length) {
+            long length = u32(b, pos);
+            if (length > b.length - pos - 12L) {
+                break; // a chunk that claims more than follows: decoders read on into the rest, so it stays
+            }
+            int total = (int) length + 12;
+            String type = new String(b, pos + 4, 4, StandardCharsets.ISO_8859_1);
+            if (!type.chars().allMatch(c -> c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z')) {
+                break; // not a chunk: left as decoders would meet it
+            }
+            if (!PNG_PIXEL_CHUNKS.contains(type)) {
+                byte[] blank = BLANK_CHUNK.getBytes(StandardCharsets.ISO_8859_1);
+                System.arraycopy(blank, 0, out, pos + 4, 4);
+                java.util.Arrays.fill(out, pos + 8, pos + 8 + (int) length, (byte) 0);
+                java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+                crc.update(out, pos + 4, 4 + (int) length);
+                java.nio.ByteBuffer.wrap(out).putInt(pos + 8 + (int) length, (int) crc.getValue());
+            }
+            pos += total;
+            if (type.equals("IEND")) {
+                return java.util.Arrays.copyOf(out, pos);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * JPEG metadata is blanked in place, not cut out: decoders resynchronise over damaged streams each in their own
+     * way, and a stream rebuilt segment by segment could decode differently from the upload. So every segment keeps
+     * its marker and length, comments and application segments get zeros for content, and the walk stops (leaving
+     * the rest as it is) at the first thing that is not a well-formed segment. Bytes after the end-of-image marker go.
+     */
+    static byte[] jpeg(byte[] b) {
+        if (b.length < 2 || (b[0] & 0xFF) != 0xFF || (b[1] & 0xFF) != 0xD8) {
+            return b;
+        }
+        byte[] out = b.clone();
+        int pos = 2;
+        while (pos + 1 < b.length && (b[pos] & 0xFF) == 0xFF) {
+            int marker = b[pos + 1] & 0xFF;
+            if (marker == 0xFF) { // fill byte
+                pos++;
+                continue;
+            }
+            if (marker == 0xD9) { // EOI: whatever follows is not the image
+                return java.util.Arrays.copyOf(out, pos + 2);
+            }
+            if (marker < 0xC0 || marker == 0xD8 || marker >= 0xD0 && marker <= 0xD7 || pos + 4 > b.length) {
+                break; // not a segment where one must start: leave the rest as it is
+            }
+            int length = ((b[pos + 2] & 0xFF) << 8) | (b[pos + 3] & 0xFF);
+            if (length < 2 || pos + 2 + length > b.length) {
+                break;
+            }
+            int end = pos + 2 + length;
+            boolean metadata = marker == 0xFE // COM
+                    || marker >= 0xE1 && marker <= 0xEF && marker != 0xE2 && marker != 0xEE; // APPn but ICC, Adobe
+            if (metadata) {
+                java.util.Arrays.fill(out, pos + 4, end, (byte) 0);
+            }
+            if (marker == 0xDA) { // SOS: its entropy-coded data runs to the next marker that is not RSTn or stuffing
+                end = endOfScan(b, end);
+            }
+            pos = end;
+        }
+        return out;
+    }
+
+    /** Where the entropy-coded data that starts at {@code from} ends: at the next real marker, or the end. */
+    private static int endOfScan(byte[] b, int from) {
+        int i = from;
+        while (i + 1 < b.length) {
+            if ((b[i] & 0xFF) == 0xFF) {
+                int next = b[i + 1] & 0xFF;
+                if (next != 0x00 && !(next >= 0xD0 && next <= 0xD7) && next != 0xFF) {
+                    return i;
+                }
+            }
+            i++;
+        }
+        return b.length;
+    }
+
+    private static long u32(byte[] b, int at) {
+        return ((b[at] & 0xFFL) << 24) | ((b[at + 1] & 0xFFL) << 16) | ((b[at + 2] & 0xFFL) << 8) | (b[at + 3] & 0xFFL);
+    }
+}

@@ -1,0 +1,148 @@
+package org.cxrtriage.imaging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32;
+import org.junit.jupiter.api.Test;
+
+/** Identifiers written into an image file's metadata do not survive; the pixels do, exactly. */
+class EmbeddedMetadataTest {
+
+    private static final String NAME = "DOE^JOHN";
+    private static final String MRN = "MRN-12345678";
+    private static final GrayImage IMAGE = TestImages.chestPhantom(96);
+
+    private static String latin1(byte[] b) {
+        return new String(b, StandardCharsets.ISO_8859_1);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] slice(byte[] b, int from, int to) {
+        return java.util.Arrays.copyOfRange(b, from, to);
+    }
+
+    private static byte[] pngChunk(String type, String text) {
+        byte[] t = type.getBytes(StandardCharsets.ISO_8859_1);
+        byte[] d = text.getBytes(StandardCharsets.ISO_8859_1);
+        CRC32 crc = new CRC32();
+        crc.update(t);
+        crc.update(d);
+        return ByteBuffer.allocate(12 + d.length).putInt(d.length).put(t).put(d).putInt((int) crc.getValue()).array();
+    }
+
+    private static void assertSamePixels(byte[] original, byte[] stripped) {
+        GrayImage a = ImageDecoder.decode(original);
+        GrayImage b = ImageDecoder.decode(stripped);
+        assertThat(b.width()).isEqualTo(a.width());
+        assertThat(b.height()).isEqualTo(a.height());
+        assertThat(b.pixels()).containsExactly(a.pixels());
+    }
+
+    @Test
+    void pngChunksThatDoNotDescribePixelsAreBlanked() {
+        byte[] plain = TestImages.encode(TestImages.gray16(IMAGE), "png");
+        int afterIhdr = 8 + 25;
+        byte[] tagged = concat(slice(plain, 0, afterIhdr), pngChunk("tEXt", "Patient\0" + NAME + " " + MRN),
+                pngChunk("prVt", "accession ACC998877"), slice(plain, afterIhdr, plain.length),
+                ("trailing " + MRN).getBytes(StandardCharsets.ISO_8859_1));
+
+        byte[] stripped = EmbeddedMetadata.strip(ImageFormat.PNG, tagged);
+
+        assertThat(latin1(stripped)).doesNotContain(NAME).doesNotContain(MRN).doesNotContain("ACC998877")
+                .doesNotContain("tEXt").contains(EmbeddedMetadata.BLANK_CHUNK);
+        assertThat(stripped).as("in place, cut after IEND").hasSize(tagged.length - ("trailing " + MRN).length());
+        assertSamePixels(plain, stripped);
+        assertThat(EmbeddedMetadata.strip(ImageFormat.PNG, plain)).as("nothing to remove").isEqualTo(plain);
+    }
+
+    @Test
+    void jpegCommentsAndExifAreBlankedAndTrailingBytesGoButWhatDecodingNeedsStays() {
+        byte[] plain = TestImages.encode(TestImages.gray8(IMAGE), "jpeg");
+        byte[] commentText = (NAME + " " + MRN).getBytes(StandardCharsets.ISO_8859_1);
+        byte[] comment = concat(new byte[] {(byte) 0xFF, (byte) 0xFE, 0, (byte) (2 + commentText.length)},
+                commentText);
+        byte[] exifText = ("Exif\0\0" + NAME).getBytes(StandardCharsets.ISO_8859_1);
+        byte[] exif = concat(new byte[] {(byte) 0xFF, (byte) 0xE1, 0, (byte) (2 + exifText.length)}, exifText);
+        byte[] tagged = concat(slice(plain, 0, 2), comment, exif, slice(plain, 2, plain.length),
+                ("appended " + MRN).getBytes(StandardCharsets.ISO_8859_1));
+
+        byte[] stripped = EmbeddedMetadata.strip(ImageFormat.JPEG, tagged);
+
+        assertThat(latin1(stripped)).doesNotContain(NAME).doesNotContain(MRN);
+        assertThat(stripped).as("blanked in place, cut after the image")
+                .hasSize(plain.length + comment.length + exif.length);
+        assertSamePixels(plain, stripped);
+        assertThat(EmbeddedMetadata.strip(ImageFormat.JPEG, plain)).as("nothing to remove").isEqualTo(plain);
+    }
+
+    @Test
+    void tiffTextAndExifValuesAreZeroedInPlace() {
+        byte[] tagged = taggedTiff();
+
+        byte[] stripped = EmbeddedMetadata.strip(ImageFormat.TIFF, tagged);
+
+        assertThat(latin1(stripped)).doesNotContain(NAME).doesNotContain(MRN).doesNotContain("2020:03:01")
+                .as("the inline Artist").doesNotContain("JDO");
+        assertThat(stripped).hasSameSizeAs(tagged);
+        assertSamePixels(tagged, stripped);
+    }
+
+    /**
+     * A little-endian 64×64 8-bit gray TIFF with an ImageDescription (outside the entry), an Artist short enough to
+     * sit inline, and an Exif directory holding DateTimeOriginal.
+     */
+    private static byte[] taggedTiff() {
+        int side = 64;
+        byte[] description = (NAME + " " + MRN + "\0").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] date = "2020:03:01 10:15:00\0".getBytes(StandardCharsets.ISO_8859_1);
+        int[][] entries = {
+                {256, 4, 1, side}, {257, 4, 1, side}, {258, 3, 1, 8}, {259, 3, 1, 1}, {262, 3, 1, 1},
+                {270, 2, description.length, -1}, {273, 4, 1, -2}, {277, 3, 1, 1}, {278, 4, 1, side},
+                {279, 4, 1, side * side}, {315, 2, 4, -3}, {34665, 4, 1, -4}};
+        int ifd = 8;
+        int ifdLength = 2 + entries.length * 12 + 4;
+        int exifIfd = ifd + ifdLength;
+        int exifLength = 2 + 12 + 4;
+        int descriptionAt = exifIfd + exifLength;
+        int dateAt = descriptionAt + description.length;
+        int pixelsAt = dateAt + date.length;
+        ByteBuffer b = ByteBuffer.allocate(pixelsAt + side * side).order(ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(ifd);
+        b.putShort((short) entries.length);
+        for (int[] e : entries) {
+            b.putShort((short) e[0]).putShort((short) e[1]).putInt(e[2]);
+            switch (e[3]) {
+                case -1 -> b.putInt(descriptionAt);
+                case -2 -> b.putInt(pixelsAt);
+                case -3 -> b.put((byte) 'J').put((byte) 'D').put((byte) 'O').put((byte) 0); // Artist "JDO", inline
+                case -4 -> b.putInt(exifIfd);
+                default -> {
+                    if (e[1] == 3) {
+                        b.putShort((short) e[3]).putShort((short) 0);
+                    } else {
+                        b.putInt(e[3]);
+                    }
+                }
+            }
+        }
+        b.putInt(0);
+        b.putShort((short) 1).putShort((short) 36867).putShort((short) 2).putInt(date.length).putInt(dateAt);
+        b.putInt(0);
+        b.put(description).put(date);
+        for (int i = 0; i < side * side; i++) {
+            b.put((byte) (i * 7));
+        }
+        return b.array();
+    }
+}
