@@ -14,8 +14,6 @@ import javax.crypto.spec.SecretKeySpec;
 public final class Pseudonymiser {
 
     public static final String KEY_SETTING = "PSEUDONYM_KEY";
-    /** Only for local runs; production must set PSEUDONYM_KEY (the services log a warning when it is missing). */
-    public static final String LOCAL_DEVELOPMENT_KEY = "local-development-key-change-me";
 
     private final SecretKeySpec key;
 
@@ -26,8 +24,15 @@ public final class Pseudonymiser {
         this.key = new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256");
     }
 
+    /**
+     * The key is required: a default would be a key published with the source, and patient ids have few enough
+     * values that anyone reading a topic could then reverse every reference by trying them all. (The launcher's local
+     * run makes a fresh key per run.)
+     */
     public static Pseudonymiser fromSettings(Settings settings) {
-        return new Pseudonymiser(settings.string(KEY_SETTING, LOCAL_DEVELOPMENT_KEY));
+        return new Pseudonymiser(settings.optional(KEY_SETTING).orElseThrow(() -> new IllegalStateException(
+                KEY_SETTING + " is not set: patient ids are pseudonymised with it; set a secret of at least 16 "
+                        + "characters, the same for every ingest instance")));
     }
 
     /** "p-" + first 16 bytes of HMAC-SHA256(namespace + ':' + id) in hex. */

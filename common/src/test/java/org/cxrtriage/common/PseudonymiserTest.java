@@ -27,4 +27,12 @@ class PseudonymiserTest {
         assertThatThrownBy(() -> new Pseudonymiser("0123456789abcdef").patientRef(" "))
                 .isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void thereIsNoDefaultKey() {
+        assertThatThrownBy(() -> Pseudonymiser.fromSettings(Settings.of(java.util.Map.of())))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("PSEUDONYM_KEY is not set");
+        assertThat(Pseudonymiser.fromSettings(Settings.of(java.util.Map.of(Pseudonymiser.KEY_SETTING,
+                "a-key-of-sixteen-or-more"))).patientRef("p")).startsWith("p-");
+    }
 }

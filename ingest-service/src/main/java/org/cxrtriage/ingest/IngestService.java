@@ -77,9 +77,6 @@ public final class IngestService implements Service {
         this.admission = new ImageAdmission(Pseudonymiser.fromSettings(settings),
                 new ImageLimits(maxBytes, defaults.maxPixels(), defaults.minSide()), Clock.systemUTC());
         this.tokens = ApiTokens.fromSettings(settings);
-        if (settings.optional(Pseudonymiser.KEY_SETTING).isEmpty()) {
-            LOG.warn("{} is not set: using the local development key (not for production)", Pseudonymiser.KEY_SETTING);
-        }
     }
 
     @Override

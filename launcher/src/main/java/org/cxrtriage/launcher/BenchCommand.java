@@ -435,6 +435,7 @@ final class BenchCommand implements Callable<Integer> {
         env.put(CommonKeys.REDIS_KEY_PREFIX, "cxr:bench-" + System.currentTimeMillis() + ":");
         env.put(IngestService.DEDUP, "false");
         env.put(ApiTokens.TOKENS, token + "=" + ApiTokens.ANY_SITE);
+        env.put(org.cxrtriage.common.Pseudonymiser.KEY_SETTING, "bench-" + UUID.randomUUID());
         env.put(PreprocessService.STATE_DIR, Files.createTempDirectory("cxr-bench-streams").toString());
         BrokerWarmup.Result brokerWarm = null;
         if (brokerWarmupSeconds > 0) {

@@ -36,6 +36,11 @@ public final class LocalPipeline implements AutoCloseable {
         if (s.optional(ApiTokens.TOKENS).isEmpty() && !s.string(ApiTokens.AUTH, "on").equalsIgnoreCase("off")) {
             s = s.with(ApiTokens.TOKENS, "local-" + java.util.UUID.randomUUID() + "=" + ApiTokens.ANY_SITE);
         }
+        // Without a configured key, patients are pseudonymised with a fresh key of this run's own (the references
+        // then match only within the run, which is all a local run reports on).
+        if (s.optional(org.cxrtriage.common.Pseudonymiser.KEY_SETTING).isEmpty()) {
+            s = s.with(org.cxrtriage.common.Pseudonymiser.KEY_SETTING, "local-run-" + java.util.UUID.randomUUID());
+        }
         this.settings = s;
     }
 
