@@ -8,7 +8,4 @@ package org.cxrtriage.model;
  * @param logits the 2 raw class scores [negative, positive]
  */
 public record Prediction(float probability, float[] embedding, float[] logits) {
-    public boolean positive(double threshold) {
-        return probability >= threshold;
-    }
 }

@@ -239,8 +239,6 @@ public final class CaseStore {
             return openAlert(patientRef, alertId, imageId, nowMillis, window);
         }
         String[] parts = existing.split("\\|");
-        redis.set(prefix + "alert-last-seen:" + patientRef, Long.toString(nowMillis),
-                SetParams.setParams().px(window.toMillis()));
         return new OpenAlert(parts[0], parts[1], Long.parseLong(parts[2]), false);
     }
 
