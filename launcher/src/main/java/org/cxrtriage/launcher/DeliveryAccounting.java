@@ -169,6 +169,22 @@ public final class DeliveryAccounting {
                 violations.add("patient " + e.getKey() + " without a positive image has " + e.getValue() + " alerts");
             }
         }
+        // Every positive image after the one that opened the patient's alert updates it, exactly once.
+        Map<String, Set<String>> updatedImages = new HashMap<>();
+        alertUpdates.keySet().forEach(k -> {
+            String image = k.substring(k.indexOf('/') + 1);
+            updatedImages.computeIfAbsent(scorePatient.get(image), p -> new HashSet<>()).add(image);
+        });
+        long patientsWrongUpdates = 0;
+        for (String p : positivePatients) {
+            long positives = positiveImages.stream().filter(id -> p.equals(scorePatient.get(id))).count();
+            int updates = updatedImages.getOrDefault(p, Set.of()).size();
+            if (updates != positives - 1) {
+                patientsWrongUpdates++;
+                violations.add("positive patient " + p + " has " + positives + " positive images but " + updates
+                        + " alert updates (expected " + (positives - 1) + ")");
+            }
+        }
         long duplicateUpdates = alertUpdates.values().stream().filter(n -> n > 1).count();
         alertUpdates.forEach((k, n) -> {
             if (n > 1) {
@@ -190,6 +206,7 @@ public final class DeliveryAccounting {
         counts.put("patients without exactly one alert", patientsWrongAlerts);
         counts.put("alert updates (later positive images)", (long) alertUpdates.size());
         counts.put("alert updates published twice", duplicateUpdates);
+        counts.put("patients with missing or extra alert updates", patientsWrongUpdates);
         counts.put("stored but never acknowledged to the sender", unacknowledged);
         counts.put("outputs of aborted attempts (hidden from readers)", abortedOutputs);
         return new Report(counts, violations);

@@ -61,6 +61,22 @@ class DeliveryAccountingTest {
     }
 
     @Test
+    void aPositiveImageThatUpdatedNoAlertIsAViolation() {
+        DeliveryAccounting b = balancedRun();
+        b.accepted("i7", "p1");
+        b.image("i7");
+        b.score("i7", "p1", true); // p1's third positive image: its update never came
+        b.neighbours("i7");
+        b.indexed("i7");
+
+        DeliveryAccounting.Report r = b.report();
+
+        assertThat(r.counts()).containsEntry("patients with missing or extra alert updates", 1L);
+        assertThat(r.violations()).anyMatch(v -> v.contains("p1 has 3 positive images but 1 alert updates"));
+        assertThat(balancedRun().report().counts()).containsEntry("patients with missing or extra alert updates", 0L);
+    }
+
+    @Test
     void aScoredCaseMissingFromTheIndexIsAViolation() {
         DeliveryAccounting b = new DeliveryAccounting();
         b.accepted("i1", "p1");
