@@ -186,7 +186,7 @@ function renderDetail() {
     el('div', {}, 'probability ', pct(n.probability)),
     el('div', {}, el('span', { class: n.positive ? 'label-pos' : 'label-neg' }, n.positive ? 'positive' : 'negative'),
       ' · ', n.confirmed ? 'confirmed (PCR)' : 'predicted'),
-    el('div', { class: 'muted' }, n.siteId, ' · ', n.patientRef.slice(0, 12) + '…'))));
+    el('div', { class: 'muted' }, n.siteId, ' · ', n.patientRef ? n.patientRef.slice(0, 12) + '…' : 'patient of another site'))));
   if (a.neighbours.length === 0) $('neighbours').append(el('p', { class: 'muted' }, 'No similar cases.'));
 }
 

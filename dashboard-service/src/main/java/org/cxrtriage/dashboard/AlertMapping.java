@@ -39,8 +39,12 @@ final class AlertMapping {
                 .setAcknowledgedAt(Instant.ofEpochMilli(ack.acknowledgedAt())).setNote(ack.note()).build();
     }
 
-    /** What GET /api/alerts and the SSE events carry for one alert. */
-    static Map<String, Object> json(AlertBoard.Entry e) {
+    /**
+     * What GET /api/alerts and the SSE events carry for one alert, for a reader who may see the sites
+     * {@code maySee} accepts: a neighbour of another site comes without its patient's reference (pseudonyms are
+     * global, and a site could recognise its own patients X-rayed elsewhere, with their PCR results).
+     */
+    static Map<String, Object> json(AlertBoard.Entry e, java.util.function.Predicate<String> maySee) {
         DashboardAlert a = e.alert();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("alertId", a.alertId());
@@ -58,7 +62,7 @@ final class AlertMapping {
         m.put("neighbours", a.neighbours().stream().map(n -> {
             Map<String, Object> nm = new LinkedHashMap<>();
             nm.put("imageId", n.imageId());
-            nm.put("patientRef", n.patientRef());
+            nm.put("patientRef", maySee.test(n.siteId()) ? n.patientRef() : null);
             nm.put("siteId", n.siteId());
             nm.put("distance", n.distance());
             nm.put("probability", n.probability());

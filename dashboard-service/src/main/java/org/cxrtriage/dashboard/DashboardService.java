@@ -313,7 +313,7 @@ public final class DashboardService implements Service {
             return;
         }
         Predicate<String> visible = visibleTo(ctx);
-        ctx.json(Map.of("alerts", board.list(visible, site, limit).stream().map(AlertMapping::json).toList(),
+        ctx.json(Map.of("alerts", board.list(visible, site, limit).stream().map(e -> AlertMapping.json(e, visible)).toList(),
                 "sites", board.sites(visible), "loaded", caughtUp));
     }
 
@@ -324,7 +324,7 @@ public final class DashboardService implements Service {
         } else if (!ApiTokens.mayActFor(ctx, e.get().alert().siteId())) {
             forbidden(ctx);
         } else {
-            ctx.json(AlertMapping.json(e.get()));
+            ctx.json(AlertMapping.json(e.get(), visibleTo(ctx)));
         }
     }
 
@@ -334,7 +334,7 @@ public final class DashboardService implements Service {
         int limit = Math.max(1, Math.min(5000,
                 client.ctx().queryParamAsClass("limit", Integer.class).getOrDefault(500)));
         hub.subscribe(client, visible, () -> Map.of(
-                "alerts", board.list(visible, null, limit).stream().map(AlertMapping::json).toList(),
+                "alerts", board.list(visible, null, limit).stream().map(e -> AlertMapping.json(e, visible)).toList(),
                 "loaded", caughtUp));
     }
 

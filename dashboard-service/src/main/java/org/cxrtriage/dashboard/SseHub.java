@@ -53,11 +53,11 @@ final class SseHub implements AutoCloseable {
 
     /** Sends {@code event} with the entry to every browser that may see its site. */
     void publish(String event, AlertBoard.Entry entry) {
-        Object body = AlertMapping.json(entry);
         String site = entry.alert().siteId();
         String id = Long.toString(entry.version());
+        // Each browser its own body: what it may see of the neighbours depends on its token's sites.
         sender.execute(() -> subscribers.stream().filter(s -> s.visible().test(site))
-                .forEach(s -> send(s, event, body, id)));
+                .forEach(s -> send(s, event, AlertMapping.json(entry, s.visible()), id)));
     }
 
     int size() {

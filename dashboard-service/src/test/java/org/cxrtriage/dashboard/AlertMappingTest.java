@@ -25,7 +25,7 @@ class AlertMappingTest {
         AlertBoard board = new AlertBoard(10);
         board.upsert(ALERT);
         AlertBoard.Entry entry = board.acknowledge(AlertMapping.fromEvent(event)).orElseThrow();
-        Map<String, Object> json = AlertMapping.json(entry);
+        Map<String, Object> json = AlertMapping.json(entry, site -> true);
         assertThat(json).containsEntry("acknowledged", true);
         assertThat(json.get("ack")).isEqualTo(Map.of("acknowledgedBy", "token:*:12345678",
                 "acknowledgedAt", Instant.ofEpochMilli(1_764_000_000_000L).toString(), "note", "moved to isolation"));
@@ -39,9 +39,31 @@ class AlertMappingTest {
         assertThat(event.getNote()).as("the schema's default").isNull();
         AlertBoard board = new AlertBoard(10);
         board.upsert(ALERT);
-        Map<String, Object> json = AlertMapping.json(board.acknowledge(AlertMapping.fromEvent(event)).orElseThrow());
+        Map<String, Object> json = AlertMapping.json(board.acknowledge(AlertMapping.fromEvent(event)).orElseThrow(),
+                site -> true);
         @SuppressWarnings("unchecked")
         Map<String, Object> ack = (Map<String, Object>) json.get("ack");
         assertThat(ack).containsEntry("note", null).containsEntry("acknowledgedBy", "token:*:12345678");
+    }
+
+    @Test
+    void aNeighbourOfASiteTheReaderMayNotSeeComesWithoutItsPatient() {
+        DashboardAlert alert = new DashboardAlert("alert-2", "p-abc", "ED-NORTH", "img-2", 0.9, 0.75, List.of(
+                new DashboardAlert.SimilarCase("n-1", "p-north", "ED-NORTH", 0.1, 0.8, true, true),
+                new DashboardAlert.SimilarCase("n-2", "p-south", "ED-SOUTH", 0.2, 0.7, true, true)),
+                1_000, 1_000, 1_000, "probability >= 0.5", null, 1);
+        AlertBoard board = new AlertBoard(10);
+        AlertBoard.Entry entry = board.upsert(alert).orElseThrow();
+
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> north = (List<Map<String, Object>>) AlertMapping.json(entry,
+                "ED-NORTH"::equals).get("neighbours");
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> all = (List<Map<String, Object>>) AlertMapping.json(entry, site -> true)
+                .get("neighbours");
+
+        assertThat(north).extracting(n -> n.get("patientRef")).containsExactly("p-north", null);
+        assertThat(north.get(1)).containsEntry("siteId", "ED-SOUTH").containsEntry("confirmed", true);
+        assertThat(all).extracting(n -> n.get("patientRef")).containsExactly("p-north", "p-south");
     }
 }

@@ -282,7 +282,7 @@ public final class SimilarityService implements Service {
             return;
         }
         processor.similarTo(imageId, limit, offset).ifPresentOrElse(hits -> ctx.json(Map.of(
-                "imageId", imageId, "offset", offset, "limit", limit, "cases", casesJson(hits))),
+                "imageId", imageId, "offset", offset, "limit", limit, "cases", casesJson(hits, ctx))),
                 () -> ctx.status(404).json(Map.of("error", "UNKNOWN_IMAGE", "message", "no scored case " + imageId)));
     }
 
@@ -296,16 +296,23 @@ public final class SimilarityService implements Service {
         }
     }
 
-    private static List<Map<String, Object>> casesJson(List<NeighbourIndex.Hit> hits) {
-        return hits.stream().map(h -> Map.<String, Object>of(
-                "imageId", h.record().imageId(),
-                "patientRef", h.record().patientRef(),
-                "siteId", h.record().siteId(),
-                "distance", h.distance(),
-                "probability", h.record().probability(),
-                "positive", h.record().votePositive(),
-                "labelSource", h.record().confirmedPositive() != null ? "CONFIRMED" : "PREDICTED",
-                "scoredAt", Instant.ofEpochMilli(h.record().scoredAtMillis()).toString())).toList();
+    /**
+     * The similar cases as the API shows them to this token: a case of a site it may not act for comes without its
+     * patient's reference (pseudonyms are global: a site could recognise its own patients X-rayed elsewhere).
+     */
+    private static List<Map<String, Object>> casesJson(List<NeighbourIndex.Hit> hits, io.javalin.http.Context ctx) {
+        return hits.stream().map(h -> {
+            Map<String, Object> c = new java.util.LinkedHashMap<>();
+            c.put("imageId", h.record().imageId());
+            c.put("patientRef", ApiTokens.mayActFor(ctx, h.record().siteId()) ? h.record().patientRef() : null);
+            c.put("siteId", h.record().siteId());
+            c.put("distance", h.distance());
+            c.put("probability", h.record().probability());
+            c.put("positive", h.record().votePositive());
+            c.put("labelSource", h.record().confirmedPositive() != null ? "CONFIRMED" : "PREDICTED");
+            c.put("scoredAt", Instant.ofEpochMilli(h.record().scoredAtMillis()).toString());
+            return c;
+        }).toList();
     }
 
     private UploadedImageScorer scorer;
@@ -387,7 +394,7 @@ public final class SimilarityService implements Service {
                 "threshold", scored.model().threshold(),
                 "model", scored.model().name() + ":" + scored.model().version(),
                 "lungAreaFraction", scored.lungAreaFraction(), "offset", offset, "limit", limit,
-                "cases", casesJson(hits)));
+                "cases", casesJson(hits, ctx)));
     }
 
     public int httpPort() {
