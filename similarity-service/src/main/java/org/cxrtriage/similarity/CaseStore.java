@@ -267,6 +267,26 @@ public final class CaseStore {
     }
 
     /** Marks the store filled; its value, a fresh id, names this generation of the store (its epoch). */
+    private String heldLabelKey(String kind, String id) {
+        return prefix + "held-label:" + kind + ":" + id;
+    }
+
+    /**
+     * Keeps a confirmed outcome that came before its case (the image still in the pipeline, or a patient's PCR before
+     * the X-ray) for {@code ttl}, for the case to take when it is stored ({@link #heldLabel}).
+     */
+    public void holdLabel(String imageId, String patientRef, boolean positive, Duration ttl) {
+        String key = imageId != null ? heldLabelKey("image", imageId) : heldLabelKey("patient", patientRef);
+        redis.set(key, positive ? "1" : "0", SetParams.setParams().px(ttl.toMillis()));
+    }
+
+    /** The confirmed outcome held for this image, else for its patient (one round trip); null when none. */
+    public Boolean heldLabel(String imageId, String patientRef) {
+        List<String> held = redis.mget(heldLabelKey("image", imageId), heldLabelKey("patient", patientRef));
+        String v = held.get(0) != null ? held.get(0) : held.get(1);
+        return v == null ? null : "1".equals(v);
+    }
+
     /**
      * The embedding space (model name and version) of this store's cases: the first one offered is kept (SET NX, so
      * every instance agrees), and that one is returned whatever is offered later.

@@ -243,6 +243,11 @@ public final class SimilarityProcessor {
                     syncedChange = seq; // our own change: nothing to read back
                 }
             }
+            Boolean held = store.heldLabel(current.imageId(), current.patientRef());
+            if (held != null) { // a confirmed outcome that came before this case
+                store.setConfirmed(current.imageId(), held);
+                index.put(current.withConfirmed(held));
+            }
         }
         CxrAlert alert = null;
         if (policy.shouldAlert(score.getProbability(), score.getThreshold(), vote, hits.size())) {
@@ -334,7 +339,8 @@ public final class SimilarityProcessor {
 
     /**
      * Attaches a confirmed outcome to one image, or to every stored image of a patient. Returns the number of stored
-     * cases it reached: 0 when the image is not (yet) a case, which the caller reports rather than hides.
+     * cases it reached. An image's outcome that reaches no case (the image is still in the pipeline) is held for it;
+     * a patient's is held for the patient's images scored within the alert window after it.
      */
     public int onLabel(CxrLabel label) {
         List<String> ids = new ArrayList<>();
@@ -349,6 +355,9 @@ public final class SimilarityProcessor {
                 reached++;
             }
             index.get(id).ifPresent(c -> index.put(c.withConfirmed(label.getPositive())));
+        }
+        if (label.getImageId() != null ? reached == 0 : label.getPatientRef() != null) {
+            store.holdLabel(label.getImageId(), label.getPatientRef(), label.getPositive(), alertWindow);
         }
         return reached;
     }

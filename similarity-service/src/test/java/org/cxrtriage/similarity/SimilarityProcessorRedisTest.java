@@ -188,9 +188,16 @@ class SimilarityProcessorRedisTest {
         assertThat(b.onLabel(CxrLabel.newBuilder().setImageId("x2").setPositive(true).setTest("PCR")
                 .setObservedAt(Instant.now()).build())).isEqualTo(1);
         assertThat(a.caseOf("x2").orElseThrow().confirmedPositive()).isTrue();
-        // A label for an image that is no case (not scored yet) reaches nothing, and says so.
-        assertThat(b.onLabel(CxrLabel.newBuilder().setImageId("not-scored-yet").setPositive(true).setTest("PCR")
+        // A label for an image that is no case yet reaches nothing now, and is held for it.
+        assertThat(b.onLabel(CxrLabel.newBuilder().setImageId("x9").setPositive(true).setTest("PCR")
                 .setObservedAt(Instant.now()).build())).isZero();
+        a.onScore(score("x9", "p9", 0.1f, 9, 9), Instant.now());
+        assertThat(b.caseOf("x9").orElseThrow().confirmedPositive()).as("taken when the case came").isTrue();
+        // A patient's PCR before the X-ray: the patient's later image is confirmed too.
+        b.onLabel(CxrLabel.newBuilder().setPatientRef("p10").setPositive(false).setTest("PCR")
+                .setObservedAt(Instant.now()).build());
+        a.onScore(score("x10", "p10", 0.9f, 8, 8), Instant.now());
+        assertThat(a.caseOf("x10").orElseThrow().confirmedPositive()).isFalse();
     }
 
     @Test
