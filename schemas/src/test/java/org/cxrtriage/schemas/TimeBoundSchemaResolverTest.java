@@ -33,6 +33,7 @@ import org.junit.jupiter.api.Test;
 class TimeBoundSchemaResolverTest {
 
     private static final long TIMEOUT_MS = 400;
+    private static final long ANSWERING_TIMEOUT_MS = 5_000;
     private static final Duration TEST_LIMIT = Duration.ofSeconds(20);
 
     private final List<AutoCloseable> toClose = new CopyOnWriteArrayList<>();
@@ -91,20 +92,9 @@ class TimeBoundSchemaResolverTest {
 
     @Test
     void anUnknownSchemaIdIsNotAnOutageButIsReadAgainLater() throws Exception {
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", exchange -> {
-            byte[] body = ("{\"status\":404,\"title\":\"No content with id '7' was found.\","
-                    + "\"name\":\"ContentNotFoundException\"}").getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("Content-Type", "application/problem+json");
-            exchange.sendResponseHeaders(404, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        server.start();
-        toClose.add(() -> server.stop(0));
-        Deserializer<CxrScore> deserializer = serdes("http://127.0.0.1:" + server.getAddress().getPort()
-                + "/apis/registry/v3").deserializer(Topic.SCORES);
-        toClose.add(deserializer);
+        Deserializer<CxrScore> deserializer = deserializerAgainst(path -> new Answer(404, "application/problem+json",
+                "{\"status\":404,\"title\":\"No content with id '7' was found.\","
+                        + "\"name\":\"ContentNotFoundException\"}"));
 
         Throwable error = assertTimeoutPreemptively(TEST_LIMIT,
                 () -> catchThrowable(() -> deserializer.deserialize(Topic.SCORES.name(), wireBytes(7))));
@@ -118,20 +108,8 @@ class TimeBoundSchemaResolverTest {
     @Test
     void aBodyThatDoesNotDecodeUnderASchemaTheRegistryKnowsIsNotReadAgain() throws Exception {
         // A registry that knows every id: it answers with the scores schema (and no references).
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", exchange -> {
-            boolean references = exchange.getRequestURI().getPath().endsWith("/references");
-            byte[] body = (references ? "[]" : CxrScore.getClassSchema().toString()).getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("Content-Type", "application/json");
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        server.start();
-        toClose.add(() -> server.stop(0));
-        Deserializer<CxrScore> deserializer = serdes("http://127.0.0.1:" + server.getAddress().getPort()
-                + "/apis/registry/v3").deserializer(Topic.SCORES);
-        toClose.add(deserializer);
+        Deserializer<CxrScore> deserializer = deserializerAgainst(path -> new Answer(200, "application/json",
+                path.endsWith("/references") ? "[]" : CxrScore.getClassSchema().toString()));
 
         // wireBytes' four Avro bytes are far shorter than a score: the decoder runs out of input.
         Throwable error = assertTimeoutPreemptively(TEST_LIMIT,
@@ -171,9 +149,38 @@ class TimeBoundSchemaResolverTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be positive");
     }
 
+    private record Answer(int status, String contentType, String body) {
+    }
+
+    /** A scores deserializer whose registry answers every request with {@code answer} (given the request path). */
+    private Deserializer<CxrScore> deserializerAgainst(java.util.function.Function<String, Answer> answer)
+            throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", exchange -> {
+            Answer a = answer.apply(exchange.getRequestURI().getPath());
+            byte[] body = a.body().getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", a.contentType());
+            exchange.sendResponseHeaders(a.status(), body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        server.start();
+        toClose.add(() -> server.stop(0));
+        // A registry that answers gets a generous limit: a first request in a cold JVM (Vert.x starting) can take
+        // longer than the 400 ms the silent-registry tests use.
+        Deserializer<CxrScore> deserializer = serdes("http://127.0.0.1:" + server.getAddress().getPort()
+                + "/apis/registry/v3", ANSWERING_TIMEOUT_MS).deserializer(Topic.SCORES);
+        toClose.add(deserializer);
+        return deserializer;
+    }
+
     private AvroSerdes serdes(String url) {
+        return serdes(url, TIMEOUT_MS);
+    }
+
+    private AvroSerdes serdes(String url, long timeoutMs) {
         return new AvroSerdes(url, AvroSerdes.DEFAULT_SERIALIZER, AvroSerdes.DEFAULT_DESERIALIZER,
-                Map.of(TimeBoundSchemaResolver.REQUEST_TIMEOUT_MS, String.valueOf(TIMEOUT_MS)));
+                Map.of(TimeBoundSchemaResolver.REQUEST_TIMEOUT_MS, String.valueOf(timeoutMs)));
     }
 
     /** Accepts connections and reads nothing, answers nothing: a registry that has stopped responding. */
