@@ -52,7 +52,8 @@ public final class TopicSetup {
                     }
                 }
             }
-            keepCaseTopics(admin, settings);
+            // Topics created just now have the retention already (and a fresh broker may not describe them yet).
+            keepCaseTopics(admin, settings, existing);
         } catch (Exception e) {
             throw new IllegalStateException("cannot create topics on " + KafkaSettings.bootstrap(settings) + ": " + e, e);
         }
@@ -77,12 +78,16 @@ public final class TopicSetup {
     }
 
     /** Topics created before (or by a broker default) get the case retention too; a change is logged. */
-    private static void keepCaseTopics(Admin admin, Settings settings) throws Exception {
+    private static void keepCaseTopics(Admin admin, Settings settings, Set<String> existed) throws Exception {
         String wanted = String.valueOf(caseRetentionMs(settings));
         List<org.apache.kafka.common.config.ConfigResource> resources = CASE_TOPICS.stream()
+                .filter(t -> existed.contains(t.name()))
                 .map(t -> new org.apache.kafka.common.config.ConfigResource(
                         org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t.name()))
                 .toList();
+        if (resources.isEmpty()) {
+            return;
+        }
         Map<org.apache.kafka.common.config.ConfigResource, org.apache.kafka.clients.admin.Config> now =
                 admin.describeConfigs(resources).all().get(30, TimeUnit.SECONDS);
         Map<org.apache.kafka.common.config.ConfigResource, java.util.Collection<org.apache.kafka.clients.admin.AlterConfigOp>>
