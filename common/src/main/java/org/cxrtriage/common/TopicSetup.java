@@ -88,8 +88,19 @@ public final class TopicSetup {
         if (resources.isEmpty()) {
             return;
         }
-        Map<org.apache.kafka.common.config.ConfigResource, org.apache.kafka.clients.admin.Config> now =
-                admin.describeConfigs(resources).all().get(30, TimeUnit.SECONDS);
+        Map<org.apache.kafka.common.config.ConfigResource, org.apache.kafka.clients.admin.Config> now = null;
+        for (int attempt = 1; now == null; attempt++) {
+            try {
+                now = admin.describeConfigs(resources).all().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                // Another service created them a moment ago: the broker may not serve them yet.
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                        || attempt >= 20) {
+                    throw e;
+                }
+                Thread.sleep(250);
+            }
+        }
         Map<org.apache.kafka.common.config.ConfigResource, java.util.Collection<org.apache.kafka.clients.admin.AlterConfigOp>>
                 changes = new java.util.HashMap<>();
         now.forEach((resource, config) -> {
