@@ -11,7 +11,8 @@ import java.util.Set;
  *   <li>PNG: every chunk but those that describe pixels (IHDR, PLTE, IDAT, IEND, tRNS, gAMA, cHRM, sRGB, sBIT,
  *       pHYs) is blanked in place: text, Exif, time, ICC profiles (named) and unknown chunks.</li>
  *   <li>JPEG: comments and application segments are zeroed in place, except JFIF (APP0), the ICC profile (APP2)
- *       and Adobe's colour transform (APP14), which decoding needs; anything after the end of the image goes.</li>
+ *       and Adobe's colour transform (APP14), which decoding needs. Bytes after the end-of-image marker stay: a
+ *       decoder may read on past an early one (found by fuzzing).</li>
  *   <li>TIFF: every text value and metadata blob is zeroed in place (Exif and GPS directories included).</li>
  * </ul>
  * Whatever cannot be parsed is left as decoders would read it (a PNG chunk that claims more bytes than follow, a
@@ -103,7 +104,7 @@ public final class EmbeddedMetadata {
      * JPEG metadata is blanked in place, not cut out: decoders resynchronise over damaged streams each in their own
      * way, and a stream rebuilt segment by segment could decode differently from the upload. So every segment keeps
      * its marker and length, comments and application segments get zeros for content, and the walk stops (leaving
-     * the rest as it is) at the first thing that is not a well-formed segment. Bytes after the end-of-image marker go.
+     * the rest as it is) at the first thing that is not a well-formed segment, or at the end-of-image marker.
      */
     static byte[] jpeg(byte[] b) {
         if (b.length < 2 || (b[0] & 0xFF) != 0xFF || (b[1] & 0xFF) != 0xD8) {
@@ -117,8 +118,8 @@ public final class EmbeddedMetadata {
                 pos++;
                 continue;
             }
-            if (marker == 0xD9) { // EOI: whatever follows is not the image
-                return java.util.Arrays.copyOf(out, pos + 2);
+            if (marker == 0xD9) { // EOI. What follows stays: a decoder may read on past an early one.
+                return out;
             }
             if (marker < 0xC0 || marker == 0xD8 || marker >= 0xD0 && marker <= 0xD7 || pos + 4 > b.length) {
                 break; // not a segment where one must start: leave the rest as it is

@@ -127,6 +127,8 @@ final class TiffChecks {
 
     /** Tags whose BYTE/UNDEFINED values are metadata blobs: XMP, IPTC, Photoshop, Exif MakerNote and UserComment. */
     private static final java.util.Set<Integer> METADATA_BLOBS = java.util.Set.of(700, 33723, 34377, 37500, 37510);
+    /** Most image directories cleaned, following each one's pointer to the next (a loop ends here too). */
+    private static final int MAX_CLEANED_DIRECTORIES = 64;
     /** Tags pointing to directories of descriptive metadata: Exif, GPS, Interoperability. */
     private static final java.util.Set<Integer> METADATA_DIRECTORIES = java.util.Set.of(34665, 34853, 40965);
 
@@ -142,6 +144,20 @@ final class TiffChecks {
         Directory first = Directory.first(bytes);
         keep.add(new long[] {0, first.big ? 16 : 8}); // the header
         collect(first, bytes, 0, blank, keep);
+        // The images after the first (thumbnails, pages) carry tags of their own.
+        Directory ifd = first;
+        for (int n = 1; n < MAX_CLEANED_DIRECTORIES; n++) {
+            long next = ifd.next();
+            if (next == 0) {
+                break;
+            }
+            try {
+                ifd = Directory.at(bytes, next);
+            } catch (InvalidImageException unreadable) {
+                break; // no reader finds a directory there either
+            }
+            collect(ifd, bytes, 0, blank, keep);
+        }
         // A value that shares bytes with anything a decoder reads (a damaged or crafted file) stays as it is: the
         // published image must decode exactly as the upload did.
         for (long[] b : blank) {
@@ -281,6 +297,15 @@ final class TiffChecks {
         boolean isInline(int entry, long[] values) {
             int field = at(entry) + (big ? 12 : 8);
             return values[0] == field && values[1] <= field + (big ? 8 : 4);
+        }
+
+        /** Where the next directory starts (0: none). */
+        long next() {
+            long at = start + (long) entries * (big ? 20 : 12);
+            if (at + (big ? 8 : 4) > bytes.length) {
+                return 0; // the pointer is cut off: no reader goes further either
+            }
+            return big ? buf.getLong((int) at) : buf.getInt((int) at) & 0xFFFFFFFFL;
         }
 
         /** The bytes of the directory itself: its entry count, entries and next-directory pointer. */

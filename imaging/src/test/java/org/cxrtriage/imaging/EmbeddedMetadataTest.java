@@ -67,21 +67,19 @@ class EmbeddedMetadataTest {
     }
 
     @Test
-    void jpegCommentsAndExifAreBlankedAndTrailingBytesGoButWhatDecodingNeedsStays() {
+    void jpegCommentsAndExifAreBlankedButWhatDecodingNeedsStays() {
         byte[] plain = TestImages.encode(TestImages.gray8(IMAGE), "jpeg");
         byte[] commentText = (NAME + " " + MRN).getBytes(StandardCharsets.ISO_8859_1);
         byte[] comment = concat(new byte[] {(byte) 0xFF, (byte) 0xFE, 0, (byte) (2 + commentText.length)},
                 commentText);
         byte[] exifText = ("Exif\0\0" + NAME).getBytes(StandardCharsets.ISO_8859_1);
         byte[] exif = concat(new byte[] {(byte) 0xFF, (byte) 0xE1, 0, (byte) (2 + exifText.length)}, exifText);
-        byte[] tagged = concat(slice(plain, 0, 2), comment, exif, slice(plain, 2, plain.length),
-                ("appended " + MRN).getBytes(StandardCharsets.ISO_8859_1));
+        byte[] tagged = concat(slice(plain, 0, 2), comment, exif, slice(plain, 2, plain.length));
 
         byte[] stripped = EmbeddedMetadata.strip(ImageFormat.JPEG, tagged);
 
         assertThat(latin1(stripped)).doesNotContain(NAME).doesNotContain(MRN);
-        assertThat(stripped).as("blanked in place, cut after the image")
-                .hasSize(plain.length + comment.length + exif.length);
+        assertThat(stripped).as("blanked in place").hasSameSizeAs(tagged);
         assertSamePixels(plain, stripped);
         assertThat(EmbeddedMetadata.strip(ImageFormat.JPEG, plain)).as("nothing to remove").isEqualTo(plain);
     }
@@ -96,6 +94,28 @@ class EmbeddedMetadataTest {
                 .as("the inline Artist").doesNotContain("JDO");
         assertThat(stripped).hasSameSizeAs(tagged);
         assertSamePixels(tagged, stripped);
+    }
+
+    @Test
+    void theTextOfASecondImageDirectoryIsZeroedToo() {
+        byte[] tagged = taggedTiff();
+        // A second directory after the data (as a thumbnail's or a second page's), with an ImageDescription.
+        byte[] text = ("THUMB " + MRN + "\0").getBytes(StandardCharsets.ISO_8859_1);
+        int second = tagged.length;
+        ByteBuffer b = ByteBuffer.allocate(second + 2 + 12 + 4 + text.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(tagged);
+        b.putShort((short) 1).putShort((short) 270).putShort((short) 2).putInt(text.length).putInt(second + 18);
+        b.putInt(0);
+        b.put(text);
+        byte[] twoDirectories = b.array();
+        int ifd0Entries = ByteBuffer.wrap(twoDirectories, 8, 2).order(ByteOrder.LITTLE_ENDIAN).getShort();
+        ByteBuffer.wrap(twoDirectories).order(ByteOrder.LITTLE_ENDIAN).putInt(8 + 2 + ifd0Entries * 12, second);
+
+        byte[] stripped = EmbeddedMetadata.strip(ImageFormat.TIFF, twoDirectories);
+
+        assertThat(latin1(twoDirectories)).contains("THUMB");
+        assertThat(latin1(stripped)).doesNotContain("THUMB").doesNotContain(MRN);
+        assertSamePixels(twoDirectories, stripped);
     }
 
     /**
