@@ -1,15 +1,25 @@
 package org.cxrtriage.common;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.cxrtriage.schemas.Topic;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Creates the pipeline's topics (idempotently) and registers their schemas before services start. */
 public final class TopicSetup {
@@ -26,8 +36,9 @@ public final class TopicSetup {
      * neighbour pool, drop confirmed labels and reopen alerts inside their window after Redis lost its data.
      */
     public static final String CASE_RETENTION_MS = "CASE_TOPICS_RETENTION_MS";
-    public static final List<Topic<?>> CASE_TOPICS = List.of(Topic.SCORES, Topic.LABELS, Topic.ALERTS, Topic.ALERT_ACKS);
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TopicSetup.class);
+    public static final List<Topic<?>> CASE_TOPICS =
+            List.of(Topic.SCORES, Topic.LABELS, Topic.ALERTS, Topic.ALERT_ACKS);
+    private static final Logger LOG = LoggerFactory.getLogger(TopicSetup.class);
 
     private TopicSetup() {
     }
@@ -61,10 +72,10 @@ public final class TopicSetup {
 
     /** The settings a topic is created with. */
     static Map<String, String> configs(String topic, Settings settings) {
-        Map<String, String> c = new java.util.HashMap<>();
-        c.put("max.message.bytes", String.valueOf(KafkaSettings.MAX_RECORD_BYTES));
+        Map<String, String> c = new HashMap<>();
+        c.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(KafkaSettings.MAX_RECORD_BYTES));
         if (CASE_TOPICS.stream().anyMatch(t -> t.name().equals(topic))) {
-            c.put("retention.ms", String.valueOf(caseRetentionMs(settings)));
+            c.put(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(caseRetentionMs(settings)));
         }
         return c;
     }
@@ -80,37 +91,37 @@ public final class TopicSetup {
     /** Topics created before (or by a broker default) get the case retention too; a change is logged. */
     private static void keepCaseTopics(Admin admin, Settings settings, Set<String> existed) throws Exception {
         String wanted = String.valueOf(caseRetentionMs(settings));
-        List<org.apache.kafka.common.config.ConfigResource> resources = CASE_TOPICS.stream()
+        List<ConfigResource> resources = CASE_TOPICS.stream()
                 .filter(t -> existed.contains(t.name()))
-                .map(t -> new org.apache.kafka.common.config.ConfigResource(
-                        org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t.name()))
+                .map(t -> new ConfigResource(
+                        ConfigResource.Type.TOPIC, t.name()))
                 .toList();
         if (resources.isEmpty()) {
             return;
         }
-        Map<org.apache.kafka.common.config.ConfigResource, org.apache.kafka.clients.admin.Config> now = null;
+        Map<ConfigResource, Config> now = null;
         for (int attempt = 1; now == null; attempt++) {
             try {
                 now = admin.describeConfigs(resources).all().get(30, TimeUnit.SECONDS);
             } catch (ExecutionException e) {
                 // Another service created them a moment ago: the broker may not serve them yet.
-                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
                         || attempt >= 20) {
                     throw e;
                 }
                 Thread.sleep(250);
             }
         }
-        Map<org.apache.kafka.common.config.ConfigResource, java.util.Collection<org.apache.kafka.clients.admin.AlterConfigOp>>
-                changes = new java.util.HashMap<>();
+        Map<ConfigResource, Collection<AlterConfigOp>>
+                changes = new HashMap<>();
         now.forEach((resource, config) -> {
-            org.apache.kafka.clients.admin.ConfigEntry retention = config.get("retention.ms");
+            ConfigEntry retention = config.get(TopicConfig.RETENTION_MS_CONFIG);
             if (retention == null || !wanted.equals(retention.value())) {
                 LOG.info("topic {}: retention.ms {} -> {} ({})", resource.name(),
                         retention == null ? "unset" : retention.value(), wanted, CASE_RETENTION_MS);
-                changes.put(resource, List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
-                        new org.apache.kafka.clients.admin.ConfigEntry("retention.ms", wanted),
-                        org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)));
+                changes.put(resource, List.of(new AlterConfigOp(
+                        new ConfigEntry(TopicConfig.RETENTION_MS_CONFIG, wanted),
+                        AlterConfigOp.OpType.SET)));
             }
         });
         if (!changes.isEmpty()) {

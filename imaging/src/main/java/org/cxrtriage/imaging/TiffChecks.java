@@ -245,12 +245,11 @@ final class TiffChecks {
         /** Only called on bytes {@link ImageFormat#detect} found to be TIFF, so the 4-byte signature is there. */
         static Directory first(byte[] bytes) {
             boolean big = bytes[2] == 43 || bytes[3] == 43;
-            ByteOrder order = bytes[0] == 'I' ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN;
-            ByteBuffer buf = ByteBuffer.wrap(bytes).order(order);
-            int headerLength = big ? 16 : 8;
-            if (bytes.length < headerLength) {
+            if (bytes.length < (big ? 16 : 8)) {
                 throw corrupt("TIFF header is cut off");
             }
+            ByteOrder order = bytes[0] == 'I' ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN;
+            ByteBuffer buf = ByteBuffer.wrap(bytes).order(order);
             return at(bytes, big ? buf.getLong(8) : buf.getInt(4) & 0xFFFFFFFFL);
         }
 
@@ -313,7 +312,7 @@ final class TiffChecks {
             return new long[] {start - (big ? 8 : 2), start + (long) entries * (big ? 20 : 12) + (big ? 8 : 4)};
         }
 
-        /** Where an entry's values lie (inline in the entry, or at its offset); null for an unknown type or a bad one. */
+        /** Where an entry's values lie (inline, or at its offset); null for an unknown type or a bad one. */
         long[] valueRange(int entry) {
             int size = typeSize(type(entry));
             if (size == 0) {
@@ -345,7 +344,8 @@ final class TiffChecks {
             int size = type == TIFF.TYPE_IFD ? 4 : type == TIFF.TYPE_IFD8 ? 8 : integerSize(type);
             long count = count(entry);
             if (size < 4 || count == 0) {
-                throw corrupt("TIFF tag " + tag(entry) + " has type " + type + "; a directory offset needs LONG or IFD");
+                throw corrupt("TIFF tag " + tag(entry) + " has type " + type
+                        + "; a directory offset needs LONG or IFD");
             }
             return read(valuesAt(entry, count, size), size == 8 ? TIFF.TYPE_LONG8 : TIFF.TYPE_LONG);
         }
