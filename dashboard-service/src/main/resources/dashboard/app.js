@@ -65,10 +65,21 @@ function stateText(a) {
   return 'Acknowledged' + (a.updatedSinceAck ? ' (new image since)' : '');
 }
 
+// Every site the alert's images came from (an alert stays in each of those sites' view).
+function sitesOf(a) {
+  return a.sites && a.sites.length ? a.sites : [a.siteId];
+}
+
+// The newest image's site first, then the others.
+function siteText(a) {
+  const others = sitesOf(a).filter((s) => s !== a.siteId);
+  return a.siteId + (others.length ? ' (also ' + others.join(', ') + ')' : '');
+}
+
 function renderSites() {
   const select = $('site-filter');
   const current = select.value;
-  const sites = [...new Set([...state.alerts.values()].map((a) => a.siteId))].sort();
+  const sites = [...new Set([...state.alerts.values()].flatMap(sitesOf))].sort();
   select.replaceChildren(el('option', { value: '' }, 'all sites'), ...sites.map((s) => el('option', { value: s }, s)));
   select.value = sites.includes(current) ? current : '';
 }
@@ -114,7 +125,7 @@ function renderList(freshId) {
   const site = $('site-filter').value;
   const hideAcked = $('hide-acked').checked;
   const rows = [...state.alerts.values()]
-    .filter((a) => (!site || a.siteId === site) && !(hideAcked && a.acknowledged))
+    .filter((a) => (!site || sitesOf(a).includes(site)) && !(hideAcked && a.acknowledged))
     .sort((x, y) => y.lastSeen.localeCompare(x.lastSeen) || y.raisedAt.localeCompare(x.raisedAt)
       || x.alertId.localeCompare(y.alertId));
   const body = $('alerts').tBodies[0];
@@ -126,7 +137,7 @@ function renderList(freshId) {
   body.replaceChildren(...rows.map((a) => {
     const tr = el('tr', { 'data-alert-id': a.alertId, class: (a.acknowledged ? 'acknowledged' : 'open')
       + (a.alertId === state.selected ? ' selected' : '') + (a.alertId === freshId ? ' fresh' : '') },
-    el('td', {}, when(a.lastSeen)), el('td', { class: 'images' }, a.imageCount || 1), el('td', {}, a.siteId), el('td', { title: a.patientRef }, a.patientRef.slice(0, 14) + '…'),
+    el('td', {}, when(a.lastSeen)), el('td', { class: 'images' }, a.imageCount || 1), el('td', {}, siteText(a)), el('td', { title: a.patientRef }, a.patientRef.slice(0, 14) + '…'),
     el('td', { class: 'prob' }, pct(a.probability)), el('td', { class: 'prob' }, pct(a.knnVote)),
     stateCell(a), ackCell(a));
     tr.addEventListener('click', () => select(a.alertId));
@@ -164,7 +175,7 @@ function renderDetail() {
   if (!a) return;
   $('d-alert-id').textContent = a.alertId;
   const facts = [
-    ['patient (pseudonym)', a.patientRef], ['site', a.siteId], ['image (newest)', a.imageId],
+    ['patient (pseudonym)', a.patientRef], ['site', siteText(a)], ['image (newest)', a.imageId],
     ['probability', pct(a.probability)], ['kNN vote', pct(a.knnVote)], ['positive images', a.imageCount || 1],
     ['first seen', when(a.firstSeen)],
     ['last seen', when(a.lastSeen)], ['raised', when(a.raisedAt)], ['rule', a.rule],

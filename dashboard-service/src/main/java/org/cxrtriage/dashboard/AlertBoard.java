@@ -63,7 +63,12 @@ public final class AlertBoard {
         Entry old = byId.get(alert.alertId());
         Acknowledgement ack;
         if (old != null) {
-            if (alert.lastSeen() < old.alert().lastSeen() || alert.equals(old.alert())) {
+            if (alert.lastSeen() < old.alert().lastSeen()) {
+                return Optional.empty();
+            }
+            // Sites only add up: an event written before alerts named their sites still keeps the earlier ones.
+            alert = alert.withSitesOf(old.alert());
+            if (alert.equals(old.alert())) {
                 return Optional.empty();
             }
             ordered.remove(old);
@@ -113,8 +118,8 @@ public final class AlertBoard {
     }
 
     /**
-     * Newest first, at most {@code limit}, only sites {@code visible} accepts and, when {@code site} is not null,
-     * only that site.
+     * Newest first, at most {@code limit}, only alerts with a site {@code visible} accepts and, when {@code site} is
+     * not null, only alerts with an image from that site.
      */
     public synchronized List<Entry> list(Predicate<String> visible, String site, int limit) {
         List<Entry> out = new ArrayList<>();
@@ -122,8 +127,8 @@ public final class AlertBoard {
             if (out.size() >= limit) {
                 break;
             }
-            String s = e.alert().siteId();
-            if (visible.test(s) && (site == null || site.equals(s))) {
+            DashboardAlert a = e.alert();
+            if (a.visibleTo(visible) && (site == null || a.sites().contains(site))) {
                 out.add(e);
             }
         }
@@ -132,7 +137,7 @@ public final class AlertBoard {
 
     /** The sites of the alerts on the board that {@code visible} accepts, sorted. */
     public synchronized List<String> sites(Predicate<String> visible) {
-        return ordered.stream().map(e -> e.alert().siteId()).filter(visible).distinct().sorted().toList();
+        return ordered.stream().flatMap(e -> e.alert().sites().stream()).filter(visible).distinct().sorted().toList();
     }
 
     /**
@@ -142,7 +147,7 @@ public final class AlertBoard {
     public synchronized boolean showsImage(String imageId, Predicate<String> visible) {
         for (Entry e : ordered) {
             DashboardAlert a = e.alert();
-            if (!visible.test(a.siteId())) {
+            if (!a.visibleTo(visible)) {
                 continue;
             }
             if (a.imageId().equals(imageId)

@@ -20,7 +20,7 @@ final class AlertMapping {
         return new DashboardAlert(a.getAlertId(), a.getPatientRef(), a.getSiteId(), a.getImageId(),
                 a.getProbability(), a.getKnnVote(), neighbours, a.getFirstSeen().toEpochMilli(),
                 a.getLastSeen().toEpochMilli(), a.getRaisedAt().toEpochMilli(), a.getRule(), a.getOpenedByImageId(),
-                a.getImageCount());
+                a.getImageCount(), a.getSites());
     }
 
     static DashboardAlert.SimilarCase fromEvent(Neighbour n) {
@@ -50,6 +50,7 @@ final class AlertMapping {
         m.put("alertId", a.alertId());
         m.put("patientRef", a.patientRef());
         m.put("siteId", a.siteId());
+        m.put("sites", a.sites());
         m.put("imageId", a.imageId());
         m.put("probability", a.probability());
         m.put("knnVote", a.knnVote());

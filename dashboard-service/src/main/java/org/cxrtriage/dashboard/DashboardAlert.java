@@ -1,18 +1,46 @@
 package org.cxrtriage.dashboard;
 
 import java.util.List;
+import java.util.TreeSet;
+import java.util.function.Predicate;
 
 /**
  * An infection-control alert as the dashboard shows it. Patients appear only by their pseudonymised reference.
- * Times are epoch milliseconds. {@code imageId} is the newest positive image, {@code openedByImageId} the one that
- * opened the alert (null when it is the same), {@code imageCount} how many positive images the alert has seen.
+ * Times are epoch milliseconds. {@code imageId} is the newest positive image and {@code siteId} its site,
+ * {@code openedByImageId} the one that opened the alert (null when it is the same), {@code imageCount} how many
+ * positive images the alert has seen, {@code sites} every site they came from (sorted, {@code siteId} among them):
+ * each of those sites keeps the alert in view when the patient is imaged elsewhere.
  */
 public record DashboardAlert(String alertId, String patientRef, String siteId, String imageId, double probability,
                              double knnVote, List<SimilarCase> neighbours, long firstSeen, long lastSeen,
-                             long raisedAt, String rule, String openedByImageId, int imageCount) {
+                             long raisedAt, String rule, String openedByImageId, int imageCount, List<String> sites) {
 
     public DashboardAlert {
         neighbours = List.copyOf(neighbours);
+        TreeSet<String> all = new TreeSet<>(sites);
+        all.add(siteId);
+        sites = List.copyOf(all);
+    }
+
+    /** An alert whose images all came from {@code siteId}. */
+    public DashboardAlert(String alertId, String patientRef, String siteId, String imageId, double probability,
+                          double knnVote, List<SimilarCase> neighbours, long firstSeen, long lastSeen, long raisedAt,
+                          String rule, String openedByImageId, int imageCount) {
+        this(alertId, patientRef, siteId, imageId, probability, knnVote, neighbours, firstSeen, lastSeen, raisedAt, rule,
+                openedByImageId, imageCount, List.of());
+    }
+
+    /** Whether a reader who may see the sites {@code visible} accepts may see this alert: one of its sites will do. */
+    public boolean visibleTo(Predicate<String> visible) {
+        return sites.stream().anyMatch(visible);
+    }
+
+    /** This alert with the sites of {@code earlier} too (an event from before the alert named its sites). */
+    DashboardAlert withSitesOf(DashboardAlert earlier) {
+        List<String> merged = new java.util.ArrayList<>(sites);
+        merged.addAll(earlier.sites());
+        return new DashboardAlert(alertId, patientRef, siteId, imageId, probability, knnVote, neighbours, firstSeen,
+                lastSeen, raisedAt, rule, openedByImageId, imageCount, merged);
     }
 
     /** A similar prior case of another patient: its image, distance, probability and label. */

@@ -321,7 +321,7 @@ public final class DashboardService implements Service {
         Optional<AlertBoard.Entry> e = board.get(ctx.pathParam("alertId"));
         if (e.isEmpty()) {
             ctx.status(404).json(Map.of("error", "UNKNOWN_ALERT", "message", "no such alert on the board"));
-        } else if (!ApiTokens.mayActFor(ctx, e.get().alert().siteId())) {
+        } else if (!e.get().alert().visibleTo(visibleTo(ctx))) {
             forbidden(ctx);
         } else {
             ctx.json(AlertMapping.json(e.get(), visibleTo(ctx)));
@@ -349,7 +349,7 @@ public final class DashboardService implements Service {
             return;
         }
         AlertBoard.Entry entry = found.get();
-        if (!ApiTokens.mayActFor(ctx, entry.alert().siteId())) {
+        if (!entry.alert().visibleTo(visibleTo(ctx))) {
             forbidden(ctx);
             return;
         }

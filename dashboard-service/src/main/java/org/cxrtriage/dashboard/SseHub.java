@@ -51,12 +51,12 @@ final class SseHub implements AutoCloseable {
         });
     }
 
-    /** Sends {@code event} with the entry to every browser that may see its site. */
+    /** Sends {@code event} with the entry to every browser that may see one of its sites. */
     void publish(String event, AlertBoard.Entry entry) {
-        String site = entry.alert().siteId();
+        DashboardAlert alert = entry.alert();
         String id = Long.toString(entry.version());
         // Each browser its own body: what it may see of the neighbours depends on its token's sites.
-        sender.execute(() -> subscribers.stream().filter(s -> s.visible().test(site))
+        sender.execute(() -> subscribers.stream().filter(s -> alert.visibleTo(s.visible()))
                 .forEach(s -> send(s, event, AlertMapping.json(entry, s.visible()), id)));
     }
 

@@ -77,6 +77,29 @@ class AlertBoardTest {
     }
 
     @Test
+    void anAlertStaysInTheViewOfEverySiteItsPatientWasImagedAt() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(alert("a", "ED-NORTH", 1_000));
+        // The patient's next positive image comes from another site; this event (as written before alerts named
+        // their sites) names only that one, and the board still keeps the first.
+        AlertBoard.Entry moved = board.upsert(alert("a", "ED-SOUTH", 2_000)).orElseThrow();
+        assertThat(moved.alert().siteId()).isEqualTo("ED-SOUTH");
+        assertThat(moved.alert().sites()).containsExactly("ED-NORTH", "ED-SOUTH");
+        Predicate<String> northOnly = "ED-NORTH"::equals;
+        assertThat(ids(board.list(northOnly, null, 10))).containsExactly("a");
+        assertThat(ids(board.list(ALL, "ED-NORTH", 10))).containsExactly("a");
+        assertThat(ids(board.list(ALL, "ED-SOUTH", 10))).containsExactly("a");
+        assertThat(board.list("ED-WEST"::equals, null, 10)).isEmpty();
+        assertThat(board.sites(northOnly)).containsExactly("ED-NORTH");
+        assertThat(board.showsImage("img-a-2000", northOnly)).isTrue();
+        // An event that names its sites is taken as it is.
+        DashboardAlert named = new DashboardAlert("b", "p-b", "ED-WEST", "img-b", 0.9, 0.75, List.of(), 1_000, 3_000,
+                1_000, "probability >= 0.5", "img-b0", 2, List.of("ED-EAST"));
+        assertThat(board.upsert(named).orElseThrow().alert().sites()).containsExactly("ED-EAST", "ED-WEST");
+        assertThat(board.sites(ALL)).containsExactly("ED-EAST", "ED-NORTH", "ED-SOUTH", "ED-WEST");
+    }
+
+    @Test
     void acknowledgesAndKeepsTheAckThroughUpdates() {
         AlertBoard board = new AlertBoard(10);
         board.upsert(alert("a", "ED-NORTH", 1_000));

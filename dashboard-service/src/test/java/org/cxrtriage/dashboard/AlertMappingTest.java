@@ -31,6 +31,27 @@ class AlertMappingTest {
                 "acknowledgedAt", Instant.ofEpochMilli(1_764_000_000_000L).toString(), "note", "moved to isolation"));
     }
 
+    private static org.cxrtriage.schemas.CxrAlert event(String site, List<String> sites) {
+        return org.cxrtriage.schemas.CxrAlert.newBuilder().setAlertId("alert-3").setPatientRef("p-abc")
+                .setSiteId(site).setImageId("img-3").setProbability(0.9f).setKnnVote(0.5f).setNeighbours(List.of())
+                .setFirstSeen(Instant.ofEpochMilli(1_000)).setLastSeen(Instant.ofEpochMilli(2_000))
+                .setRaisedAt(Instant.ofEpochMilli(1_000)).setRule("probability >= 0.5").setSites(sites).build();
+    }
+
+    @Test
+    void theSitesOfAnAlertComeFromItsEventAndGoToTheReader() {
+        DashboardAlert both = AlertMapping.fromEvent(event("ED-SOUTH", List.of("ED-NORTH", "ED-SOUTH")));
+        assertThat(both.sites()).containsExactly("ED-NORTH", "ED-SOUTH");
+        assertThat(both.visibleTo("ED-NORTH"::equals)).isTrue();
+        AlertBoard.Entry entry = new AlertBoard(10).upsert(both).orElseThrow();
+        assertThat(AlertMapping.json(entry, site -> true)).containsEntry("siteId", "ED-SOUTH")
+                .containsEntry("sites", List.of("ED-NORTH", "ED-SOUTH"));
+        // An event written before alerts named their sites: its one site.
+        DashboardAlert old = AlertMapping.fromEvent(event("ED-SOUTH", List.of()));
+        assertThat(old.sites()).containsExactly("ED-SOUTH");
+        assertThat(old.visibleTo("ED-NORTH"::equals)).isFalse();
+    }
+
     @Test
     void anAcknowledgementWithoutANoteHasNone() {
         CxrAlertAck event = CxrAlertAck.newBuilder().setAlertId("alert-1").setPatientRef("p-abc")

@@ -90,8 +90,9 @@ class DashboardBrowserTest {
         String otherSite = "ED-OTHER-" + run;
         String allToken = "all-" + UUID.randomUUID();
         String otherToken = "other-" + UUID.randomUUID();
+        String siteToken = "site-" + UUID.randomUUID();
         Settings settings = Settings.fromEnv().with(Map.of(
-                ApiTokens.TOKENS, allToken + "=*," + otherToken + "=" + otherSite,
+                ApiTokens.TOKENS, allToken + "=*," + otherToken + "=" + otherSite + "," + siteToken + "=" + site,
                 CommonKeys.HTTP_PORT, "0",
                 DashboardService.REDIS_KEY_PREFIX, "cxr:dash-test-" + run + ":",
                 DashboardService.IMAGES_GROUP_ID, "cxr-dashboard-images-" + run));
@@ -208,6 +209,30 @@ class DashboardBrowserTest {
         assertThat(post(base1 + "/api/alerts/" + alertId + "/ack", otherToken)).isEqualTo(403);
         assertThat(get(base1 + "/api/images/" + imageId + "/cxr.png?token=" + otherToken)).isEqualTo(403);
         assertThat(get(base1 + "/api/images/" + neighbourId + "/cxr.png?token=" + otherToken)).isEqualTo(200);
+
+        // The patient's next positive image comes from a third site: the alert moves there and stays in the view of
+        // the site where it opened.
+        String westSite = "ED-WEST-" + run;
+        try (KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(
+                KafkaSettings.producer(settings, "dashboard-e2e"), new StringSerializer(),
+                RegistrySettings.serdes(settings).anySerializer())) {
+            CxrAlert moved = alert(alertId, imageId + "-west", westSite, neighbourId, otherSite);
+            moved.setLastSeen(Instant.now().plusSeconds(10).truncatedTo(ChronoUnit.MILLIS));
+            moved.setEvent(AlertEvent.UPDATED);
+            moved.setOpenedByImageId(imageId);
+            moved.setImageCount(3);
+            moved.setSites(List.of(site, westSite));
+            producer.send(new ProducerRecord<>(Topic.ALERTS.name(), "p-" + run, moved)).get();
+        }
+        waitOn(page2).until(d -> text(d, row + " td.images").equals("3"));
+        assertThat(text(page2, row)).contains(westSite + " (also " + site + ")");
+        JsonNode forSite = JSON.readTree(body(base1 + "/api/alerts", siteToken)).path("alerts");
+        assertThat(forSite).hasSize(1);
+        assertThat(forSite.get(0).path("siteId").asText()).isEqualTo(westSite);
+        assertThat(forSite.get(0).path("sites").toString()).contains(site).contains(westSite);
+        assertThat(get(base1 + "/api/images/" + imageId + "/cxr.png?token=" + siteToken)).isEqualTo(200);
+        assertThat(JSON.readTree(body(base1 + "/api/alerts", otherToken)).path("alerts").toString())
+                .doesNotContain(alertId);
         assertThat(get(base1 + "/health")).isEqualTo(200);
         assertThat(body(base1 + "/metrics", allToken)).contains("cxr_dashboard_alerts").contains("cxr_dashboard_browsers");
     }

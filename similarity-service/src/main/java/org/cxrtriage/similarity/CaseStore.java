@@ -242,12 +242,30 @@ public final class CaseStore {
         return new OpenAlert(parts[0], parts[1], Long.parseLong(parts[2]), false);
     }
 
-    /** Records a positive image in an alert (idempotent); returns how many images the alert holds. */
-    public int addAlertImage(String alertId, String imageId, Duration window) {
-        String key = prefix + "alert-images:" + alertId;
-        redis.sadd(key, imageId);
-        redis.pexpire(key, window.toMillis());
-        return (int) redis.scard(key);
+    /** What an alert holds so far: how many positive images, and the sites they were taken at (sorted). */
+    public record AlertImages(int count, List<String> sites) {
+    }
+
+    /**
+     * Records a positive image and its site (or, restoring an alert, the sites its event names) in an alert
+     * (idempotent, one round trip); returns what the alert holds. The sites are kept so that every site a patient's
+     * positive images came from keeps the alert in its view.
+     */
+    public AlertImages addAlertImage(String alertId, String imageId, List<String> siteIds, Duration window) {
+        String images = prefix + "alert-images:" + alertId;
+        String sites = prefix + "alert-sites:" + alertId;
+        redis.clients.jedis.Response<Long> count;
+        redis.clients.jedis.Response<Set<String>> members;
+        try (var p = redis.pipelined()) {
+            p.sadd(images, imageId);
+            p.sadd(sites, siteIds.toArray(String[]::new));
+            p.pexpire(images, window.toMillis());
+            p.pexpire(sites, window.toMillis());
+            count = p.scard(images);
+            members = p.smembers(sites);
+            p.sync();
+        }
+        return new AlertImages(count.get().intValue(), members.get().stream().sorted().toList());
     }
 
     /** Puts back a published alert's open state (recovery); false when the patient already has one open. */

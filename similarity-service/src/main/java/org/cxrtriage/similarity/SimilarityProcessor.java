@@ -257,7 +257,8 @@ public final class SimilarityProcessor {
             // same event again, published once by the transaction. The opening image OPENS the alert; each later
             // positive image of the patient within the window UPDATES it (same alert id).
             boolean opening = open.imageId().equals(score.getImageId());
-            int images = store.addAlertImage(open.alertId(), score.getImageId(), alertWindow);
+            CaseStore.AlertImages images = store.addAlertImage(open.alertId(), score.getImageId(),
+                    List.of(score.getSiteId()), alertWindow);
             alert = CxrAlert.newBuilder()
                     .setAlertId(open.alertId())
                     .setPatientRef(score.getPatientRef())
@@ -272,7 +273,8 @@ public final class SimilarityProcessor {
                     .setRule(policy.describe())
                     .setEvent(opening ? AlertEvent.OPENED : AlertEvent.UPDATED)
                     .setOpenedByImageId(opening ? null : open.imageId())
-                    .setImageCount(Math.max(1, images))
+                    .setImageCount(Math.max(1, images.count()))
+                    .setSites(images.sites())
                     .build();
         }
         return new Result(result, alert, !comparable);
@@ -326,7 +328,10 @@ public final class SimilarityProcessor {
         }
         String opener = alert.getOpenedByImageId() != null ? alert.getOpenedByImageId() : alert.getImageId();
         boolean reopened = store.restoreAlert(alert.getPatientRef(), alert.getAlertId(), opener, opened, left);
-        store.addAlertImage(alert.getAlertId(), alert.getImageId(), left);
+        // The newest event of an alert names the sites of all its images so far (none in events older than that field).
+        List<String> sites = new ArrayList<>(alert.getSites());
+        sites.add(alert.getSiteId());
+        store.addAlertImage(alert.getAlertId(), alert.getImageId(), sites, left);
         return reopened;
     }
 

@@ -236,6 +236,33 @@ class SimilarityProcessorRedisTest {
         return hits.stream().map(h -> h.record().imageId()).toList();
     }
 
+    private static CxrScore atSite(CxrScore score, String site) {
+        return CxrScore.newBuilder(score).setSiteId(site).build();
+    }
+
+    @Test
+    void anAlertNamesEverySiteItsImagesCameFromAndKeepsThemAfterRedisLostItsData() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        CxrAlert opened = p.onScore(atSite(score("a", "p1", 0.9f, 0, 0), "site-b"), Instant.now()).alert();
+        assertThat(opened.getSites()).containsExactly("site-b");
+        CxrAlert elsewhere = p.onScore(atSite(score("b", "p1", 0.9f, 0, 1), "site-a"), Instant.now()).alert();
+        assertThat(elsewhere.getEvent()).isEqualTo(AlertEvent.UPDATED);
+        assertThat(elsewhere.getSiteId()).isEqualTo("site-a");
+        assertThat(elsewhere.getSites()).containsExactly("site-a", "site-b");
+        // A replay of the same image names the same sites.
+        assertThat(p.onScore(atSite(score("b", "p1", 0.9f, 0, 1), "site-a"), Instant.now()).alert().getSites())
+                .containsExactly("site-a", "site-b");
+
+        redis.del(new ArrayList<>(redis.keys(prefix + "*")).toArray(String[]::new)); // Redis lost its data
+        SimilarityProcessor after = processor(new ExactNeighbourIndex());
+        after.restoreAlert(opened, Instant.now());
+        after.restoreAlert(elsewhere, Instant.now());
+        CxrAlert third = after.onScore(atSite(score("c", "p1", 0.9f, 0, 2), "site-c"), Instant.now()).alert();
+        assertThat(third.getAlertId()).isEqualTo(opened.getAlertId());
+        assertThat(third.getSites()).containsExactly("site-a", "site-b", "site-c");
+        assertThat(third.getImageCount()).isEqualTo(3);
+    }
+
     @Test
     void restoresCasesAndOpenAlertsAfterRedisLostItsData() {
         SimilarityProcessor before = processor(new ExactNeighbourIndex());
