@@ -510,6 +510,12 @@ final class BenchCommand implements Callable<Integer> {
                     // (--half-load-warmup times): at this load each image commits alone and runs at batch 1, code the
                     // saturation warm-up did not exercise (its JIT still took 0.12 of the cores here without this).
                     for (int pass = 0; pass < halfLoadWarmup; pass++) {
+                        // The timed pass starts with these /proc reads (thousands of threads): read them in every
+                        // warm-up pass too, or this JVM's compilers work on them during the first half second of the
+                        // timed pass, on the cores the pipeline shares (its first 7 images took 90-123 ms, against a
+                        // p50 of 58, in the 03:19 run).
+                        CpuAccounting.snapshot();
+                        CpuAccounting.compilerSeconds();
                         awaitAll(results, send(uploader, sample, 1, rate * latencyLoad));
                     }
                     Map<String, Double> halfBefore = CpuAccounting.snapshot();
