@@ -3,63 +3,28 @@ package org.cxrtriage.ingest;
 import java.time.Duration;
 import java.util.List;
 import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.params.SetParams;
 
 /**
  * Remembers the SHA-256 of every accepted image for a window, so the same file sent twice (a retried upload, a
  * re-sent study) is scored once. Redis makes the claim atomic across ingest instances.
  *
- * <p>Within the window one content has one image id, whatever happens to its uploads. A claim is <em>pending</em>
- * until the broker has acknowledged the image, then <em>stored</em>; only a stored claim turns a copy away as a
- * duplicate. A pending claim is held for {@code pendingTtl} (longer than the producer's delivery timeout); after
- * that, or at once when its upload failed ({@link #abandon}), a copy takes it over <em>with the same image id</em>.
- * A failed or timed-out send may still have reached the broker (Kafka cannot always tell), and an instance may die
- * after the broker stored its image but before confirming: if the first upload did land, the retry's record is then
- * the same image again under the same id, which every later stage treats as one (it replays the same image), not
- * a second image of the patient.
+ * <p>A claim is <em>pending</em> until the broker has acknowledged the image, then <em>stored</em>. Only a stored
+ * claim turns a copy away as a duplicate: if the instance holding a pending claim dies before storing the image, the
+ * claim expires after {@code pendingTtl} and the sender's retry is accepted, so a crash never makes an image look
+ * stored when it is not.
  */
 public final class DuplicateGuard {
 
-    /** Who holds the content: {@code mine} when this call holds it now; {@code stored} once its image is stored. */
+    /** Who holds the content: {@code mine} when this call claimed it; {@code stored} once its image is stored. */
     public record Claim(String imageId, boolean mine, boolean stored) {
     }
 
-    /**
-     * Value "id|S" (stored) or "id|P|heldUntilMillis" (pending). Times come from the Redis server's clock, one clock
-     * for every instance. Returns {id, state}: state "mine", "pending" or "stored".
-     */
-    private static final String CLAIM = """
-            local t = redis.call('TIME')
-            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-            local v = redis.call('GET', KEYS[1])
-            local id = ARGV[1]
-            if v then
-              local sep = string.find(v, '|', 1, true)
-              if not sep then return {v, 'stored'} end
-              id = string.sub(v, 1, sep - 1)
-              local state = string.sub(v, sep + 1, sep + 1)
-              if state == 'S' then return {id, 'stored'} end
-              local held = tonumber(string.sub(v, sep + 3)) or now + 1
-              if held > now then return {id, 'pending'} end
-            end
-            redis.call('SET', KEYS[1], id .. '|P|' .. (now + tonumber(ARGV[2])), 'PX', ARGV[3])
-            return {id, 'mine'}
-            """;
-    /** Marks a pending claim of this id stored (whoever holds it now: it is the same image). */
-    private static final String CONFIRM = """
-            local v = redis.call('GET', KEYS[1])
-            if v and string.sub(v, 1, string.len(ARGV[1]) + 2) == ARGV[1] .. '|P' then
-              return redis.call('SET', KEYS[1], ARGV[1] .. '|S', 'PX', ARGV[2])
-            end
-            return nil
-            """;
-    /** Lets the next copy take a pending claim of this id over at once; the id stays. */
-    private static final String ABANDON = """
-            local v = redis.call('GET', KEYS[1])
-            if v and string.sub(v, 1, string.len(ARGV[1]) + 2) == ARGV[1] .. '|P' then
-              return redis.call('SET', KEYS[1], ARGV[1] .. '|P|0', 'KEEPTTL')
-            end
-            return nil
-            """;
+    private static final String PENDING = "|P";
+    private static final String STORED = "|S";
+    /** Promotes a pending claim to stored only if it is still ours (it may have expired and been re-claimed). */
+    private static final String CONFIRM = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+            + "return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else return nil end";
 
     private final UnifiedJedis redis;
     private final String prefix;
@@ -77,28 +42,34 @@ public final class DuplicateGuard {
         return prefix + "image-sha:" + sha256;
     }
 
-    /**
-     * Claims the content for {@code imageId}, or tells who holds it. A claim that is {@code mine} may name another
-     * id than the one asked for: the id of an earlier upload of the same content whose outcome is unknown.
-     */
+    /** Claims the content for {@code imageId}, or tells who holds it. */
     public Claim claim(String sha256, String imageId) {
-        List<?> r = (List<?>) redis.eval(CLAIM, List.of(key(sha256)),
-                List.of(imageId, Long.toString(pendingTtl.toMillis()), Long.toString(window.toMillis())));
-        String id = (String) r.get(0);
-        String state = (String) r.get(1);
-        return new Claim(id, state.equals("mine"), state.equals("stored"));
+        String ok = redis.set(key(sha256), imageId + PENDING, SetParams.setParams().nx().px(pendingTtl.toMillis()));
+        if ("OK".equals(ok)) {
+            return new Claim(imageId, true, false);
+        }
+        String holder = redis.get(key(sha256));
+        if (holder == null) {
+            return claim(sha256, imageId); // expired between the two calls
+        }
+        if (holder.endsWith(PENDING)) {
+            return new Claim(holder.substring(0, holder.length() - PENDING.length()), false, false);
+        }
+        String id = holder.endsWith(STORED) ? holder.substring(0, holder.length() - STORED.length()) : holder;
+        return new Claim(id, false, true);
     }
 
     /** Marks the content stored (the broker acknowledged {@code imageId}): copies are duplicates from now on. */
     public void confirm(String sha256, String imageId) {
-        redis.eval(CONFIRM, List.of(key(sha256)), List.of(imageId, Long.toString(window.toMillis())));
+        redis.eval(CONFIRM, List.of(key(sha256)),
+                List.of(imageId + PENDING, imageId + STORED, Long.toString(window.toMillis())));
     }
 
-    /**
-     * Gives up holding the content, when its upload failed or timed out: the next copy may go at once, under the
-     * same id, in case this one reached the broker after all.
-     */
-    public void abandon(String sha256, String imageId) {
-        redis.eval(ABANDON, List.of(key(sha256)), List.of(imageId));
+    /** Gives the content up again, e.g. when the event could not be published. */
+    public void release(String sha256, String imageId) {
+        String holder = redis.get(key(sha256));
+        if (holder != null && holder.startsWith(imageId + "|")) {
+            redis.del(key(sha256));
+        }
     }
 }

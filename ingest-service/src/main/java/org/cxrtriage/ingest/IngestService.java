@@ -170,11 +170,6 @@ public final class IngestService implements Service {
                         "an identical image is being stored right now; retry in a few seconds");
             }
             claimed = claim != null;
-            if (claimed && !claim.imageId().equals(event.getImageId())) {
-                // The same content's earlier upload failed or timed out, and may have reached the broker after all:
-                // this copy goes under its id, so that at worst the same image is there twice, never two images.
-                event = ImageReceived.newBuilder(event).setImageId(claim.imageId()).build();
-            }
         } catch (IngestRejection r) {
             if (r.httpStatus() < 500) { // a 5xx is "retry", not a verdict on the image
                 publishRejection(r, meta, contentType);
@@ -188,7 +183,7 @@ public final class IngestService implements Service {
             // Refused before it reached the producer's buffer (the schema registry did not answer, the producer is
             // closing): not stored, so a retry of the same file must not be refused as a duplicate.
             if (claimed) {
-                abandon(event);
+                release(event);
             }
             done.completeExceptionally(e);
         }
@@ -215,12 +210,12 @@ public final class IngestService implements Service {
         }
     }
 
-    /** Gives up holding this image's content; a failure only means a copy waits until the claim's hold ends. */
-    private void abandon(ImageReceived event) {
+    /** Gives up this image's claim; a failure only means the claim expires by itself (its TTL). */
+    private void release(ImageReceived event) {
         try {
-            duplicates.abandon(event.getSha256(), event.getImageId());
+            duplicates.release(event.getSha256(), event.getImageId());
         } catch (RuntimeException redisDown) {
-            LOG.warn("could not give up the duplicate claim of image {}: {}", event.getImageId(), redisDown.toString());
+            LOG.warn("could not release the duplicate claim of image {}: {}", event.getImageId(), redisDown.toString());
         }
     }
 
@@ -240,9 +235,8 @@ public final class IngestService implements Service {
                 done.complete(event);
             } else {
                 if (claimed) {
-                    // Not known to be stored (a timed-out send may still land), so a retry of the same file must
-                    // not be refused as a duplicate; it goes under this image's id (DuplicateGuard).
-                    abandon(event);
+                    // Not stored, so a retry of the same file must not be refused as a duplicate.
+                    release(event);
                 }
                 done.completeExceptionally(e);
             }

@@ -48,45 +48,24 @@ class DuplicateGuardTest {
     }
 
     @Test
-    void aPendingClaimOfACrashedInstanceIsTakenOverUnderItsIdOnceItsHoldEnds() throws InterruptedException {
+    void aPendingClaimOfACrashedInstanceExpiresSoTheRetryIsAccepted() throws InterruptedException {
         DuplicateGuard crashed = guard(Duration.ofMillis(300));
-        crashed.claim("abc", "img-1"); // never confirmed: the instance died, perhaps after the broker stored it
-        assertThat(guard(Duration.ofMillis(300)).claim("abc", "img-2"))
-                .isEqualTo(new DuplicateGuard.Claim("img-1", false, false));
+        crashed.claim("abc", "img-1"); // never confirmed: the instance died before the broker acknowledged
         Thread.sleep(400);
-        // The retry goes, under the first upload's id: if that one landed, this is the same image again.
         DuplicateGuard.Claim retry = guard(Duration.ofMillis(300)).claim("abc", "img-2");
-        assertThat(retry).isEqualTo(new DuplicateGuard.Claim("img-1", true, false));
-        assertThat(guard(Duration.ofMinutes(1)).claim("abc", "img-3").mine()).as("held by the retry now").isFalse();
-        // Whichever of the two is acknowledged stores the content.
+        assertThat(retry.mine()).isTrue();
+        // The dead instance's confirm (had it lived) cannot take the content back.
         crashed.confirm("abc", "img-1");
-        assertThat(guard(Duration.ofMinutes(1)).claim("abc", "img-3"))
-                .isEqualTo(new DuplicateGuard.Claim("img-1", false, true));
+        assertThat(guard(Duration.ofMinutes(1)).claim("abc", "img-3").imageId()).isEqualTo("img-2");
     }
 
     @Test
-    void anAbandonedClaimIsTakenOverAtOnceUnderTheSameIdAndOnlyItsOwnerCanAbandonIt() {
+    void releasedContentCanBeClaimedAgainButOnlyByItsOwnerRelease() {
         DuplicateGuard guard = guard(Duration.ofMinutes(1));
         guard.claim("abc", "img-1");
-        guard.abandon("abc", "img-2");
-        assertThat(guard.claim("abc", "img-3")).isEqualTo(new DuplicateGuard.Claim("img-1", false, false));
-        guard.abandon("abc", "img-1"); // its send failed or timed out
-        assertThat(guard.claim("abc", "img-3")).isEqualTo(new DuplicateGuard.Claim("img-1", true, false));
-        guard.confirm("abc", "img-1");
-        guard.abandon("abc", "img-1"); // a late failure report does not undo a stored image
-        assertThat(guard.claim("abc", "img-4")).isEqualTo(new DuplicateGuard.Claim("img-1", false, true));
-        // The claim lasts the window, not only the hold.
-        assertThat(redis.pttl(prefix + "image-sha:abc")).isGreaterThan(Duration.ofMinutes(4).toMillis());
-    }
-
-    @Test
-    void claimsWrittenByTheEarlierFormatAreRead() {
-        redis.set(prefix + "image-sha:old-pending", "img-1|P");
-        redis.set(prefix + "image-sha:old-stored", "img-2|S");
-        redis.set(prefix + "image-sha:oldest", "img-3");
-        DuplicateGuard guard = guard(Duration.ofMinutes(1));
-        assertThat(guard.claim("old-pending", "x")).isEqualTo(new DuplicateGuard.Claim("img-1", false, false));
-        assertThat(guard.claim("old-stored", "x")).isEqualTo(new DuplicateGuard.Claim("img-2", false, true));
-        assertThat(guard.claim("oldest", "x")).isEqualTo(new DuplicateGuard.Claim("img-3", false, true));
+        guard.release("abc", "img-2");
+        assertThat(guard.claim("abc", "img-3").imageId()).isEqualTo("img-1");
+        guard.release("abc", "img-1");
+        assertThat(guard.claim("abc", "img-3").mine()).isTrue();
     }
 }
