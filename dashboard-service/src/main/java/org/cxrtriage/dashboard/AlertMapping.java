@@ -33,9 +33,14 @@ final class AlertMapping {
                 a.getNote());
     }
 
-    static CxrAlertAck toEvent(DashboardAlert alert, Acknowledgement ack) {
+    /**
+     * The acknowledgement event. Its site is the one the acknowledgement was made for: the token's site when the
+     * token is bound to one of the alert's sites, else (a token for every site) the site of the alert's newest image.
+     */
+    static CxrAlertAck toEvent(DashboardAlert alert, Acknowledgement ack, String tokenSite) {
+        String site = alert.sites().contains(tokenSite) ? tokenSite : alert.siteId();
         return CxrAlertAck.newBuilder().setAlertId(alert.alertId()).setPatientRef(alert.patientRef())
-                .setSiteId(alert.siteId()).setAcknowledgedBy(ack.acknowledgedBy())
+                .setSiteId(site).setAcknowledgedBy(ack.acknowledgedBy())
                 .setAcknowledgedAt(Instant.ofEpochMilli(ack.acknowledgedAt())).setNote(ack.note()).build();
     }
 

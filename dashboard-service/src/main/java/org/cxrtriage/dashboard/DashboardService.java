@@ -373,7 +373,7 @@ public final class DashboardService implements Service {
                 System.currentTimeMillis(), note);
         try {
             ackProducer.send(new ProducerRecord<>(Topic.ALERT_ACKS.name(), ack.alertId(),
-                    AlertMapping.toEvent(entry.alert(), ack))).get(30, TimeUnit.SECONDS);
+                    AlertMapping.toEvent(entry.alert(), ack, ApiTokens.grant(ctx)))).get(30, TimeUnit.SECONDS);
         } catch (ExecutionException | TimeoutException e) {
             LOG.warn("acknowledgement of {} not published: {}", ack.alertId(), e.toString());
             ctx.status(503).json(Map.of("error", "NOT_PUBLISHED", "message", "the broker did not take it; retry"));

@@ -17,7 +17,7 @@ class AlertMappingTest {
     void theNoteTravelsInTheEventAndComesBackWithWhoAndWhen() {
         Acknowledgement ack = new Acknowledgement("alert-1", "token:*:12345678", 1_764_000_000_000L,
                 "moved to isolation");
-        CxrAlertAck event = AlertMapping.toEvent(ALERT, ack);
+        CxrAlertAck event = AlertMapping.toEvent(ALERT, ack, "*");
         assertThat(event.getNote()).isEqualTo("moved to isolation");
         assertThat(event.getPatientRef()).isEqualTo("p-abc");
         assertThat(AlertMapping.fromEvent(event)).isEqualTo(ack);
@@ -50,6 +50,14 @@ class AlertMappingTest {
         DashboardAlert old = AlertMapping.fromEvent(event("ED-SOUTH", List.of()));
         assertThat(old.sites()).containsExactly("ED-SOUTH");
         assertThat(old.visibleTo("ED-NORTH"::equals)).isFalse();
+    }
+
+    @Test
+    void anAcknowledgementNamesTheSiteItWasMadeFor() {
+        DashboardAlert both = AlertMapping.fromEvent(event("ED-SOUTH", List.of("ED-NORTH", "ED-SOUTH")));
+        Acknowledgement ack = new Acknowledgement("alert-3", "token:ED-NORTH:12345678", 3_000, null);
+        assertThat(AlertMapping.toEvent(both, ack, "ED-NORTH").getSiteId()).isEqualTo("ED-NORTH");
+        assertThat(AlertMapping.toEvent(both, ack, "*").getSiteId()).as("a token for every site").isEqualTo("ED-SOUTH");
     }
 
     @Test
