@@ -1,5 +1,6 @@
 package org.cxrtriage.dashboard;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.function.Predicate;
@@ -37,7 +38,7 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
 
     /** This alert with the sites of {@code earlier} too (an event from before the alert named its sites). */
     DashboardAlert withSitesOf(DashboardAlert earlier) {
-        List<String> merged = new java.util.ArrayList<>(sites);
+        List<String> merged = new ArrayList<>(sites);
         merged.addAll(earlier.sites());
         return new DashboardAlert(alertId, patientRef, siteId, imageId, probability, knnVote, neighbours, firstSeen,
                 lastSeen, raisedAt, rule, openedByImageId, imageCount, merged);

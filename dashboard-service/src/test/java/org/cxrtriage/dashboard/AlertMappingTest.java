@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.cxrtriage.schemas.CxrAlert;
 import org.cxrtriage.schemas.CxrAlertAck;
 import org.junit.jupiter.api.Test;
 
@@ -31,8 +32,8 @@ class AlertMappingTest {
                 "acknowledgedAt", Instant.ofEpochMilli(1_764_000_000_000L).toString(), "note", "moved to isolation"));
     }
 
-    private static org.cxrtriage.schemas.CxrAlert event(String site, List<String> sites) {
-        return org.cxrtriage.schemas.CxrAlert.newBuilder().setAlertId("alert-3").setPatientRef("p-abc")
+    private static CxrAlert event(String site, List<String> sites) {
+        return CxrAlert.newBuilder().setAlertId("alert-3").setPatientRef("p-abc")
                 .setSiteId(site).setImageId("img-3").setProbability(0.9f).setKnnVote(0.5f).setNeighbours(List.of())
                 .setFirstSeen(Instant.ofEpochMilli(1_000)).setLastSeen(Instant.ofEpochMilli(2_000))
                 .setRaisedAt(Instant.ofEpochMilli(1_000)).setRule("probability >= 0.5").setSites(sites).build();

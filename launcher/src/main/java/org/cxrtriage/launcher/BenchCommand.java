@@ -512,8 +512,8 @@ final class BenchCommand implements Callable<Integer> {
                     for (int pass = 0; pass < halfLoadWarmup; pass++) {
                         // The timed pass starts with these /proc reads (thousands of threads): read them in every
                         // warm-up pass too, or this JVM's compilers work on them during the first half second of the
-                        // timed pass, on the cores the pipeline shares (its first 7 images took 90-123 ms, against a
-                        // p50 of 58, in the 03:19 run).
+                        // timed pass, on the cores the pipeline shares (its first 7 images took 84-123 ms, against a
+                        // p50 of 58, in the run of 2026-11-28 03:13).
                         CpuAccounting.snapshot();
                         CpuAccounting.compilerSeconds();
                         awaitAll(results, send(uploader, sample, 1, rate * latencyLoad));
