@@ -169,16 +169,8 @@ class DashboardBrowserTest {
         assertThat(text(page1, "#d-facts")).contains("Acknowledged by token:*:");
 
         // A later image of the patient updates the alert (same id, newer lastSeen): it stays acknowledged, marked.
-        try (KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(
-                KafkaSettings.producer(settings, "dashboard-e2e"), new StringSerializer(),
-                RegistrySettings.serdes(settings).anySerializer())) {
-            CxrAlert update = alert(alertId, imageId + "-later", site, neighbourId, otherSite);
-            update.setLastSeen(Instant.now().plusSeconds(5).truncatedTo(ChronoUnit.MILLIS));
-            update.setEvent(AlertEvent.UPDATED);
-            update.setOpenedByImageId(imageId);
-            update.setImageCount(2);
-            producer.send(new ProducerRecord<>(Topic.ALERTS.name(), "p-" + run, update)).get();
-        }
+        CxrAlert update = alert(alertId, imageId + "-later", site, neighbourId, otherSite);
+        publishUpdate(settings, "p-" + run, update, imageId, 2, 5);
         waitOn(page2).until(d -> text(d, row + " td.state .state-label").equals("Acknowledged (new image since)"));
         assertThat(text(page2, row + " .ack-btn")).isEqualTo("Acknowledge again");
         // The earlier note stays until the next acknowledgement; a new one can be typed.
@@ -213,17 +205,9 @@ class DashboardBrowserTest {
         // The patient's next positive image comes from a third site: the alert moves there and stays in the view of
         // the site where it opened.
         String westSite = "ED-WEST-" + run;
-        try (KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(
-                KafkaSettings.producer(settings, "dashboard-e2e"), new StringSerializer(),
-                RegistrySettings.serdes(settings).anySerializer())) {
-            CxrAlert moved = alert(alertId, imageId + "-west", westSite, neighbourId, otherSite);
-            moved.setLastSeen(Instant.now().plusSeconds(10).truncatedTo(ChronoUnit.MILLIS));
-            moved.setEvent(AlertEvent.UPDATED);
-            moved.setOpenedByImageId(imageId);
-            moved.setImageCount(3);
-            moved.setSites(List.of(site, westSite));
-            producer.send(new ProducerRecord<>(Topic.ALERTS.name(), "p-" + run, moved)).get();
-        }
+        CxrAlert moved = alert(alertId, imageId + "-west", westSite, neighbourId, otherSite);
+        moved.setSites(List.of(site, westSite));
+        publishUpdate(settings, "p-" + run, moved, imageId, 3, 10);
         waitOn(page2).until(d -> text(d, row + " td.images").equals("3"));
         assertThat(text(page2, row)).contains(westSite + " (also " + site + ")");
         JsonNode forSite = JSON.readTree(body(base1 + "/api/alerts", siteToken)).path("alerts");
@@ -235,6 +219,20 @@ class DashboardBrowserTest {
                 .doesNotContain(alertId);
         assertThat(get(base1 + "/health")).isEqualTo(200);
         assertThat(body(base1 + "/metrics", allToken)).contains("cxr_dashboard_alerts").contains("cxr_dashboard_browsers");
+    }
+
+    /** Publishes {@code update} as the alert's UPDATED event for its {@code imageCount}-th image, seen later. */
+    private static void publishUpdate(Settings settings, String key, CxrAlert update, String openedBy, int imageCount,
+                                      int secondsLater) throws Exception {
+        update.setLastSeen(Instant.now().plusSeconds(secondsLater).truncatedTo(ChronoUnit.MILLIS));
+        update.setEvent(AlertEvent.UPDATED);
+        update.setOpenedByImageId(openedBy);
+        update.setImageCount(imageCount);
+        try (KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(
+                KafkaSettings.producer(settings, "dashboard-e2e"), new StringSerializer(),
+                RegistrySettings.serdes(settings).anySerializer())) {
+            producer.send(new ProducerRecord<>(Topic.ALERTS.name(), key, update)).get();
+        }
     }
 
     private DashboardService start(Settings settings) throws Exception {
