@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.cxrtriage.schemas.CxrAlert;
 import org.cxrtriage.schemas.CxrAlertAck;
 import org.cxrtriage.schemas.LabelSource;
@@ -49,7 +50,7 @@ final class AlertMapping {
      * {@code maySee} accepts: a neighbour of another site comes without its patient's reference (pseudonyms are
      * global, and a site could recognise its own patients X-rayed elsewhere, with their PCR results).
      */
-    static Map<String, Object> json(AlertBoard.Entry e, java.util.function.Predicate<String> maySee) {
+    static Map<String, Object> json(AlertBoard.Entry e, Predicate<String> maySee) {
         DashboardAlert a = e.alert();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("alertId", a.alertId());

@@ -284,7 +284,6 @@ public final class CaseStore {
         return redis.exists(prefix + "store-intact");
     }
 
-    /** Marks the store filled; its value, a fresh id, names this generation of the store (its epoch). */
     private String heldLabelKey(String kind, String id) {
         return prefix + "held-label:" + kind + ":" + id;
     }
@@ -316,6 +315,7 @@ public final class CaseStore {
         return kept != null ? kept : offered;
     }
 
+    /** Marks the store filled; its value, a fresh id, names this generation of the store (its epoch). */
     public void markIntact() {
         redis.set(prefix + "store-intact", java.util.UUID.randomUUID().toString(), SetParams.setParams().nx());
     }
