@@ -34,6 +34,7 @@ public final class SchemaRegistrar {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String GROUP = "default";
     private static final String AVRO_CONTENT_TYPE = "application/json";
+    private static final int CONFLICT_ATTEMPTS = 3;
 
     private final String registryUrl;
     private final String ccompatUrl;
@@ -88,13 +89,13 @@ public final class SchemaRegistrar {
         ObjectNode body = JSON.createObjectNode().put("artifactId", subject).put("artifactType", "AVRO");
         body.putObject("firstVersion").putObject("content")
                 .put("content", AvroSerdes.registeredForm(schema)).put("contentType", AVRO_CONTENT_TYPE);
-        JsonNode created = send(registryUrl, "POST", groupPath() + "/artifacts?ifExists=FIND_OR_CREATE_VERSION"
-                + "&canonical=false", body.toString());
+        JsonNode created = sendRetryingConflicts(registryUrl, "POST", groupPath()
+                + "/artifacts?ifExists=FIND_OR_CREATE_VERSION&canonical=false", body.toString());
         int id = created.path("version").path("contentId").asInt(-1);
         if (id < 0) {
             throw new IllegalStateException("registry returned no content id for " + subject + ": " + created);
         }
-        send(ccompatUrl, "PUT", "/config/" + enc(subject), "{\"compatibility\":\"BACKWARD\"}");
+        sendRetryingConflicts(ccompatUrl, "PUT", "/config/" + enc(subject), "{\"compatibility\":\"BACKWARD\"}");
         return id;
     }
 
@@ -153,6 +154,24 @@ public final class SchemaRegistrar {
         return groupPath() + "/artifacts/" + enc(subject);
     }
 
+    /**
+     * For requests whose repetition changes nothing (find-or-create, set the rule). Every service registers every
+     * topic at start, and services started together race: the registry answers the loser 409 (the rule or the
+     * artifact "already exists"), and asked again it finds or updates what the winner made.
+     */
+    private JsonNode sendRetryingConflicts(String base, String method, String path, String body) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return send(base, method, path, body);
+            } catch (RegistryConflict e) {
+                if (attempt == CONFLICT_ATTEMPTS) {
+                    throw e;
+                }
+                LOG.debug("registry {} {}: conflict with a concurrent registration, asking again", method, path);
+            }
+        }
+    }
+
     private JsonNode send(String base, String method, String path, String body) {
         JsonNode node = sendOrNull(base, method, path, body);
         if (node == null) {
@@ -199,6 +218,9 @@ public final class SchemaRegistrar {
                         + "(SERDE_apicurio.registry.auth.username and ...password), "
                         + (authorization == null ? "and none are set" : "and these were refused"));
             }
+            if (r.statusCode() == 409) {
+                throw new RegistryConflict("registry " + method + " " + path + " -> 409: " + r.body());
+            }
             if (r.statusCode() / 100 != 2 && r.statusCode() != 404) {
                 throw new IllegalStateException("registry " + method + " " + path + " -> " + r.statusCode() + ": "
                         + r.body());
@@ -218,5 +240,12 @@ public final class SchemaRegistrar {
 
     private static String trimSlash(String url) {
         return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+    }
+
+    /** A 409: another registrar changed the same subject at the same moment. */
+    private static final class RegistryConflict extends IllegalStateException {
+        RegistryConflict(String message) {
+            super(message);
+        }
     }
 }

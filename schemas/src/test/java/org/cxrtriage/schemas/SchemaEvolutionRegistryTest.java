@@ -16,10 +16,16 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
@@ -72,6 +78,39 @@ class SchemaEvolutionRegistryTest {
         assertThat(versionCount(topic.valueSubject())).isEqualTo(2);
 
         assertBothConsumersRead(topic, alert, v1Bytes, v2Bytes, "ward 7");
+    }
+
+    /**
+     * Every service registers every topic when it starts, and `docker compose up` starts them together: the first
+     * registrations of a subject race. Each must end with the one version, the one id and the BACKWARD rule, not with
+     * the 409 a concurrent registrar's rule or artifact gave (which crashed all services once on first start).
+     */
+    @Test
+    void servicesStartingTogetherRegisterTheSameSubjectsWithoutConflict() throws Exception {
+        List<Topic<?>> topics = List.of(uniqueTopic(), uniqueTopic(), uniqueTopic());
+        int services = 6;
+        ExecutorService pool = Executors.newFixedThreadPool(services);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<Map<String, Integer>>> starts = new ArrayList<>();
+            for (int i = 0; i < services; i++) {
+                starts.add(pool.submit(() -> {
+                    start.await();
+                    return new SchemaRegistrar(REGISTRY_URL, CCOMPAT_URL).registerAll(topics);
+                }));
+            }
+            start.countDown();
+            Map<String, Integer> first = starts.get(0).get(60, TimeUnit.SECONDS);
+            for (Future<Map<String, Integer>> other : starts) {
+                assertThat(other.get(60, TimeUnit.SECONDS)).isEqualTo(first);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        for (Topic<?> topic : topics) {
+            assertThat(versionCount(topic.valueSubject())).isEqualTo(1);
+            assertThat(registrar.compatibility(topic.valueSubject())).isEqualTo("BACKWARD");
+        }
     }
 
     @Test
