@@ -27,11 +27,18 @@ final class IngestUploader {
     private static final Pattern JSON_ERROR = Pattern.compile("\"error\"\\s*:\\s*\"([^\"]+)\"");
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
-    private final int port;
+    private final URI ingest;
     private final String token;
+    private final java.util.concurrent.atomic.AtomicInteger alreadyStored = new java.util.concurrent.atomic.AtomicInteger();
 
     IngestUploader(int port, String token) {
-        this.port = port;
+        this(URI.create("http://127.0.0.1:" + port), token);
+    }
+
+    /** @param ingest the ingest service's base address, e.g. http://127.0.0.1:8090 */
+    IngestUploader(URI ingest, String token) {
+        String base = ingest.toString();
+        this.ingest = URI.create(base.endsWith("/") ? base : base + "/");
         this.token = token;
     }
 
@@ -44,13 +51,16 @@ final class IngestUploader {
         var m = item.metadata();
         String query = "patientId=" + enc(m.patientId()) + "&studyId=" + enc(m.studyId()) + "&siteId="
                 + enc(m.siteId()) + "&viewPosition=" + enc(m.viewPosition());
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/images?" + query))
+        HttpRequest request = HttpRequest.newBuilder(ingest.resolve("images?" + query))
                 .header("Authorization", "Bearer " + token).header("Content-Type", contentType(item.file()))
                 .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build();
         long giveUp = System.nanoTime() + Duration.ofMinutes(5).toNanos();
         while (true) {
             try {
                 HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 409) {
+                    alreadyStored.incrementAndGet();
+                }
                 if (r.statusCode() == 202 || r.statusCode() == 409) {
                     Matcher id = JSON_IMAGE_ID.matcher(r.body());
                     if (!id.find()) {
@@ -71,6 +81,11 @@ final class IngestUploader {
             }
             Thread.sleep(1000);
         }
+    }
+
+    /** How many uploads ingest answered 409: the same bytes were stored before (their first image id returned). */
+    int alreadyStored() {
+        return alreadyStored.get();
     }
 
     private static String enc(String s) {

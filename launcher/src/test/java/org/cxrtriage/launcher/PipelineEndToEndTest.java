@@ -293,6 +293,47 @@ class PipelineEndToEndTest {
         ctx.updateLoggers();
     }
 
+    /**
+     * {@code cxr send}, the way to feed a deployment that runs elsewhere (docker compose): a folder with a manifest
+     * goes over HTTP with a site token, the broken file is refused with its reason, and the command returns once
+     * every accepted image is a case in the similarity service. A token ingest does not know stops it at once.
+     */
+    @Test
+    void sendCommandFeedsARunningDeploymentAndWaitsUntilEveryAcceptedImageIsACase() throws Exception {
+        Set<Path> sent = new HashSet<>();
+        sentById.values().forEach(i -> sent.add(i.file()));
+        List<FolderSource.Item> unsent = FolderSource.list(TestStack.dataDir().resolve("images"),
+                java.util.Optional.empty()).stream().filter(i -> !sent.contains(i.file())).toList();
+        // From the end of the folder: the HTTP test below takes the first unsent X-ray.
+        List<FolderSource.Item> chosen = unsent.subList(unsent.size() - 3, unsent.size());
+        Path folder = Files.createDirectories(tempDir.resolve("send"));
+        StringBuilder manifest = new StringBuilder("file,patient_id,view,source\n");
+        for (int i = 0; i < chosen.size(); i++) {
+            Files.copy(chosen.get(i).file(), folder.resolve("xray-" + i + ".png"));
+            manifest.append("xray-").append(i).append(".png,send-patient-").append(UUID.randomUUID()).append(",PA,x\n");
+        }
+        byte[] real = Files.readAllBytes(chosen.get(0).file());
+        Files.write(folder.resolve("broken.png"), Arrays.copyOf(real, real.length / 3));
+        manifest.append("broken.png,send-patient-broken,PA,x\n");
+        Files.writeString(folder.resolve("manifest.csv"), manifest);
+
+        java.io.StringWriter text = new java.io.StringWriter();
+        int exit = new picocli.CommandLine(new SendCommand()).setOut(new java.io.PrintWriter(text, true)).execute(
+                "--images", folder.toString(), "--token", SITE_TOKEN, "--site", "http-site",
+                "--ingest-url", "http://127.0.0.1:" + pipeline.ingest().httpPort(),
+                "--similarity-url", "http://127.0.0.1:" + pipeline.similarity().httpPort(), "--wait", "PT2M");
+        assertThat(exit).as(text.toString()).isZero();
+        assertThat(text.toString()).contains("sent 4 in").contains("3 accepted (0 of them already stored")
+                .contains("1 refused {TRUNCATED_OR_CORRUPT=1}").contains("indexed as cases: 3 of 3 accepted");
+
+        java.io.StringWriter refused = new java.io.StringWriter();
+        int wrongToken = new picocli.CommandLine(new SendCommand()).setOut(new java.io.PrintWriter(refused, true))
+                .execute("--images", folder.toString(), "--token", "not-a-token",
+                        "--ingest-url", "http://127.0.0.1:" + pipeline.ingest().httpPort());
+        assertThat(wrongToken).as(refused.toString()).isEqualTo(2);
+        assertThat(refused.toString()).contains("ingest refused the token (401)");
+    }
+
     @Test
     void httpIngestAcceptsAnXrayAndEveryServiceReportsHealthAndMetrics() throws Exception {
         HttpClient http = HttpClient.newHttpClient();
