@@ -68,6 +68,10 @@ final class IngestUploader {
                     }
                     return id.group(1);
                 }
+                if (r.statusCode() == 401 || r.statusCode() == 403) { // the token, not the image: said as such
+                    refusals.merge("HTTP " + r.statusCode(), 1, Integer::sum);
+                    return null;
+                }
                 if (r.statusCode() < 500) {
                     Matcher reason = JSON_ERROR.matcher(r.body());
                     refusals.merge(reason.find() ? reason.group(1) : "HTTP " + r.statusCode(), 1, Integer::sum);

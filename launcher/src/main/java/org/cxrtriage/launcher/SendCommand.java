@@ -97,6 +97,10 @@ final class SendCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "sent %d in %.1f s: %d accepted (%d of them already stored: 409 with the first copy's "
                 + "id), %d refused%s%n", items.size(), seconds(start), accepted.size(), uploader.alreadyStored(),
                 refusals.values().stream().mapToInt(Integer::intValue).sum(), refusals.isEmpty() ? "" : " " + refusals);
+        if (accepted.isEmpty() && !items.isEmpty()) {
+            out.println("ingest accepted none of the images");
+            return 1;
+        }
         if (similarityUrl == null) {
             return 0;
         }
@@ -129,7 +133,11 @@ final class SendCommand implements Callable<Integer> {
         long deadline = System.nanoTime() + wait.toNanos();
         while (!pending.isEmpty() && System.nanoTime() < deadline) {
             for (String id : new ArrayList<>(pending)) {
-                if (isIndexed(http, base, id)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                if (isIndexed(http, base, id, Duration.ofNanos(Math.min(left, Duration.ofSeconds(10).toNanos())))) {
                     pending.remove(id);
                 }
             }
@@ -142,9 +150,10 @@ final class SendCommand implements Callable<Integer> {
         return pending;
     }
 
-    private boolean isIndexed(HttpClient http, String base, String imageId) throws InterruptedException {
+    private boolean isIndexed(HttpClient http, String base, String imageId, Duration timeout)
+            throws InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/cases/" + imageId + "/similar?limit=1"))
-                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(10)).GET().build();
+                .header("Authorization", "Bearer " + token).timeout(timeout).GET().build();
         try {
             int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
             if (status == 401 || status == 403) {

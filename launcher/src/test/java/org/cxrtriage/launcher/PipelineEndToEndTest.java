@@ -332,6 +332,13 @@ class PipelineEndToEndTest {
                         "--ingest-url", "http://127.0.0.1:" + pipeline.ingest().httpPort());
         assertThat(wrongToken).as(refused.toString()).isEqualTo(2);
         assertThat(refused.toString()).contains("ingest refused the token (401)");
+        // A site token without --site: the manifest's source is another site.
+        java.io.StringWriter otherSite = new java.io.StringWriter();
+        int forbidden = new picocli.CommandLine(new SendCommand()).setOut(new java.io.PrintWriter(otherSite, true))
+                .execute("--images", folder.toString(), "--token", SITE_TOKEN,
+                        "--ingest-url", "http://127.0.0.1:" + pipeline.ingest().httpPort());
+        assertThat(forbidden).as(otherSite.toString()).isEqualTo(2);
+        assertThat(otherSite.toString()).contains("ingest refused the token (403 for this site)");
     }
 
     @Test

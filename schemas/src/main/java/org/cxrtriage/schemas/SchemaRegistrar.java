@@ -168,7 +168,18 @@ public final class SchemaRegistrar {
                     throw e;
                 }
                 LOG.debug("registry {} {}: conflict with a concurrent registration, asking again", method, path);
+                pauseBeforeAskingAgain();
             }
+        }
+    }
+
+    /** A few tens of milliseconds, different for each registrar, so that racing ones do not meet again. */
+    private static void pauseBeforeAskingAgain() {
+        try {
+            Thread.sleep(20 + java.util.concurrent.ThreadLocalRandom.current().nextInt(80));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted talking to the registry", e);
         }
     }
 
@@ -218,7 +229,9 @@ public final class SchemaRegistrar {
                         + "(SERDE_apicurio.registry.auth.username and ...password), "
                         + (authorization == null ? "and none are set" : "and these were refused"));
             }
-            if (r.statusCode() == 409) {
+            // Apicurio answers 409 both for "already exists" (a concurrent registrar won: ask again) and for a
+            // schema that breaks the compatibility rule (final: never asked again).
+            if (r.statusCode() == 409 && !r.body().contains("RuleViolation")) {
                 throw new RegistryConflict("registry " + method + " " + path + " -> 409: " + r.body());
             }
             if (r.statusCode() / 100 != 2 && r.statusCode() != 404) {
@@ -242,7 +255,7 @@ public final class SchemaRegistrar {
         return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
     }
 
-    /** A 409: another registrar changed the same subject at the same moment. */
+    /** A 409 other than a rule violation: another registrar changed the same subject at the same moment. */
     private static final class RegistryConflict extends IllegalStateException {
         RegistryConflict(String message) {
             super(message);
