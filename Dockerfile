@@ -1,6 +1,9 @@
 # One build, five service images: docker build --target ingest-service (or preprocess-service, inference-service,
 # similarity-service, dashboard-service). docker-compose.yml builds each target.
-FROM maven:3.9-eclipse-temurin-17 AS build
+# The base images, as build arguments so that a test can build on others (scripts/compose-smoke.sh --standins).
+ARG BUILD_IMAGE=maven:3.9-eclipse-temurin-17
+ARG RUNTIME_IMAGE=eclipse-temurin:17-jre
+FROM ${BUILD_IMAGE} AS build
 # MAVEN_PROFILES=gpu builds with DJL's CUDA libtorch (docker-compose.gpu.yml; README, "GPU").
 ARG MAVEN_PROFILES=""
 WORKDIR /src
@@ -11,7 +14,7 @@ RUN mvn -B -q ${MAVEN_PROFILES:+-P$MAVEN_PROFILES} -DskipTests install \
       && cp "$m/target/$m-0.1.0-SNAPSHOT.jar" "/out/$m/lib/"; \
     done
 
-FROM eclipse-temurin:17-jre AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 # Services that run PyTorch start through bash to drop libtorch's "Could not initialize NNPACK! Reason: Unsupported
 # hardware." lines (several per image on CPUs without NNPACK support; DJL cannot switch them off); the rest of
 # stderr passes through.
