@@ -15,9 +15,11 @@ import java.util.Set;
  *       decoder may read on past an early one (found by fuzzing).</li>
  *   <li>TIFF: every text value and metadata blob is zeroed in place (Exif and GPS directories included).</li>
  * </ul>
- * Whatever cannot be parsed is left as decoders would read it (a PNG chunk that claims more bytes than follow, a
- * JPEG stream past its first malformed segment): a damaged file may keep metadata there, but never decodes
- * differently from the upload.
+ * A file whose structure cannot be followed to its end marker (a PNG chunk that claims more bytes than follow, a
+ * JPEG stream with something that is not a segment where one must start) is refused (TRUNCATED_OR_CORRUPT): what
+ * lies past the break could hold metadata that cannot be found, and changing bytes a decoder may read there could
+ * change the picture. Such a file was published as it was before, metadata and all, even when the stream could not
+ * decode it afterwards.
  */
 public final class EmbeddedMetadata {
 
@@ -32,7 +34,11 @@ public final class EmbeddedMetadata {
     private EmbeddedMetadata() {
     }
 
-    /** The image without its embedded metadata; other formats (DICOM) are returned as they are. */
+    /**
+     * The image without its embedded metadata; other formats (DICOM) are returned as they are.
+     *
+     * @throws InvalidImageException TRUNCATED_OR_CORRUPT when the structure breaks before the end marker
+     */
     public static byte[] strip(ImageFormat format, byte[] bytes) {
         return switch (format) {
             case PNG -> keepTrailer(bytes, png(bytes), format, PNG_IEND);
@@ -77,12 +83,12 @@ public final class EmbeddedMetadata {
         while (pos + 12 <= b.length) {
             long length = u32(b, pos);
             if (length > b.length - pos - 12L) {
-                break; // a chunk that claims more than follows: decoders read on into the rest, so it stays
+                throw damaged("PNG", pos, "a chunk claims " + length + " bytes, more than follow");
             }
             int total = (int) length + 12;
             String type = new String(b, pos + 4, 4, StandardCharsets.ISO_8859_1);
             if (!type.chars().allMatch(c -> c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z')) {
-                break; // not a chunk: left as decoders would meet it
+                throw damaged("PNG", pos, "no chunk starts there");
             }
             if (!PNG_PIXEL_CHUNKS.contains(type)) {
                 byte[] blank = BLANK_CHUNK.getBytes(StandardCharsets.ISO_8859_1);
@@ -96,6 +102,9 @@ public final class EmbeddedMetadata {
             if (type.equals("IEND")) {
                 return java.util.Arrays.copyOf(out, pos);
             }
+        }
+        if (pos < b.length) {
+            throw damaged("PNG", pos, "fewer bytes than a chunk");
         }
         return out;
     }
@@ -122,11 +131,11 @@ public final class EmbeddedMetadata {
                 return out;
             }
             if (marker < 0xC0 || marker == 0xD8 || marker >= 0xD0 && marker <= 0xD7 || pos + 4 > b.length) {
-                break; // not a segment where one must start: leave the rest as it is
+                throw damaged("JPEG", pos, String.format("marker 0x%02X where a segment must start", marker));
             }
             int length = ((b[pos + 2] & 0xFF) << 8) | (b[pos + 3] & 0xFF);
             if (length < 2 || pos + 2 + length > b.length) {
-                break;
+                throw damaged("JPEG", pos, "a segment claims " + length + " bytes");
             }
             int end = pos + 2 + length;
             boolean metadata = marker == 0xFE // COM
@@ -139,7 +148,16 @@ public final class EmbeddedMetadata {
             }
             pos = end;
         }
+        if (pos < b.length - 1) { // a byte left over at the very end cannot hold anything
+            throw damaged("JPEG", pos, "no segment starts there");
+        }
         return out;
+    }
+
+    private static InvalidImageException damaged(String format, int at, String what) {
+        return new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "the " + format + " file's structure "
+                + "breaks at byte " + at + " (" + what + "): metadata past that point could not be removed; "
+                + "export the image again");
     }
 
     /** Where the entropy-coded data that starts at {@code from} ends: at the next real marker, or the end. */

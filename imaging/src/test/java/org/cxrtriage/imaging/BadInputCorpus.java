@@ -137,6 +137,10 @@ public final class BadInputCorpus {
         list.add(new Entry("png-corrupt-zlib", "IDAT with a broken zlib header: the header and trailer are intact, so"
                 + " ingest (header-only) accepts it and preprocessing rejects it when inflating", corruptIdat(png),
                 "image/png", ok, ACCEPTED, 202, RejectReason.TRUNCATED_OR_CORRUPT, "TRUNCATED_OR_CORRUPT"));
+        list.add(refused("png-metadata-past-a-broken-chunk", "a chunk that claims more bytes than the file holds, then"
+                + " a tEXt chunk with a patient name: what lies past the break cannot be de-identified, so ingest refuses"
+                + " the file instead of publishing it as it is", metadataPastBrokenChunk(png), "image/png", ok,
+                "TRUNCATED_OR_CORRUPT", 422, RejectReason.TRUNCATED_OR_CORRUPT));
         list.add(refused("png-100000x100000-header", "IHDR declares 100000x100000 (10 gigapixels), no pixel data",
                 TestImages.pngHeaderOnly(100_000, 100_000), "image/png", ok, "TOO_MANY_PIXELS", 413,
                 RejectReason.TOO_MANY_PIXELS));
@@ -436,6 +440,15 @@ public final class BadInputCorpus {
     }
 
     /** Inserts a chunk (with a correct CRC) right before the first IDAT. */
+    /** A private chunk whose length field claims about 2 GB, then a tEXt chunk naming a patient, before IDAT. */
+    private static byte[] metadataPastBrokenChunk(byte[] png) {
+        byte[] withPrivate = withChunkBeforeIdat(png, "prVt", new byte[] {1});
+        byte[] withBoth = withChunkBeforeIdat(withPrivate, "tEXt", ascii("Patient\0DOE^JANE")); // after prVt
+        int overlong = indexOf(withBoth, ascii("prVt")) - 4;
+        withBoth[overlong] = 0x7F;
+        return withBoth;
+    }
+
     private static byte[] withChunkBeforeIdat(byte[] png, String type, byte[] data) {
         int idat = indexOf(png, ascii("IDAT")) - 4;
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -1,6 +1,7 @@
 package org.cxrtriage.imaging;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -82,6 +83,34 @@ class EmbeddedMetadataTest {
         assertThat(stripped).as("blanked in place").hasSameSizeAs(tagged);
         assertSamePixels(plain, stripped);
         assertThat(EmbeddedMetadata.strip(ImageFormat.JPEG, plain)).as("nothing to remove").isEqualTo(plain);
+    }
+
+    /**
+     * Metadata past a break in the file's structure cannot be found, so the file is refused rather than published with
+     * it (before, it went on as it was, even when the stream then could not decode it).
+     */
+    @Test
+    void aFileWhoseStructureBreaksBeforeItsEndIsRefusedNotPublishedWithItsMetadata() {
+        byte[] png = TestImages.encode(TestImages.gray16(IMAGE), "png");
+        int afterIhdr = 8 + 25;
+        byte[] overlong = pngChunk("prVt", "x");
+        overlong[0] = (byte) 0x7F; // claims about 2 GB, more than the file holds
+        byte[] brokenPng = concat(slice(png, 0, afterIhdr), overlong, pngChunk("tEXt", "Patient\0" + NAME),
+                slice(png, afterIhdr, png.length));
+        assertThatThrownBy(() -> EmbeddedMetadata.strip(ImageFormat.PNG, brokenPng))
+                .isInstanceOfSatisfying(InvalidImageException.class,
+                        e -> assertThat(e.code()).isEqualTo(RejectReason.TRUNCATED_OR_CORRUPT))
+                .hasMessageContaining("breaks at byte " + afterIhdr).hasMessageNotContaining(NAME);
+
+        byte[] jpeg = TestImages.encode(TestImages.gray8(IMAGE), "jpeg");
+        byte[] commentText = (NAME + " " + MRN).getBytes(StandardCharsets.ISO_8859_1);
+        byte[] comment = concat(new byte[] {(byte) 0xFF, (byte) 0xFE, 0, (byte) (2 + commentText.length)},
+                commentText);
+        byte[] junkThenComment = concat(slice(jpeg, 0, 2), new byte[] {0x12, 0x34}, comment, slice(jpeg, 2, jpeg.length));
+        assertThatThrownBy(() -> EmbeddedMetadata.strip(ImageFormat.JPEG, junkThenComment))
+                .isInstanceOfSatisfying(InvalidImageException.class,
+                        e -> assertThat(e.code()).isEqualTo(RejectReason.TRUNCATED_OR_CORRUPT))
+                .hasMessageContaining("JPEG").hasMessageContaining("breaks at byte 2");
     }
 
     @Test
