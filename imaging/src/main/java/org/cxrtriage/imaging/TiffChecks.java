@@ -141,9 +141,10 @@ final class TiffChecks {
         byte[] bytes = original.clone();
         List<long[]> blank = new ArrayList<>();
         List<long[]> keep = new ArrayList<>();
+        List<long[]> directories = new ArrayList<>();
         Directory first = Directory.first(bytes);
         keep.add(new long[] {0, first.big ? 16 : 8}); // the header
-        collect(first, bytes, 0, blank, keep);
+        collect(first, bytes, 0, blank, keep, directories);
         // The images after the first (thumbnails, pages) carry tags of their own.
         Directory ifd = first;
         for (int n = 1; n < MAX_CLEANED_DIRECTORIES; n++) {
@@ -156,12 +157,17 @@ final class TiffChecks {
             } catch (InvalidImageException unreadable) {
                 break; // no reader finds a directory there either
             }
-            collect(ifd, bytes, 0, blank, keep);
+            collect(ifd, bytes, 0, blank, keep, directories);
         }
         // A value that shares bytes with anything a decoder reads (a damaged or crafted file) stays as it is: the
-        // published image must decode exactly as the upload did.
+        // published image must decode exactly as the upload did. A value held inside its own directory entry (an
+        // inline one, {from, to, its directory's start}) lies in that directory by definition, but not in another's,
+        // nor in pixel data: fuzzing found a file whose only strip, of unstated length, began inside the directory.
         for (long[] b : blank) {
-            if (keep.stream().noneMatch(k -> b[0] < k[1] && k[0] < b[1])) {
+            boolean inline = b.length == 3;
+            boolean shared = keep.stream().anyMatch(k -> overlap(b, k))
+                    || directories.stream().anyMatch(d -> overlap(b, d) && !(inline && d[0] == b[2]));
+            if (!shared) {
                 java.util.Arrays.fill(bytes, (int) b[0], (int) b[1], (byte) 0);
             }
         }
@@ -169,8 +175,14 @@ final class TiffChecks {
     }
 
     /** Sorts a directory's byte ranges into values to blank and everything else a reader may need. */
-    private static void collect(Directory ifd, byte[] bytes, int depth, List<long[]> blank, List<long[]> keep) {
-        keep.add(ifd.region());
+    private static boolean overlap(long[] a, long[] b) {
+        return a[0] < b[1] && b[0] < a[1];
+    }
+
+    private static void collect(Directory ifd, byte[] bytes, int depth, List<long[]> blank, List<long[]> keep,
+                                List<long[]> directories) {
+        long[] region = ifd.region();
+        directories.add(region);
         for (int i = 0; i < ifd.entries(); i++) {
             int type = ifd.type(i);
             int tag = ifd.tag(i);
@@ -180,11 +192,7 @@ final class TiffChecks {
             }
             boolean blob = METADATA_BLOBS.contains(tag) && (type == TIFF.TYPE_UNDEFINED || type == TIFF.TYPE_BYTE);
             if (type == TIFF.TYPE_ASCII || blob) {
-                if (ifd.isInline(i, values)) {
-                    java.util.Arrays.fill(bytes, (int) values[0], (int) values[1], (byte) 0); // the entry's own field
-                } else {
-                    blank.add(values);
-                }
+                blank.add(ifd.isInline(i, values) ? new long[] {values[0], values[1], region[0]} : values);
             } else {
                 keep.add(values);
             }
@@ -193,7 +201,7 @@ final class TiffChecks {
             }
             if (METADATA_DIRECTORIES.contains(tag) && depth < 2) {
                 try {
-                    collect(Directory.at(bytes, ifd.firstOffset(i)), bytes, depth + 1, blank, keep);
+                    collect(Directory.at(bytes, ifd.firstOffset(i)), bytes, depth + 1, blank, keep, directories);
                 } catch (InvalidImageException unreadable) {
                     // A metadata directory no reader can find holds nothing anyone reads: left as it is.
                 }
