@@ -11,8 +11,9 @@ import java.util.Set;
  *   <li>PNG: every chunk but those that describe pixels (IHDR, PLTE, IDAT, IEND, tRNS, gAMA, cHRM, sRGB, sBIT,
  *       pHYs) is blanked in place: text, Exif, time, ICC profiles (named) and unknown chunks.</li>
  *   <li>JPEG: comments and application segments are zeroed in place, except JFIF (APP0), the ICC profile (APP2)
- *       and Adobe's colour transform (APP14), which decoding needs. Bytes after the end-of-image marker stay: a
- *       decoder may read on past an early one (found by fuzzing).</li>
+ *       and Adobe's colour transform (APP14), which decoding needs. After the end-of-image marker only padding
+ *       (0x00, 0xFF) is taken: anything else (a second image, a vendor trailer) could carry metadata, and a decoder
+ *       may read on past an early marker (found by fuzzing), so such a file is refused.</li>
  *   <li>TIFF: every text value and metadata blob is zeroed in place (Exif and GPS directories included).</li>
  * </ul>
  * A file whose structure cannot be followed to its end marker (a PNG chunk that claims more bytes than follow, a
@@ -112,8 +113,9 @@ public final class EmbeddedMetadata {
     /**
      * JPEG metadata is blanked in place, not cut out: decoders resynchronise over damaged streams each in their own
      * way, and a stream rebuilt segment by segment could decode differently from the upload. So every segment keeps
-     * its marker and length, comments and application segments get zeros for content, and the walk stops (leaving
-     * the rest as it is) at the first thing that is not a well-formed segment, or at the end-of-image marker.
+     * its marker and length, comments and application segments get zeros for content. The walk ends at the
+     * end-of-image marker (followed by padding at most); anything that is not a well-formed segment or a marker
+     * without a length (TEM, a stray RSTn) where one must start makes the file refused.
      */
     static byte[] jpeg(byte[] b) {
         if (b.length < 2 || (b[0] & 0xFF) != 0xFF || (b[1] & 0xFF) != 0xD8) {
@@ -127,10 +129,17 @@ public final class EmbeddedMetadata {
                 pos++;
                 continue;
             }
-            if (marker == 0xD9) { // EOI. What follows stays: a decoder may read on past an early one.
+            if (marker == 0xD9) { // EOI
+                if (!onlyPadding(b, pos + 2)) {
+                    throw damaged("JPEG", pos + 2, "bytes after the end-of-image marker");
+                }
                 return out;
             }
-            if (marker < 0xC0 || marker == 0xD8 || marker >= 0xD0 && marker <= 0xD7 || pos + 4 > b.length) {
+            if (marker == 0x01 || marker >= 0xD0 && marker <= 0xD7) { // TEM, a stray RSTn: markers without a length
+                pos += 2;
+                continue;
+            }
+            if (marker < 0xC0 || marker == 0xD8 || pos + 4 > b.length) {
                 throw damaged("JPEG", pos, String.format("marker 0x%02X where a segment must start", marker));
             }
             int length = ((b[pos + 2] & 0xFF) << 8) | (b[pos + 3] & 0xFF);
@@ -152,6 +161,15 @@ public final class EmbeddedMetadata {
             throw damaged("JPEG", pos, "no segment starts there");
         }
         return out;
+    }
+
+    private static boolean onlyPadding(byte[] b, int from) {
+        for (int i = from; i < b.length; i++) {
+            if (b[i] != 0 && b[i] != (byte) 0xFF) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static InvalidImageException damaged(String format, int at, String what) {

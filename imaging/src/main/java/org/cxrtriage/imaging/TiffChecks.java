@@ -136,6 +136,9 @@ final class TiffChecks {
      * A copy of the TIFF with every text value and metadata blob zeroed in place (image description, artist, document
      * name, dates, Exif, GPS, XMP, IPTC...), the structure and the pixels untouched: a reader sees empty strings.
      * Only bytes {@link ImageFormat#detect} found to be TIFF, and that passed {@link #checkDeclarations}.
+     *
+     * @throws InvalidImageException TRUNCATED_OR_CORRUPT for a text value that cannot be zeroed without touching
+     *                               what a decoder reads (or with the pixel data's place not stated)
      */
     static byte[] withoutDescriptiveValues(byte[] original) {
         byte[] bytes = original.clone();
@@ -159,22 +162,36 @@ final class TiffChecks {
             }
             collect(ifd, bytes, 0, blank, keep, directories);
         }
-        // A value that shares bytes with anything a decoder reads (a damaged or crafted file) stays as it is: the
-        // published image must decode exactly as the upload did. A value held inside its own directory entry (an
-        // inline one, {from, to, its directory's start}) lies in that directory by definition, but not in another's,
-        // nor in pixel data: fuzzing found a file whose only strip, of unstated length, began inside the directory.
+        // A value that shares bytes with anything a decoder reads (a damaged or crafted file) cannot be zeroed: the
+        // published image must decode exactly as the upload did. Such a file is refused unless the value is empty.
+        // A value held inside its own directory entry (an inline one, {from, to, its directory's start}) lies in
+        // that directory by definition, but not in another's, nor in pixel data: fuzzing found a file whose only
+        // strip, of unstated length, began inside the directory.
         for (long[] b : blank) {
             boolean inline = b.length == 3;
             boolean shared = keep.stream().anyMatch(k -> overlap(b, k))
                     || directories.stream().anyMatch(d -> overlap(b, d) && !(inline && d[0] == b[2]));
             if (!shared) {
                 java.util.Arrays.fill(bytes, (int) b[0], (int) b[1], (byte) 0);
+            } else if (!allZero(bytes, b[0], b[1])) { // text a decoder may also read as something else: refused
+                throw new InvalidImageException(RejectReason.TRUNCATED_OR_CORRUPT, "the TIFF's text value at byte "
+                        + b[0] + " shares bytes with what a decoder reads (or the pixel data's place is not stated): "
+                        + "it cannot be removed; export the image again");
             }
         }
         return bytes;
     }
 
     /** Sorts a directory's byte ranges into values to blank and everything else a reader may need. */
+    private static boolean allZero(byte[] bytes, long from, long to) {
+        for (long i = from; i < to; i++) {
+            if (bytes[(int) i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static boolean overlap(long[] a, long[] b) {
         return a[0] < b[1] && b[0] < a[1];
     }

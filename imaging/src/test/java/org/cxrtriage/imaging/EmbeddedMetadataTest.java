@@ -110,7 +110,40 @@ class EmbeddedMetadataTest {
         assertThatThrownBy(() -> EmbeddedMetadata.strip(ImageFormat.JPEG, junkThenComment))
                 .isInstanceOfSatisfying(InvalidImageException.class,
                         e -> assertThat(e.code()).isEqualTo(RejectReason.TRUNCATED_OR_CORRUPT))
-                .hasMessageContaining("JPEG").hasMessageContaining("breaks at byte 2");
+                .hasMessageContaining("JPEG").hasMessageContaining("breaks at byte 2").hasMessageNotContaining(NAME);
+    }
+
+    /** After a JPEG's end marker, padding is fine and anything else (a trailer, a second image) is refused. */
+    @Test
+    void aJpegWithBytesAfterItsEndIsRefusedButPaddingAndMarkersWithoutLengthAreFine() {
+        byte[] jpeg = TestImages.encode(TestImages.gray8(IMAGE), "jpeg");
+        byte[] trailer = concat(jpeg, ("Exif\0\0" + NAME).getBytes(StandardCharsets.ISO_8859_1));
+        assertThatThrownBy(() -> EmbeddedMetadata.strip(ImageFormat.JPEG, trailer))
+                .isInstanceOfSatisfying(InvalidImageException.class,
+                        e -> assertThat(e.code()).isEqualTo(RejectReason.TRUNCATED_OR_CORRUPT))
+                .hasMessageContaining("after the end-of-image marker").hasMessageNotContaining(NAME);
+
+        byte[] padded = concat(jpeg, new byte[] {0, 0, (byte) 0xFF, 0});
+        assertThat(EmbeddedMetadata.strip(ImageFormat.JPEG, padded)).isEqualTo(padded);
+        byte[] withTem = concat(slice(jpeg, 0, 2), new byte[] {(byte) 0xFF, 0x01}, slice(jpeg, 2, jpeg.length));
+        assertThat(EmbeddedMetadata.strip(ImageFormat.JPEG, withTem)).as("TEM has no length").isEqualTo(withTem);
+    }
+
+    /**
+     * A TIFF that does not say where its pixel data ends (no StripByteCounts): any text value might be read as pixels,
+     * so none can be zeroed, and the file is refused rather than published with them.
+     */
+    @Test
+    void aTiffWhoseTextCannotBeZeroedWithoutTouchingThePixelsIsRefused() {
+        byte[] tiff = taggedTiff();
+        int stripByteCounts = 8 + 2 + 9 * 12; // the tenth entry of the first directory
+        assertThat(ByteBuffer.wrap(tiff).order(ByteOrder.LITTLE_ENDIAN).getShort(stripByteCounts)).isEqualTo((short) 279);
+        tiff[stripByteCounts] = (byte) 0xE8; // tag 65000: unknown to readers
+        tiff[stripByteCounts + 1] = (byte) 0xFD;
+        assertThatThrownBy(() -> EmbeddedMetadata.strip(ImageFormat.TIFF, tiff))
+                .isInstanceOfSatisfying(InvalidImageException.class,
+                        e -> assertThat(e.code()).isEqualTo(RejectReason.TRUNCATED_OR_CORRUPT))
+                .hasMessageContaining("TIFF").hasMessageNotContaining(NAME);
     }
 
     @Test
