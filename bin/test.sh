@@ -20,6 +20,10 @@ scripts/stack.sh start
 eval "$(scripts/stack.sh env)"
 mvn -B -Dstyle.color=never install "$@"
 touch launcher/target/lib/.built # the jars just built are current: bin/faults.sh need not rebuild
+# The GPU images get DJL's CUDA native (docker-compose.gpu.yml; no GPU needed to check).
+if [[ $# -eq 0 ]]; then
+  scripts/check-gpu-build.sh
+fi
 
 # Short form of the fault-injection suite (its own stack; the full run is bin/faults.sh with 300 images).
 if [[ $# -eq 0 && ${SKIP_FAULTS:-} != 1 ]]; then

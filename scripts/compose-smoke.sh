@@ -82,6 +82,9 @@ POM
     done
     [[ -d $ctx/registry-jdk ]] || die "the registry stand-in needs a JDK 21+ (set JAVA21_HOME)"
   fi
+  # A machine behind a TLS-inspecting proxy trusts its certificate authority; builds in the stand-ins need it too.
+  rm -rf "$ctx/extra-ca" && mkdir -p "$ctx/extra-ca"
+  cp /usr/local/share/ca-certificates/*.crt "$ctx/extra-ca/" 2>/dev/null || true
   mkdir -p "$ctx/m2"
   if [[ -d $HOME/.m2/repository && ! -d $ctx/m2/repository ]]; then # spares the build's download; not our jars
     cp -r "$HOME/.m2/repository" "$ctx/m2/repository" && rm -rf "$ctx/m2/repository/org/cxrtriage"
