@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.cxrtriage.ingest.FolderIngest;
@@ -29,7 +30,7 @@ final class IngestUploader {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
     private final URI ingest;
     private final String token;
-    private final java.util.concurrent.atomic.AtomicInteger alreadyStored = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger alreadyStored = new AtomicInteger();
 
     IngestUploader(int port, String token) {
         this(URI.create("http://127.0.0.1:" + port), token);

@@ -53,15 +53,16 @@ final class SendCommand implements Callable<Integer> {
             defaultValue = "${env:CXR_SIMILARITY_URL}")
     URI similarityUrl;
 
-    @Option(names = "--token", description = "API token (default: $CXR_API_TOKEN).", defaultValue = "${env:CXR_API_TOKEN}")
+    @Option(names = "--token", description = "API token (default: $CXR_API_TOKEN).",
+            defaultValue = "${env:CXR_API_TOKEN}")
     String token;
 
     @Option(names = "--site", description = "Send every image for this site instead of the manifest's source column "
             + "(a site token sends only for its own site).")
     String site;
 
-    @Option(names = "--wait", description = "How long to wait for the images to be indexed (default: ${DEFAULT-VALUE}).",
-            defaultValue = "PT10M")
+    @Option(names = "--wait", description = "How long to wait for the images to be indexed "
+            + "(default: ${DEFAULT-VALUE}).", defaultValue = "PT10M")
     Duration wait;
 
     @Override
