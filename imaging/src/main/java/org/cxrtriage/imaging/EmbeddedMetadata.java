@@ -19,8 +19,7 @@ import java.util.Set;
  * A file whose structure cannot be followed to its end marker (a PNG chunk that claims more bytes than follow, a
  * JPEG stream with something that is not a segment where one must start) is refused (TRUNCATED_OR_CORRUPT): what
  * lies past the break could hold metadata that cannot be found, and changing bytes a decoder may read there could
- * change the picture. Such a file was published as it was before, metadata and all, even when the stream could not
- * decode it afterwards.
+ * change the picture.
  */
 public final class EmbeddedMetadata {
 

@@ -182,7 +182,6 @@ final class TiffChecks {
         return bytes;
     }
 
-    /** Sorts a directory's byte ranges into values to blank and everything else a reader may need. */
     private static boolean allZero(byte[] bytes, long from, long to) {
         for (long i = from; i < to; i++) {
             if (bytes[(int) i] != 0) {
@@ -196,6 +195,7 @@ final class TiffChecks {
         return a[0] < b[1] && b[0] < a[1];
     }
 
+    /** Sorts a directory's byte ranges into values to blank and everything else a reader may need. */
     private static void collect(Directory ifd, byte[] bytes, int depth, List<long[]> blank, List<long[]> keep,
                                 List<long[]> directories) {
         long[] region = ifd.region();
