@@ -17,17 +17,15 @@ import java.util.Set;
  *   <li>TIFF: every text value and metadata blob is zeroed in place (Exif and GPS directories included).</li>
  * </ul>
  * A file whose structure cannot be followed to its end marker (a PNG chunk that claims more bytes than follow, a
- * JPEG stream with something that is not a segment where one must start) is refused (TRUNCATED_OR_CORRUPT): what
- * lies past the break could hold metadata that cannot be found, and changing bytes a decoder may read there could
- * change the picture.
+ * critical chunk that no decoder knows, a JPEG stream with something that is not a segment where one must start, no
+ * end marker at the end of the walk) is refused (TRUNCATED_OR_CORRUPT): what lies past the break could hold metadata
+ * that cannot be found, and changing bytes a decoder may read there could change the picture.
  */
 public final class EmbeddedMetadata {
 
     private static final Set<String> PNG_PIXEL_CHUNKS = Set.of("IHDR", "PLTE", "IDAT", "IEND", "tRNS", "gAMA", "cHRM",
             "sRGB", "sBIT", "pHYs");
 
-    private static final byte[] PNG_IEND = {0, 0, 0, 0, 'I', 'E', 'N', 'D', (byte) 0xAE, 0x42, 0x60, (byte) 0x82};
-    private static final byte[] JPEG_EOI = {(byte) 0xFF, (byte) 0xD9};
     /** A private, ancillary, safe-to-copy chunk type: what a blanked PNG chunk becomes. */
     static final String BLANK_CHUNK = "cxRz";
 
@@ -41,34 +39,11 @@ public final class EmbeddedMetadata {
      */
     public static byte[] strip(ImageFormat format, byte[] bytes) {
         return switch (format) {
-            case PNG -> keepTrailer(bytes, png(bytes), format, PNG_IEND);
-            case JPEG -> keepTrailer(bytes, jpeg(bytes), format, JPEG_EOI);
+            case PNG -> png(bytes);
+            case JPEG -> jpeg(bytes);
             case TIFF -> TiffChecks.withoutDescriptiveValues(bytes);
             default -> bytes;
         };
-    }
-
-    /**
-     * Ingest takes a PNG or JPEG only with its end marker near its end ({@link ImageReaders#checkTrailer}); in a
-     * damaged file the only one may have sat inside a blanked chunk. Then the marker is put back at the end, where a
-     * decoder that got that far stops anyway.
-     */
-    private static byte[] keepTrailer(byte[] original, byte[] stripped, ImageFormat format, byte[] marker) {
-        if (stripped == original || passesTrailerCheck(stripped, format) || !passesTrailerCheck(original, format)) {
-            return stripped;
-        }
-        byte[] out = java.util.Arrays.copyOf(stripped, stripped.length + marker.length);
-        System.arraycopy(marker, 0, out, stripped.length, marker.length);
-        return out;
-    }
-
-    private static boolean passesTrailerCheck(byte[] bytes, ImageFormat format) {
-        try {
-            ImageReaders.checkTrailer(bytes, format);
-            return true;
-        } catch (InvalidImageException e) {
-            return false;
-        }
     }
 
     /**
@@ -90,6 +65,11 @@ public final class EmbeddedMetadata {
             if (!type.chars().allMatch(c -> c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z')) {
                 throw damaged("PNG", pos, "no chunk starts there");
             }
+            if (!PNG_PIXEL_CHUNKS.contains(type) && Character.isUpperCase(type.charAt(0))) {
+                // A critical chunk no decoder knows: libpng refuses the file, a lenient reader skips it. Blanking it
+                // into an ancillary chunk would turn one into the other (found by fuzzing).
+                throw damaged("PNG", pos, "unknown critical chunk " + type);
+            }
             if (!PNG_PIXEL_CHUNKS.contains(type)) {
                 byte[] blank = BLANK_CHUNK.getBytes(StandardCharsets.ISO_8859_1);
                 System.arraycopy(blank, 0, out, pos + 4, 4);
@@ -106,7 +86,7 @@ public final class EmbeddedMetadata {
         if (pos < b.length) {
             throw damaged("PNG", pos, "fewer bytes than a chunk");
         }
-        return out;
+        throw damaged("PNG", pos, "the chunks end without IEND");
     }
 
     /**
@@ -156,10 +136,10 @@ public final class EmbeddedMetadata {
             }
             pos = end;
         }
-        if (pos < b.length - 1) { // a byte left over at the very end cannot hold anything
+        if (pos < b.length - 1) {
             throw damaged("JPEG", pos, "no segment starts there");
         }
-        return out;
+        throw damaged("JPEG", pos, "the segments end without the end-of-image marker");
     }
 
     private static boolean onlyPadding(byte[] b, int from) {

@@ -185,7 +185,14 @@ public final class ImageDecoder {
             float scale = weights[k] / ((1 << bits) - 1);
             boolean first = k == 0;
             if (buffer instanceof DataBufferByte bytes) {
-                accumulateBytes(bytes.getData(bank), offset, pixelStride, scanlineStride, w, h, scale, first, out);
+                // One 8-bit gray band takes k / 255f, the floats of the PNG routes (PngGray, libpng: Plane.of8), not
+                // k · (1 / 255f), which differs in the last bit for half the values: a file must decode to the same
+                // floats whichever reader takes it (found by fuzzing: a PNG only the Java reader would read).
+                float[] values = new float[256];
+                for (int v = 0; v < values.length; v++) {
+                    values[v] = bands.length == 1 && bits == 8 && weights[k] == 1f ? v / 255f : v * scale;
+                }
+                accumulateBytes(bytes.getData(bank), offset, pixelStride, scanlineStride, w, h, values, first, out);
             } else {
                 accumulateShorts(((DataBufferUShort) buffer).getData(bank), offset, pixelStride, scanlineStride, w, h, scale, first, out);
             }
@@ -200,16 +207,16 @@ public final class ImageDecoder {
     }
 
     private static void accumulateBytes(byte[] data, int offset, int pixelStride, int scanlineStride, int w, int h,
-                                        float scale, boolean first, float[] out) {
+                                        float[] values, boolean first, float[] out) {
         for (int y = 0, i = 0; y < h; y++) {
             int p = offset + y * scanlineStride;
             if (first) {
                 for (int x = 0; x < w; x++, i++, p += pixelStride) {
-                    out[i] = (data[p] & 0xFF) * scale;
+                    out[i] = values[data[p] & 0xFF];
                 }
             } else {
                 for (int x = 0; x < w; x++, i++, p += pixelStride) {
-                    out[i] += (data[p] & 0xFF) * scale;
+                    out[i] += values[data[p] & 0xFF];
                 }
             }
         }

@@ -113,6 +113,36 @@ class EmbeddedMetadataTest {
                 .hasMessageContaining("JPEG").hasMessageContaining("breaks at byte 2").hasMessageNotContaining(NAME);
     }
 
+    /**
+     * Blanking must not turn a file one decoder refuses into one it reads: a critical chunk no decoder knows (libpng
+     * refuses it, a lenient reader skips it) would become an ancillary one, and the published image could decode by
+     * another route than the upload (found by fuzzing). Nor may the walk end without the end marker, which the old
+     * code then appended when the only "IEND" or FF D9 bytes had been inside a blanked chunk or comment.
+     */
+    @Test
+    void anUnknownCriticalChunkOrAWalkThatEndsWithoutTheEndMarkerIsRefused() {
+        byte[] png = TestImages.encode(TestImages.gray8(IMAGE), "png");
+        int iend = png.length - 12;
+        byte[] unknownCritical = concat(slice(png, 0, iend), pngChunk("IIEN", ""), slice(png, iend, png.length));
+        assertThatThrownBy(() -> EmbeddedMetadata.strip(ImageFormat.PNG, unknownCritical))
+                .isInstanceOfSatisfying(InvalidImageException.class,
+                        e -> assertThat(e.code()).isEqualTo(RejectReason.TRUNCATED_OR_CORRUPT))
+                .hasMessageContaining("breaks at byte " + iend).hasMessageContaining("unknown critical chunk IIEN");
+
+        byte[] iendOnlyInText = concat(slice(png, 0, iend), pngChunk("tEXt", "Comment\0" + MRN + " IEND"));
+        assertThatThrownBy(() -> EmbeddedMetadata.strip(ImageFormat.PNG, iendOnlyInText))
+                .isInstanceOf(InvalidImageException.class).hasMessageContaining("without IEND")
+                .hasMessageNotContaining(MRN);
+
+        byte[] jpeg = TestImages.encode(TestImages.gray8(IMAGE), "jpeg");
+        byte[] commentText = (MRN + " \u00FF\u00D9").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] eoiOnlyInComment = concat(slice(jpeg, 0, jpeg.length - 2),
+                new byte[] {(byte) 0xFF, (byte) 0xFE, 0, (byte) (2 + commentText.length)}, commentText);
+        assertThatThrownBy(() -> EmbeddedMetadata.strip(ImageFormat.JPEG, eoiOnlyInComment))
+                .isInstanceOf(InvalidImageException.class).hasMessageContaining("without the end-of-image marker")
+                .hasMessageNotContaining(MRN);
+    }
+
     /** After a JPEG's end marker, padding is fine and anything else (a trailer, a second image) is refused. */
     @Test
     void aJpegWithBytesAfterItsEndIsRefusedButPaddingAndMarkersWithoutLengthAreFine() {

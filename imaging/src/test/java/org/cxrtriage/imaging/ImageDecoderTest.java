@@ -69,6 +69,25 @@ class ImageDecoderTest {
         assertThat(meanAbsDiff(tiff16, IMAGE)).isLessThan(1e-4);
     }
 
+    /**
+     * The same 8-bit gray samples give the same floats whichever reader takes the file: the PNG routes (PngGray,
+     * libpng) and the Java readers (TIFF here; a PNG that only the Java reader reads). They used to differ in the last
+     * bit for half the levels (k · (1 / 255f) against k / 255f).
+     */
+    @Test
+    void eightBitGrayDecodesToTheSameFloatsWhicheverReaderTakesIt() {
+        GrayImage ramp = new GrayImage(256, 64, new float[256 * 64]);
+        for (int y = 0; y < 64; y++) {
+            for (int x = 0; x < 256; x++) {
+                ramp.pixels()[y * 256 + x] = x / 255f; // every level
+            }
+        }
+        float[] viaPng = ImageDecoder.decode(TestImages.png(ramp), LIMITS).pixels();
+        float[] viaTiff = ImageDecoder.decode(TestImages.encode(TestImages.gray8(ramp), "tiff"), LIMITS).pixels();
+        assertThat(viaTiff).containsExactly(viaPng);
+        assertThat(viaPng).containsExactly(ramp.pixels());
+    }
+
     @ParameterizedTest
     @ValueSource(doubles = {0.3, 0.6, 0.9, 0.99})
     void rejectsTruncatedPng(double keep) {
