@@ -67,6 +67,8 @@ public final class IngestService implements Service {
     private HttpEndpoints http;
     private RedisClient redis;
     private DuplicateGuard duplicates;
+    /** Asked when a send timed out: did the broker store the image anyway? */
+    private StoredImages storedImages;
     private volatile boolean running;
 
     public IngestService(Settings settings) {
@@ -97,6 +99,8 @@ public final class IngestService implements Service {
                     // Outlives the producer's delivery timeout, so a slow but successful store is never overtaken.
                     java.time.Duration.ofMillis(DELIVERY_TIMEOUT_MS * 2L));
         }
+        storedImages = StoredImages.inTopic(KafkaSettings.consumer(settings, "ingest-stored-check", "unused"),
+                Topic.IMAGES.name(), java.time.Duration.ofSeconds(10));
         startHttp(new KafkaProducer<>(producerProperties(settings), new StringSerializer(), serdes.anySerializer()));
     }
 
@@ -118,12 +122,16 @@ public final class IngestService implements Service {
      * duplicates are not checked.
      */
     void startHttp(Producer<String, SpecificRecord> producer) {
-        startHttp(producer, duplicates);
+        startHttp(producer, duplicates, storedImages);
     }
 
-    /** As {@link #startHttp(Producer)}, checking duplicates with the given guard (null: none). */
-    void startHttp(Producer<String, SpecificRecord> producer, DuplicateGuard guard) {
+    /**
+     * As {@link #startHttp(Producer)}, checking duplicates with the given guard (null: none) and, after a send timed
+     * out, the topic through {@code stored} (null: such a retry is answered 503 until the claim expires).
+     */
+    void startHttp(Producer<String, SpecificRecord> producer, DuplicateGuard guard, StoredImages stored) {
         this.duplicates = guard;
+        this.storedImages = stored;
         this.producer = producer;
         new KafkaClientMetrics(producer).bindTo(metrics);
         running = true;
@@ -166,8 +174,11 @@ public final class IngestService implements Service {
                 if (claim.stored()) {
                     throw new DuplicateImage(claim.imageId());
                 }
-                throw new IngestRejection(503, "UPLOAD_IN_PROGRESS",
-                        "an identical image is being stored right now; retry in a few seconds");
+                if (claim.uncertainSince() == null) {
+                    throw new IngestRejection(503, "UPLOAD_IN_PROGRESS",
+                            "an identical image is being stored right now; retry in a few seconds");
+                }
+                event.setImageId(resolveUncertain(event, claim));
             }
             claimed = claim != null;
         } catch (IngestRejection r) {
@@ -210,6 +221,43 @@ public final class IngestService implements Service {
         }
     }
 
+    /**
+     * An earlier send of this content timed out, so the broker may have stored it. Looks in the topic: there, the
+     * copy is a duplicate of it (409 with its id); not there, this upload takes the claim over and is published under
+     * the same image id, so that even a write that lands late cannot make a second case. Returns that id.
+     */
+    private String resolveUncertain(ImageReceived event, DuplicateGuard.Claim claim) {
+        boolean found;
+        try {
+            if (storedImages == null) {
+                throw new IllegalStateException("no topic to look in");
+            }
+            // The record's timestamp is its send time, at most one delivery timeout before the timeout was noted.
+            found = storedImages.contains(claim.imageId(), claim.uncertainSince().minusMillis(2L * DELIVERY_TIMEOUT_MS));
+        } catch (RuntimeException e) {
+            LOG.warn("could not check whether image {}, whose send timed out, was stored: {}", claim.imageId(),
+                    e.toString());
+            throw new IngestRejection(503, "BROKER_UNAVAILABLE",
+                    "an earlier upload of this image timed out and it cannot be checked yet; retry later");
+        }
+        metrics.counter("cxr.ingest.dedup.uncertain", "found", Boolean.toString(found)).increment();
+        try {
+            if (found) {
+                duplicates.confirmFound(event.getSha256(), claim);
+                throw new DuplicateImage(claim.imageId());
+            }
+            if (duplicates.takeOver(event.getSha256(), claim)) {
+                return claim.imageId();
+            }
+        } catch (DuplicateImage d) {
+            throw d;
+        } catch (RuntimeException redisDown) {
+            LOG.warn("duplicate check unavailable while resolving image {}: {}", claim.imageId(), redisDown.toString());
+        }
+        throw new IngestRejection(503, "UPLOAD_IN_PROGRESS",
+                "an identical image is being stored right now; retry in a few seconds");
+    }
+
     /** Gives up this image's claim; a failure only means the claim expires by itself (its TTL). */
     private void release(ImageReceived event) {
         try {
@@ -234,13 +282,25 @@ public final class IngestService implements Service {
                 metrics.counter("cxr.ingest.accepted", "site", event.getSiteId()).increment();
                 done.complete(event);
             } else {
-                if (claimed) {
-                    // Not stored, so a retry of the same file must not be refused as a duplicate.
+                if (claimed && e instanceof org.apache.kafka.common.errors.RetriableException) {
+                    // Timed out: the broker may have written it. The retry looks before it publishes.
+                    markUncertain(event);
+                } else if (claimed) {
+                    // Refused by the broker, so not stored: a retry of the same file must not be refused as a duplicate.
                     release(event);
                 }
                 done.completeExceptionally(e);
             }
         });
+    }
+
+    private void markUncertain(ImageReceived event) {
+        try {
+            duplicates.markUncertain(event.getSha256(), event.getImageId(), Instant.now());
+        } catch (RuntimeException redisDown) {
+            // The pending claim then expires, and a retry after that is taken without looking.
+            LOG.warn("could not note the timed-out send of image {}: {}", event.getImageId(), redisDown.toString());
+        }
     }
 
     private void publishRejection(IngestRejection r, IngestMetadata meta, String contentType) {

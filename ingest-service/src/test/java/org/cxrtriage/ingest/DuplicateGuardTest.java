@@ -68,4 +68,25 @@ class DuplicateGuardTest {
         guard.release("abc", "img-1");
         assertThat(guard.claim("abc", "img-3").mine()).isTrue();
     }
+
+    @Test
+    void aTimedOutSendLeavesAnUncertainClaimThatOnlyOneRetryCanTakeOver() {
+        DuplicateGuard one = guard(Duration.ofMinutes(1));
+        DuplicateGuard otherInstance = guard(Duration.ofMinutes(1));
+        java.time.Instant timedOut = java.time.Instant.ofEpochMilli(1_700_000_000_123L);
+        one.claim("abc", "img-1");
+        one.markUncertain("abc", "img-1", timedOut);
+
+        DuplicateGuard.Claim seen = otherInstance.claim("abc", "img-2");
+        assertThat(seen).isEqualTo(new DuplicateGuard.Claim("img-1", false, false, timedOut));
+        assertThat(otherInstance.takeOver("abc", seen)).isTrue();
+        assertThat(one.takeOver("abc", seen)).as("already taken over").isFalse();
+        assertThat(one.claim("abc", "img-3")).as("pending again, under the first id")
+                .isEqualTo(new DuplicateGuard.Claim("img-1", false, false));
+
+        one.claim("def", "img-4");
+        one.markUncertain("def", "img-4", timedOut);
+        one.confirmFound("def", otherInstance.claim("def", "img-5"));
+        assertThat(otherInstance.claim("def", "img-6")).isEqualTo(new DuplicateGuard.Claim("img-4", false, true));
+    }
 }

@@ -36,7 +36,7 @@ class IngestWithoutRedisTest {
         IngestService service = new IngestService(settings);
         try (RedisClient away = RedisClient.create(URI.create("redis://127.0.0.1:" + closedPort))) {
             service.startHttp(producer, new DuplicateGuard(away, "cxr:test:", Duration.ofMinutes(5),
-                    Duration.ofMinutes(1)));
+                    Duration.ofMinutes(1)), null);
             byte[] png = ImageAdmissionTest.image("png", 200, 160, BufferedImage.TYPE_BYTE_GRAY);
 
             ImageReceived first = service.submit(new IngestMetadata("MRN-1", "study-1", "site-a", null, "PA", null),
