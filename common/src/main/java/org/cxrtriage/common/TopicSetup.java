@@ -74,6 +74,8 @@ public final class TopicSetup {
     static Map<String, String> configs(String topic, Settings settings) {
         Map<String, String> c = new HashMap<>();
         c.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(KafkaSettings.MAX_RECORD_BYTES));
+        // The producer's timestamps, whatever the broker's default: ingest finds an unacknowledged image by its own.
+        c.put(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "CreateTime");
         if (CASE_TOPICS.stream().anyMatch(t -> t.name().equals(topic))) {
             c.put(TopicConfig.RETENTION_MS_CONFIG, String.valueOf(caseRetentionMs(settings)));
         }

@@ -15,7 +15,9 @@ class TopicSetupTest {
         assertThat(TopicSetup.configs(Topic.SCORES.name(), defaults)).containsEntry("retention.ms", "-1");
         assertThat(TopicSetup.configs(Topic.ALERTS.name(), defaults)).containsEntry("retention.ms", "-1");
         assertThat(TopicSetup.configs(Topic.IMAGES.name(), defaults)).doesNotContainKey("retention.ms")
-                .containsEntry("max.message.bytes", String.valueOf(KafkaSettings.MAX_RECORD_BYTES));
+                .containsEntry("max.message.bytes", String.valueOf(KafkaSettings.MAX_RECORD_BYTES))
+                // Ingest finds an unacknowledged image by the timestamp it gave it.
+                .containsEntry("message.timestamp.type", "CreateTime");
 
         Settings ninetyDays = Settings.of(Map.of(TopicSetup.CASE_RETENTION_MS, "7776000000"));
         assertThat(TopicSetup.configs(Topic.LABELS.name(), ninetyDays)).containsEntry("retention.ms", "7776000000");

@@ -1,6 +1,8 @@
 package org.cxrtriage.ingest;
 
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.params.SetParams;
@@ -9,45 +11,64 @@ import redis.clients.jedis.params.SetParams;
  * Remembers the SHA-256 of every accepted image for a window, so the same file sent twice (a retried upload, a
  * re-sent study) is scored once. Redis makes the claim atomic across ingest instances.
  *
- * <p>A claim is <em>pending</em> until the broker has acknowledged the image, then <em>stored</em>. Only a stored
- * claim turns a copy away as a duplicate: if the instance holding a pending claim dies before storing the image, the
- * claim expires after {@code pendingTtl} and the sender's retry is accepted, so a crash never makes an image look
- * stored when it is not.
+ * <p>A claim is <em>pending</em> (with the time it was made, which is also its image's record timestamp) until the
+ * broker has acknowledged the image, then <em>stored</em>. Only a stored claim turns a copy away as a duplicate; a
+ * copy that comes while the claim is pending is asked to retry shortly.
  *
- * <p>A send that timed out leaves its claim <em>uncertain</em>: the broker may have written the image without the
- * acknowledgement reaching us. The next copy must then look in the topic ({@link StoredImages}) before it is either
- * turned away (the image is there) or published under the same image id (it is not), never stored under a second id.
+ * <p>A claim is <em>uncertain</em> when its image may or may not be stored: its send timed out (the broker may have
+ * written it without the acknowledgement reaching us), or it has been pending longer than {@code presumedGoneAfter},
+ * which a live holder never is (its producer gives up sooner), so its instance died before or after the broker took
+ * the image. The next copy then looks in the topic ({@link StoredImages}): there, the copy is a duplicate; not there
+ * (and late enough that it cannot still appear), the copy takes the claim over and is published under the same image
+ * id. Never stored under a second id, never lost.
+ *
+ * <p>Values: {@code <id>|<millis>|P} pending, {@code <id>|<millis>|U|P} uncertain, {@code <id>|S} stored. Every value
+ * that is not stored ends in {@code |P}, so an older ingest (which knew only {@code <id>|P} and {@code <id>|S})
+ * answers "in progress" during a rolling upgrade instead of taking the value for a stored image's id.
  */
 public final class DuplicateGuard {
 
     /**
-     * Who holds the content: {@code mine} when this call claimed it; {@code stored} once its image is stored;
-     * {@code uncertainSince} when its send timed out at that time (else null).
+     * Who holds the content. {@code mine}: this call claimed it. {@code stored}: its image is stored. {@code
+     * claimedAt}: when the claim was made, for a pending or uncertain claim (null for stored ones and those of older
+     * versions). {@code uncertain}: its image may or may not be stored.
      */
-    public record Claim(String imageId, boolean mine, boolean stored, java.time.Instant uncertainSince) {
+    public record Claim(String imageId, boolean mine, boolean stored, Instant claimedAt, boolean uncertain) {
+        /** A stored claim, or a pending one of an older version. */
         public Claim(String imageId, boolean mine, boolean stored) {
-            this(imageId, mine, stored, null);
+            this(imageId, mine, stored, null, false);
         }
     }
 
-    private static final String PENDING = "|P";
-    private static final String STORED = "|S";
-    /** Followed by the epoch milliseconds when the send timed out. */
-    private static final String UNCERTAIN = "|U|";
-    /** Replaces the claim only if it still holds what the caller saw (it may have expired and been re-claimed). */
-    private static final String REPLACE = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-            + "return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) else return nil end";
+    /**
+     * ARGV: expected value, another expected value, new value ("" deletes), TTL ms. Compare-and-set: the claim may
+     * have changed meanwhile.
+     */
+    private static final String REPLACE = "local v = redis.call('GET', KEYS[1]) "
+            + "if v ~= ARGV[1] and v ~= ARGV[2] then return nil end "
+            + "if ARGV[3] == '' then return redis.call('DEL', KEYS[1]) end "
+            + "return redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])";
 
     private final UnifiedJedis redis;
     private final String prefix;
     private final Duration window;
-    private final Duration pendingTtl;
+    private final Duration presumedGoneAfter;
+    private final Clock clock;
 
-    public DuplicateGuard(UnifiedJedis redis, String prefix, Duration window, Duration pendingTtl) {
+    /**
+     * @param window            how long a stored image's content is remembered
+     * @param presumedGoneAfter how long a claim may be pending before its holder is presumed dead
+     */
+    public DuplicateGuard(UnifiedJedis redis, String prefix, Duration window, Duration presumedGoneAfter) {
+        this(redis, prefix, window, presumedGoneAfter, Clock.systemUTC());
+    }
+
+    DuplicateGuard(UnifiedJedis redis, String prefix, Duration window, Duration presumedGoneAfter, Clock clock) {
         this.redis = redis;
         this.prefix = prefix;
         this.window = window;
-        this.pendingTtl = pendingTtl;
+        this.presumedGoneAfter = presumedGoneAfter;
+        this.clock = clock;
     }
 
     private String key(String sha256) {
@@ -56,68 +77,84 @@ public final class DuplicateGuard {
 
     /** Claims the content for {@code imageId}, or tells who holds it. */
     public Claim claim(String sha256, String imageId) {
-        String ok = redis.set(key(sha256), imageId + PENDING, SetParams.setParams().nx().px(pendingTtl.toMillis()));
+        Instant now = Instant.ofEpochMilli(clock.millis());
+        String ok = redis.set(key(sha256), pending(imageId, now), SetParams.setParams().nx().px(window.toMillis()));
         if ("OK".equals(ok)) {
-            return new Claim(imageId, true, false);
+            return new Claim(imageId, true, false, now, false);
         }
         String holder = redis.get(key(sha256));
         if (holder == null) {
             return claim(sha256, imageId); // expired between the two calls
         }
-        if (holder.endsWith(PENDING)) {
-            return new Claim(holder.substring(0, holder.length() - PENDING.length()), false, false);
+        return parse(holder, now);
+    }
+
+    private Claim parse(String holder, Instant now) {
+        String[] parts = holder.split("\\|", -1);
+        String id = parts[0];
+        if (parts.length == 3 && parts[2].equals("P")) {
+            Instant claimedAt = Instant.ofEpochMilli(Long.parseLong(parts[1]));
+            return new Claim(id, false, false, claimedAt, now.isAfter(claimedAt.plus(presumedGoneAfter)));
         }
-        int uncertain = holder.indexOf(UNCERTAIN);
-        if (uncertain > 0) {
-            return new Claim(holder.substring(0, uncertain), false, false, java.time.Instant.ofEpochMilli(
-                    Long.parseLong(holder.substring(uncertain + UNCERTAIN.length()))));
+        if (parts.length == 4 && parts[2].equals("U") && parts[3].equals("P")) {
+            return new Claim(id, false, false, Instant.ofEpochMilli(Long.parseLong(parts[1])), true);
         }
-        String id = holder.endsWith(STORED) ? holder.substring(0, holder.length() - STORED.length()) : holder;
-        return new Claim(id, false, true);
+        if (parts.length == 2 && parts[1].equals("P")) {
+            return new Claim(id, false, false); // an older version's pending claim: it expires by itself
+        }
+        return new Claim(id, false, true); // "<id>|S", or a bare id from the first version
     }
 
-    /** Marks the content stored (the broker acknowledged {@code imageId}): copies are duplicates from now on. */
-    public void confirm(String sha256, String imageId) {
-        replace(sha256, imageId + PENDING, imageId + STORED, window);
+    /** Marks the content stored (the broker acknowledged the claim's image): copies are duplicates from now on. */
+    public void confirm(String sha256, Claim mine) {
+        String pending = pending(mine.imageId(), mine.claimedAt());
+        replace(sha256, pending, pending, mine.imageId() + "|S");
     }
 
-    /**
-     * The send of {@code imageId} timed out at {@code when}: the image may be stored. Kept for the whole window, as a
-     * stored claim would be, so that no later copy is taken without looking.
-     */
-    public void markUncertain(String sha256, String imageId, java.time.Instant when) {
-        replace(sha256, imageId + PENDING, uncertainValue(imageId, when), window);
+    /** The send of the claim's image timed out or failed in a way that leaves it unknown whether it was written. */
+    public void markUncertain(String sha256, Claim mine) {
+        String pending = pending(mine.imageId(), mine.claimedAt());
+        replace(sha256, pending, pending, uncertainValue(mine.imageId(), mine.claimedAt()));
     }
 
-    /** The topic holds the image of an {@code uncertain} claim: it becomes stored. */
+    /** Gives the claim up: its image was certainly not stored, so a retry of the same file is a new image. */
+    public void release(String sha256, Claim mine) {
+        String pending = pending(mine.imageId(), mine.claimedAt());
+        replace(sha256, pending, pending, "");
+    }
+
+    /** The topic holds the image of an {@link Claim#uncertain() uncertain} claim: it becomes stored. */
     public void confirmFound(String sha256, Claim uncertain) {
-        replace(sha256, uncertainValue(uncertain.imageId(), uncertain.uncertainSince()),
-                uncertain.imageId() + STORED, window);
+        replaceUncertain(sha256, uncertain, uncertain.imageId() + "|S");
     }
 
     /**
-     * The topic does not hold the image of an {@code uncertain} claim: the caller takes it over, pending again under
-     * the same image id. False when another caller changed the claim first.
+     * The topic does not hold the image of an {@link Claim#uncertain() uncertain} claim: the caller takes it over,
+     * pending from now under the same image id. Returns the caller's claim, or null when another caller changed the
+     * claim first.
      */
-    public boolean takeOver(String sha256, Claim uncertain) {
-        return replace(sha256, uncertainValue(uncertain.imageId(), uncertain.uncertainSince()),
-                uncertain.imageId() + PENDING, pendingTtl);
+    public Claim takeOver(String sha256, Claim uncertain) {
+        Instant now = Instant.ofEpochMilli(clock.millis());
+        boolean mine = replaceUncertain(sha256, uncertain, pending(uncertain.imageId(), now));
+        return mine ? new Claim(uncertain.imageId(), true, false, now, false) : null;
     }
 
-    private static String uncertainValue(String imageId, java.time.Instant when) {
-        return imageId + UNCERTAIN + when.toEpochMilli();
+    private static String pending(String imageId, Instant claimedAt) {
+        return imageId + "|" + claimedAt.toEpochMilli() + "|P";
     }
 
-    private boolean replace(String sha256, String expected, String value, Duration ttl) {
-        return redis.eval(REPLACE, List.of(key(sha256)), List.of(expected, value, Long.toString(ttl.toMillis())))
-                != null;
+    private static String uncertainValue(String imageId, Instant claimedAt) {
+        return imageId + "|" + claimedAt.toEpochMilli() + "|U|P";
     }
 
-    /** Gives the content up again, e.g. when the event could not be published. */
-    public void release(String sha256, String imageId) {
-        String holder = redis.get(key(sha256));
-        if (holder != null && holder.startsWith(imageId + "|")) {
-            redis.del(key(sha256));
-        }
+    /** An uncertain claim is one of two values: marked so (a timed-out send), or pending too long (a dead holder). */
+    private boolean replaceUncertain(String sha256, Claim uncertain, String value) {
+        return replace(sha256, uncertainValue(uncertain.imageId(), uncertain.claimedAt()),
+                pending(uncertain.imageId(), uncertain.claimedAt()), value);
+    }
+
+    private boolean replace(String sha256, String expected, String alsoExpected, String value) {
+        return redis.eval(REPLACE, List.of(key(sha256)), List.of(expected, alsoExpected, value,
+                Long.toString(window.toMillis()))) != null;
     }
 }

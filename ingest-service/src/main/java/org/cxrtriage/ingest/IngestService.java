@@ -55,10 +55,24 @@ public final class IngestService implements Service {
     public static final String DEDUP_WINDOW = "INGEST_DEDUP_WINDOW";
     /** How long the broker may take to acknowledge an image before the sender is told to retry (503). */
     static final int DELIVERY_TIMEOUT_MS = 30_000;
+    /** How long a send may wait for metadata or for room in a full buffer (folder mode) before it fails. */
+    static final int MAX_BLOCK_MS = 10_000;
+    /** From a claim to the end of its send, however it ends. */
+    static final java.time.Duration SEND_SPAN = java.time.Duration.ofMillis(MAX_BLOCK_MS + DELIVERY_TIMEOUT_MS);
+    /**
+     * How long after its send a record the broker took but had not replicated (acks=all) may take to become
+     * visible: replica.lag.time.max.ms (30 s) until a slow follower leaves the in-sync set, with room to spare.
+     */
+    static final java.time.Duration SETTLE_TIME = java.time.Duration.ofSeconds(40);
+    /** A claim pending this long has no live holder (its send has ended, however it ended). */
+    static final java.time.Duration PRESUMED_GONE_AFTER = SEND_SPAN.plus(SETTLE_TIME);
+    /** Clock differences between ingest instances that a topic lookup allows for. */
+    private static final java.time.Duration CLOCK_MARGIN = java.time.Duration.ofMinutes(1);
 
     private static final Logger LOG = LoggerFactory.getLogger(IngestService.class);
 
     private final Settings settings;
+    private final Clock clock;
     private final ImageAdmission admission;
     private final ApiTokens tokens;
     private final PrometheusMeterRegistry metrics = HttpEndpoints.newMeterRegistry("ingest");
@@ -72,12 +86,18 @@ public final class IngestService implements Service {
     private volatile boolean running;
 
     public IngestService(Settings settings) {
+        this(settings, Clock.systemUTC());
+    }
+
+    /** With the clock that dates images and decides when an unacknowledged upload may be taken over (tests). */
+    IngestService(Settings settings, Clock clock) {
         this.settings = settings;
+        this.clock = clock;
         ImageLimits defaults = ImageLimits.defaults();
         long maxBytes = settings.longValue(MAX_IMAGE_BYTES,
                 Math.min(defaults.maxBytes(), KafkaSettings.MAX_RECORD_BYTES - 1024 * 1024));
         this.admission = new ImageAdmission(Pseudonymiser.fromSettings(settings),
-                new ImageLimits(maxBytes, defaults.maxPixels(), defaults.minSide()), Clock.systemUTC());
+                new ImageLimits(maxBytes, defaults.maxPixels(), defaults.minSide()), clock);
         this.tokens = ApiTokens.fromSettings(settings);
     }
 
@@ -96,8 +116,7 @@ public final class IngestService implements Service {
                     org.cxrtriage.common.CommonKeys.REDIS_URL, org.cxrtriage.common.CommonKeys.DEFAULT_REDIS_URL)));
             duplicates = new DuplicateGuard(redis, settings.string(org.cxrtriage.common.CommonKeys.REDIS_KEY_PREFIX, "cxr:"),
                     settings.duration(DEDUP_WINDOW, java.time.Duration.ofDays(30)),
-                    // Outlives the producer's delivery timeout, so a slow but successful store is never overtaken.
-                    java.time.Duration.ofMillis(DELIVERY_TIMEOUT_MS * 2L));
+                    PRESUMED_GONE_AFTER);
         }
         storedImages = StoredImages.inTopic(KafkaSettings.consumer(settings, "ingest-stored-check", "unused"),
                 Topic.IMAGES.name(), java.time.Duration.ofSeconds(10));
@@ -112,6 +131,7 @@ public final class IngestService implements Service {
     static java.util.Properties producerProperties(Settings settings) {
         java.util.Properties pp = KafkaSettings.producer(settings, "ingest", 0);
         pp.put(org.apache.kafka.clients.producer.ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, DELIVERY_TIMEOUT_MS);
+        pp.put(org.apache.kafka.clients.producer.ProducerConfig.MAX_BLOCK_MS_CONFIG, MAX_BLOCK_MS);
         pp.put(org.apache.kafka.clients.producer.ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
         return pp;
     }
@@ -166,21 +186,21 @@ public final class IngestService implements Service {
      */
     public CompletableFuture<ImageReceived> submitAsync(IngestMetadata meta, String contentType, byte[] bytes) {
         ImageReceived event;
-        boolean claimed = false;
+        DuplicateGuard.Claim claim;
         try {
             event = admitTimer.record(() -> admission.admit(meta, contentType, bytes));
-            DuplicateGuard.Claim claim = claim(event);
+            claim = claim(event);
             if (claim != null && !claim.mine()) {
                 if (claim.stored()) {
                     throw new DuplicateImage(claim.imageId());
                 }
-                if (claim.uncertainSince() == null) {
+                if (!claim.uncertain()) {
                     throw new IngestRejection(503, "UPLOAD_IN_PROGRESS",
                             "an identical image is being stored right now; retry in a few seconds");
                 }
-                event.setImageId(resolveUncertain(event, claim));
+                claim = resolveUncertain(event, claim);
+                event.setImageId(claim.imageId());
             }
-            claimed = claim != null;
         } catch (IngestRejection r) {
             if (r.httpStatus() < 500) { // a 5xx is "retry", not a verdict on the image
                 publishRejection(r, meta, contentType);
@@ -189,13 +209,11 @@ public final class IngestService implements Service {
         }
         CompletableFuture<ImageReceived> done = new CompletableFuture<>();
         try {
-            send(event, claimed, done);
+            send(event, claim, done);
         } catch (RuntimeException e) {
             // Refused before it reached the producer's buffer (the schema registry did not answer, the producer is
             // closing): not stored, so a retry of the same file must not be refused as a duplicate.
-            if (claimed) {
-                release(event);
-            }
+            settle(event, claim, false);
             done.completeExceptionally(e);
         }
         return done;
@@ -222,85 +240,109 @@ public final class IngestService implements Service {
     }
 
     /**
-     * An earlier send of this content timed out, so the broker may have stored it. Looks in the topic: there, the
-     * copy is a duplicate of it (409 with its id); not there, this upload takes the claim over and is published under
-     * the same image id, so that even a write that lands late cannot make a second case. Returns that id.
+     * An earlier send of this content timed out, or its instance died, so the broker may or may not have stored it.
+     * Looks in the topic for the record, whose timestamp is the time of the claim: there, this copy is a duplicate
+     * of it (409 with its id); not there once it can no longer appear, this upload takes the claim over and is
+     * published under the same image id; otherwise 503, retry later. Returns the claim taken over.
      */
-    private String resolveUncertain(ImageReceived event, DuplicateGuard.Claim claim) {
+    private DuplicateGuard.Claim resolveUncertain(ImageReceived event, DuplicateGuard.Claim claim) {
+        Instant claimedAt = claim.claimedAt();
         boolean found;
         try {
             if (storedImages == null) {
                 throw new IllegalStateException("no topic to look in");
             }
-            // The record's timestamp is its send time, at most one delivery timeout before the timeout was noted.
-            found = storedImages.contains(claim.imageId(), claim.uncertainSince().minusMillis(2L * DELIVERY_TIMEOUT_MS));
+            // A record written later than this would have been appended after any record stamped after it.
+            found = storedImages.contains(claim.imageId(), claimedAt, claimedAt.plus(SEND_SPAN).plus(CLOCK_MARGIN));
         } catch (RuntimeException e) {
-            LOG.warn("could not check whether image {}, whose send timed out, was stored: {}", claim.imageId(),
-                    e.toString());
+            LOG.warn("could not check whether image {}, whose send was not acknowledged, was stored: {}",
+                    claim.imageId(), e.toString());
             throw new IngestRejection(503, "BROKER_UNAVAILABLE",
-                    "an earlier upload of this image timed out and it cannot be checked yet; retry later");
+                    "an earlier upload of this image was not acknowledged and cannot be checked yet; retry later");
         }
-        metrics.counter("cxr.ingest.dedup.uncertain", "found", Boolean.toString(found)).increment();
-        try {
-            if (found) {
+        if (found) {
+            metrics.counter("cxr.ingest.dedup.uncertain", "outcome", "found").increment();
+            try {
                 duplicates.confirmFound(event.getSha256(), claim);
-                throw new DuplicateImage(claim.imageId());
+            } catch (RuntimeException redisDown) {
+                LOG.warn("could not mark image {} stored for deduplication: {}", claim.imageId(), redisDown.toString());
             }
-            if (duplicates.takeOver(event.getSha256(), claim)) {
-                return claim.imageId();
-            }
-        } catch (DuplicateImage d) {
-            throw d;
+            throw new DuplicateImage(claim.imageId());
+        }
+        if (clock.instant().isBefore(claimedAt.plus(SEND_SPAN).plus(SETTLE_TIME))) {
+            // The broker may hold it unreplicated (acks=all): not visible yet, but it may still be.
+            throw new IngestRejection(503, "UPLOAD_IN_PROGRESS",
+                    "an earlier upload of this image was not acknowledged; retry in a minute");
+        }
+        DuplicateGuard.Claim mine = null;
+        try {
+            mine = duplicates.takeOver(event.getSha256(), claim);
         } catch (RuntimeException redisDown) {
             LOG.warn("duplicate check unavailable while resolving image {}: {}", claim.imageId(), redisDown.toString());
         }
-        throw new IngestRejection(503, "UPLOAD_IN_PROGRESS",
-                "an identical image is being stored right now; retry in a few seconds");
-    }
-
-    /** Gives up this image's claim; a failure only means the claim expires by itself (its TTL). */
-    private void release(ImageReceived event) {
-        try {
-            duplicates.release(event.getSha256(), event.getImageId());
-        } catch (RuntimeException redisDown) {
-            LOG.warn("could not release the duplicate claim of image {}: {}", event.getImageId(), redisDown.toString());
+        if (mine == null) {
+            throw new IngestRejection(503, "UPLOAD_IN_PROGRESS",
+                    "an identical image is being stored right now; retry in a few seconds");
         }
+        metrics.counter("cxr.ingest.dedup.uncertain", "outcome", "taken_over").increment();
+        return mine;
     }
 
-    private void send(ImageReceived event, boolean claimed, CompletableFuture<ImageReceived> done) {
-        producer.send(new ProducerRecord<>(Topic.IMAGES.name(), event.getImageId(), event), (md, e) -> {
-            if (e == null) {
-                if (claimed) {
-                    try {
-                        duplicates.confirm(event.getSha256(), event.getImageId());
-                    } catch (RuntimeException redisDown) {
-                        // The image is stored; the pending claim expires and a later copy is simply accepted.
-                        LOG.warn("could not mark image {} stored for deduplication: {}", event.getImageId(),
-                                redisDown.toString());
-                    }
-                }
-                metrics.counter("cxr.ingest.accepted", "site", event.getSiteId()).increment();
-                done.complete(event);
+    /**
+     * After a failed send: a claim whose image was certainly not written is given up, so a retry is a new image;
+     * otherwise it stays, uncertain, for the retry to look up. A failure here leaves the claim pending, which the
+     * next copy treats as uncertain once {@link #PRESUMED_GONE_AFTER} has passed.
+     */
+    private void settle(ImageReceived event, DuplicateGuard.Claim claim, boolean maybeWritten) {
+        if (claim == null) {
+            return;
+        }
+        try {
+            if (maybeWritten) {
+                duplicates.markUncertain(event.getSha256(), claim);
             } else {
-                if (claimed && e instanceof org.apache.kafka.common.errors.RetriableException) {
-                    // Timed out: the broker may have written it. The retry looks before it publishes.
-                    markUncertain(event);
-                } else if (claimed) {
-                    // Refused by the broker, so not stored: a retry of the same file must not be refused as a duplicate.
-                    release(event);
-                }
-                done.completeExceptionally(e);
+                duplicates.release(event.getSha256(), claim);
             }
-        });
+        } catch (RuntimeException redisDown) {
+            LOG.warn("could not update the duplicate claim of image {}: {}", event.getImageId(), redisDown.toString());
+        }
     }
 
-    private void markUncertain(ImageReceived event) {
-        try {
-            duplicates.markUncertain(event.getSha256(), event.getImageId(), Instant.now());
-        } catch (RuntimeException redisDown) {
-            // The pending claim then expires, and a retry after that is taken without looking.
-            LOG.warn("could not note the timed-out send of image {}: {}", event.getImageId(), redisDown.toString());
-        }
+    /**
+     * Errors after which the broker certainly did not write the record. Any other (a delivery timeout above all)
+     * may come after the broker wrote it without the acknowledgement reaching us.
+     */
+    static boolean certainlyNotWritten(Exception e) {
+        return e instanceof org.apache.kafka.common.errors.RecordTooLargeException
+                || e instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException
+                || e instanceof org.apache.kafka.common.errors.InvalidTopicException
+                || e instanceof org.apache.kafka.common.errors.SerializationException
+                || e instanceof org.apache.kafka.common.errors.AuthorizationException
+                || e instanceof org.apache.kafka.common.errors.AuthenticationException;
+    }
+
+    private void send(ImageReceived event, DuplicateGuard.Claim claim, CompletableFuture<ImageReceived> done) {
+        // The record's timestamp is its claim's time, so that a lookup after a timeout knows where to start.
+        Long timestamp = claim != null ? claim.claimedAt().toEpochMilli() : null;
+        producer.send(new ProducerRecord<>(Topic.IMAGES.name(), null, timestamp, event.getImageId(), event),
+                (md, e) -> {
+                    if (e == null) {
+                        if (claim != null) {
+                            try {
+                                duplicates.confirm(event.getSha256(), claim);
+                            } catch (RuntimeException redisDown) {
+                                // Stored; the claim stays pending, and a copy after PRESUMED_GONE_AFTER looks it up.
+                                LOG.warn("could not mark image {} stored for deduplication: {}", event.getImageId(),
+                                        redisDown.toString());
+                            }
+                        }
+                        metrics.counter("cxr.ingest.accepted", "site", event.getSiteId()).increment();
+                        done.complete(event);
+                    } else {
+                        settle(event, claim, !certainlyNotWritten(e));
+                        done.completeExceptionally(e);
+                    }
+                });
     }
 
     private void publishRejection(IngestRejection r, IngestMetadata meta, String contentType) {
@@ -375,7 +417,7 @@ public final class IngestService implements Service {
             return;
         }
         try {
-            ImageReceived event = submitAsync(meta, partType, bytes).get(DELIVERY_TIMEOUT_MS + 5_000L,
+            ImageReceived event = submitAsync(meta, partType, bytes).get(SEND_SPAN.toMillis() + 5_000L,
                     TimeUnit.MILLISECONDS);
             ctx.status(202).json(Map.of("imageId", event.getImageId(), "studyId", event.getStudyId(),
                     "patientRef", event.getPatientRef(), "sha256", event.getSha256()));

@@ -17,28 +17,35 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.utils.Utils;
 
 /**
- * Whether the images topic holds an image: asked only when a send timed out and the broker may have written the
- * image without acknowledging it ({@link DuplicateGuard}), so that the sender's retry is neither stored a second time
- * nor lost.
+ * Whether the images topic holds an image: asked only when a send was not acknowledged (it timed out, or its ingest
+ * instance died) and the broker may have written the image all the same ({@link DuplicateGuard}), so that the
+ * sender's retry is neither stored a second time nor lost.
  */
 public interface StoredImages {
 
     /**
-     * True when a record keyed {@code imageId} was written at or after {@code since}.
+     * True when a record keyed {@code imageId} lies between the first record stamped at or after {@code from} and
+     * the first stamped at or after {@code to} (ingest stamps each image with its claim's time; the images topic keeps
+     * the producer's timestamps, CreateTime).
      *
      * @throws RuntimeException when the topic cannot be read (the caller must not guess)
      */
-    boolean contains(String imageId, Instant since);
+    boolean contains(String imageId, Instant from, Instant to);
 
     /**
-     * Reads the one partition the key maps to (the producer's default partitioner: murmur2 of the key), from the
-     * first record at or after {@code since} to the end offset taken when asked. Values are not deserialised.
+     * Reads the one partition the key maps to (the producer's default partitioner, murmur2 of the key: a
+     * partitioner set through {@code KAFKA_CLIENT_*} would break this), from the first record at or after {@code from}
+     * to the first at or after {@code to} (or the end). Values are not deserialised. A partition's timestamps rise
+     * with its offsets but for clock differences between producers, which the caller's margins cover. Needs READ and
+     * DESCRIBE on the topic where the broker enforces ACLs.
      */
     static StoredImages inTopic(Properties consumerBase, String topic, Duration timeout) {
-        return (imageId, since) -> {
+        return (imageId, from, to) -> {
             Properties p = new Properties();
             p.putAll(consumerBase);
             p.remove(ConsumerConfig.GROUP_ID_CONFIG); // assigned, never committed
+            p.put(ConsumerConfig.CLIENT_ID_CONFIG, p.getProperty(ConsumerConfig.CLIENT_ID_CONFIG, "ingest-stored-check")
+                    + "-" + java.util.UUID.randomUUID()); // lookups may run at once
             p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
             // The ingest producer is not transactional: everything it wrote counts.
             p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
@@ -46,21 +53,25 @@ public interface StoredImages {
             long deadline = System.nanoTime() + timeout.toNanos();
             try (KafkaConsumer<String, byte[]> consumer =
                          new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
-                List<PartitionInfo> partitions = consumer.partitionsFor(topic, timeout);
+                List<PartitionInfo> partitions = consumer.partitionsFor(topic, left(deadline));
+                if (partitions == null || partitions.isEmpty()) {
+                    throw new IllegalStateException("topic " + topic + " has no partitions");
+                }
                 TopicPartition tp = new TopicPartition(topic, Utils.toPositive(Utils.murmur2(key)) % partitions.size());
                 consumer.assign(List.of(tp));
-                long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
-                OffsetAndTimestamp from = consumer.offsetsForTimes(Map.of(tp, since.toEpochMilli()), timeout).get(tp);
-                if (from == null) {
+                OffsetAndTimestamp first = consumer.offsetsForTimes(Map.of(tp, from.toEpochMilli()), left(deadline))
+                        .get(tp);
+                if (first == null) {
                     return false; // nothing written since then
                 }
-                consumer.seek(tp, from.offset());
-                while (consumer.position(tp, timeout) < end) {
-                    if (System.nanoTime() > deadline) {
-                        throw new org.apache.kafka.common.errors.TimeoutException(
-                                "could not read " + topic + " to its end within " + timeout);
-                    }
-                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                OffsetAndTimestamp after = consumer.offsetsForTimes(Map.of(tp, to.toEpochMilli()), left(deadline))
+                        .get(tp);
+                long end = after != null ? after.offset() : consumer.endOffsets(List.of(tp), left(deadline)).get(tp);
+                consumer.seek(tp, first.offset());
+                Duration poll = Duration.ofMillis(500);
+                while (consumer.position(tp, left(deadline)) < end) {
+                    for (ConsumerRecord<String, byte[]> r : consumer.poll(left(deadline).compareTo(poll) < 0
+                            ? left(deadline) : poll)) {
                         if (r.offset() < end && imageId.equals(r.key())) {
                             return true;
                         }
@@ -69,5 +80,14 @@ public interface StoredImages {
                 return false;
             }
         };
+    }
+
+    /** The time left until {@code deadline} (System.nanoTime), or a TimeoutException once it has passed. */
+    private static Duration left(long deadline) {
+        long nanos = deadline - System.nanoTime();
+        if (nanos <= 0) {
+            throw new org.apache.kafka.common.errors.TimeoutException("the topic could not be read in time");
+        }
+        return Duration.ofNanos(nanos);
     }
 }

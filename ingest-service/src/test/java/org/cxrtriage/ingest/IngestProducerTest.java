@@ -15,6 +15,7 @@ class IngestProducerTest {
         // An upload waits for its own acknowledgement: no linger for company (5 ms per lone image before).
         assertThat(p).containsEntry("linger.ms", 0).containsEntry("acks", "all")
                 .containsEntry("enable.idempotence", "true")
-                .containsEntry("delivery.timeout.ms", IngestService.DELIVERY_TIMEOUT_MS);
+                .containsEntry("delivery.timeout.ms", IngestService.DELIVERY_TIMEOUT_MS)
+                .containsEntry("max.block.ms", IngestService.MAX_BLOCK_MS);
     }
 }

@@ -7,6 +7,7 @@ import java.awt.image.BufferedImage;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,21 +33,23 @@ import redis.clients.jedis.RedisClient;
  * A send that timed out may still have been written by the broker: the sender's retry must be neither stored under a
  * second image id nor lost. Real Redis ($REDIS_URL) for the claims; the producer is Kafka's {@code MockProducer}, whose
  * sends complete or fail when the test says; the topic lookup is a list the test fills (the Kafka lookup itself:
- * {@code StoredImagesTest} in the launcher, against the real broker).
+ * {@code StoredImagesTest} in the launcher, against the real broker); the clock is the test's.
  */
 @org.junit.jupiter.api.Timeout(value = 60, unit = java.util.concurrent.TimeUnit.SECONDS)
 class TimedOutSendTest {
 
     private static final IngestMetadata META = new IngestMetadata("MRN-1", "study-1", "site-a", null, "PA", null);
+    private static final RuntimeException DELIVERY_TIMEOUT =
+            new TimeoutException("Expiring 1 record(s) for cxr.images.v1-0: 30000 ms has passed");
 
     private RedisClient redis;
     private String prefix;
+    private final TestClock clock = new TestClock(Instant.now().truncatedTo(ChronoUnit.MILLIS));
     private MockProducer<String, SpecificRecord> producer;
     private IngestService service;
-    private DuplicateGuard guard;
-    /** The image ids "in the topic", and what the service asked. */
+    /** The image ids "in the topic", and the spans the service asked about: [from, to). */
     private final List<String> inTopic = new ArrayList<>();
-    private final List<Instant> askedSince = new ArrayList<>();
+    private final List<Instant[]> asked = new ArrayList<>();
     private RuntimeException topicUnreadable;
     private byte[] png;
 
@@ -55,18 +58,18 @@ class TimedOutSendTest {
         redis = RedisClient.create(URI.create(System.getenv().getOrDefault(CommonKeys.REDIS_URL,
                 CommonKeys.DEFAULT_REDIS_URL)));
         prefix = "cxr:unit-" + UUID.randomUUID() + ":";
-        guard = new DuplicateGuard(redis, prefix, Duration.ofMinutes(5), Duration.ofMinutes(1));
         producer = new MockProducer<>(false, null, new StringSerializer(), (topic, value) -> new byte[0]);
         service = new IngestService(Settings.of(Map.of(CommonKeys.HTTP_HOST, "127.0.0.1", CommonKeys.HTTP_PORT, "0",
                 ApiTokens.TOKENS, "timed-out-token-0123456789=*", Pseudonymiser.KEY_SETTING,
-                "timed-out-key-0123456789")));
-        service.startHttp(producer, guard, (imageId, since) -> {
-            askedSince.add(since);
-            if (topicUnreadable != null) {
-                throw topicUnreadable;
-            }
-            return inTopic.contains(imageId);
-        });
+                "timed-out-key-0123456789")), clock);
+        service.startHttp(producer, new DuplicateGuard(redis, prefix, Duration.ofDays(1),
+                IngestService.PRESUMED_GONE_AFTER, clock), (imageId, from, to) -> {
+                    asked.add(new Instant[] {from, to});
+                    if (topicUnreadable != null) {
+                        throw topicUnreadable;
+                    }
+                    return inTopic.contains(imageId);
+                });
         png = ImageAdmissionTest.image("png", 200, 160, BufferedImage.TYPE_BYTE_GRAY);
     }
 
@@ -86,7 +89,7 @@ class TimedOutSendTest {
         }
         producer.errorNext(error);
         assertThat(f).isCompletedExceptionally();
-        return (ImageReceived) producer.history().get(producer.history().size() - 1).value();
+        return images().get(images().size() - 1);
     }
 
     private List<ImageReceived> images() {
@@ -94,53 +97,76 @@ class TimedOutSendTest {
                 .map(r -> (ImageReceived) r.value()).toList();
     }
 
-    private static int status(Throwable t) {
-        return ((IngestRejection) t).httpStatus();
+    private void assertRetryLater(String message) {
+        assertThatThrownBy(() -> service.submitAsync(META, "image/png", png))
+                .isInstanceOfSatisfying(IngestRejection.class, r -> assertThat(r.httpStatus()).isEqualTo(503))
+                .hasMessageContaining(message);
     }
 
     @Test
     void aRetryAfterATimeoutThatWasStoredAnywayIsTheFirstImageNotASecondCase() {
-        Instant before = Instant.now();
-        ImageReceived first = send(new TimeoutException("Expiring 1 record(s): 30000 ms has passed"));
+        ImageReceived first = send(DELIVERY_TIMEOUT);
+        long stamped = producer.history().get(0).timestamp();
+        assertThat(stamped).as("the record is stamped with its claim's time").isEqualTo(clock.millis());
+        clock.advance(Duration.ofSeconds(40));
         inTopic.add(first.getImageId()); // the broker had written it
 
         assertThatThrownBy(() -> service.submitAsync(META, "image/png", png))
                 .isInstanceOfSatisfying(DuplicateImage.class,
                         d -> assertThat(d.firstImageId()).isEqualTo(first.getImageId()));
         assertThat(images()).as("nothing published again").hasSize(1);
-        assertThat(askedSince).singleElement().satisfies(since -> assertThat(since)
-                .isBefore(before).isAfter(before.minusMillis(3L * IngestService.DELIVERY_TIMEOUT_MS)));
+        assertThat(asked).singleElement().satisfies(span -> {
+            assertThat(span[0]).as("from the record's timestamp").isEqualTo(Instant.ofEpochMilli(stamped));
+            assertThat(span[1]).as("to past any send of that claim")
+                    .isAfter(Instant.ofEpochMilli(stamped).plus(IngestService.SEND_SPAN));
+        });
         // From now on a plain stored duplicate: the topic is not asked again.
         assertThatThrownBy(() -> service.submitAsync(META, "image/png", png)).isInstanceOf(DuplicateImage.class);
-        assertThat(askedSince).hasSize(1);
+        assertThat(asked).hasSize(1);
     }
 
     @Test
-    void aRetryAfterATimeoutThatWasNotStoredIsPublishedUnderTheSameId() {
-        ImageReceived first = send(new TimeoutException("Expiring 1 record(s): 30000 ms has passed"));
+    void aRetryAfterATimeoutThatWasNotStoredWaitsUntilItCannotAppearThenGoesUnderTheSameId() {
+        ImageReceived first = send(DELIVERY_TIMEOUT);
+        clock.advance(Duration.ofSeconds(40));
+
+        // Not in the topic yet, but an unreplicated write could still become visible.
+        assertRetryLater("not acknowledged");
+        assertThat(images()).hasSize(1);
+        clock.advance(IngestService.SEND_SPAN.plus(IngestService.SETTLE_TIME));
 
         ImageReceived retry = send(null);
 
-        assertThat(retry.getImageId()).as("same id: a late write of the first cannot make a second case")
-                .isEqualTo(first.getImageId());
+        assertThat(retry.getImageId()).as("same id: never a second case for one X-ray").isEqualTo(first.getImageId());
         assertThat(images()).extracting(ImageReceived::getImageId).containsExactly(first.getImageId(),
                 first.getImageId());
-        assertThat(guard.claim(first.getSha256(), "img-other"))
-                .isEqualTo(new DuplicateGuard.Claim(first.getImageId(), false, true));
+        assertThatThrownBy(() -> service.submitAsync(META, "image/png", png))
+                .isInstanceOfSatisfying(DuplicateImage.class,
+                        d -> assertThat(d.firstImageId()).isEqualTo(first.getImageId()));
     }
 
     @Test
     void whileTheTopicCannotBeReadTheRetryIsToldToComeBackAndTheQuestionStaysOpen() {
-        ImageReceived first = send(new TimeoutException("Expiring 1 record(s): 30000 ms has passed"));
-        topicUnreadable = new org.apache.kafka.common.errors.TimeoutException("broker away");
+        ImageReceived first = send(DELIVERY_TIMEOUT);
+        topicUnreadable = new TimeoutException("broker away");
 
-        assertThatThrownBy(() -> service.submitAsync(META, "image/png", png))
-                .satisfies(t -> assertThat(status(t)).isEqualTo(503)).hasMessageContaining("retry later");
+        assertRetryLater("cannot be checked yet");
         assertThat(images()).hasSize(1);
 
         topicUnreadable = null; // the broker is back, and had written it
         inTopic.add(first.getImageId());
         assertThatThrownBy(() -> service.submitAsync(META, "image/png", png)).isInstanceOf(DuplicateImage.class);
+    }
+
+    @Test
+    void aCopyWhileTheFirstIsStillBeingSentWaitsAndIsNotLookedUp() {
+        CompletableFuture<ImageReceived> first = service.submitAsync(META, "image/png", png);
+        clock.advance(IngestService.SEND_SPAN);
+
+        assertRetryLater("being stored right now");
+        assertThat(asked).isEmpty();
+        producer.completeNext();
+        assertThat(first).isCompleted();
     }
 
     @Test
@@ -150,6 +176,6 @@ class TimedOutSendTest {
         ImageReceived retry = send(null);
 
         assertThat(retry.getImageId()).isNotEqualTo(first.getImageId());
-        assertThat(askedSince).as("nothing to look for").isEmpty();
+        assertThat(asked).as("nothing to look for").isEmpty();
     }
 }
