@@ -92,15 +92,21 @@ public final class DuplicateGuard {
     private Claim parse(String holder, Instant now) {
         String[] parts = holder.split("\\|", -1);
         String id = parts[0];
-        if (parts.length == 3 && parts[2].equals("P")) {
-            Instant claimedAt = Instant.ofEpochMilli(Long.parseLong(parts[1]));
-            return new Claim(id, false, false, claimedAt, now.isAfter(claimedAt.plus(presumedGoneAfter)));
+        try {
+            if (parts.length == 3 && parts[2].equals("P")) {
+                Instant claimedAt = Instant.ofEpochMilli(Long.parseLong(parts[1]));
+                return new Claim(id, false, false, claimedAt, now.isAfter(claimedAt.plus(presumedGoneAfter)));
+            }
+            if (parts.length == 4 && parts[2].equals("U") && parts[3].equals("P")) {
+                return new Claim(id, false, false, Instant.ofEpochMilli(Long.parseLong(parts[1])), true);
+            }
+        } catch (NumberFormatException e) {
+            // Not ours to interpret (below).
         }
-        if (parts.length == 4 && parts[2].equals("U") && parts[3].equals("P")) {
-            return new Claim(id, false, false, Instant.ofEpochMilli(Long.parseLong(parts[1])), true);
-        }
-        if (parts.length == 2 && parts[1].equals("P")) {
-            return new Claim(id, false, false); // an older version's pending claim: it expires by itself
+        if (holder.endsWith("|P")) {
+            // An older version's pending claim (it expires by itself), or a value this version cannot read: in
+            // progress, so the sender retries; never a stored image's id.
+            return new Claim(id, false, false);
         }
         return new Claim(id, false, true); // "<id>|S", or a bare id from the first version
     }

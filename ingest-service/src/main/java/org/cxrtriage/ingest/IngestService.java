@@ -55,19 +55,27 @@ public final class IngestService implements Service {
     public static final String DEDUP_WINDOW = "INGEST_DEDUP_WINDOW";
     /** How long the broker may take to acknowledge an image before the sender is told to retry (503). */
     static final int DELIVERY_TIMEOUT_MS = 30_000;
-    /** How long a send may wait for metadata or for room in a full buffer (folder mode) before it fails. */
-    static final int MAX_BLOCK_MS = 10_000;
-    /** From a claim to the end of its send, however it ends. */
-    static final java.time.Duration SEND_SPAN = java.time.Duration.ofMillis(MAX_BLOCK_MS + DELIVERY_TIMEOUT_MS);
+    /** How long a send may wait for metadata or for room in a full buffer (folder mode): Kafka's default, stated. */
+    static final int MAX_BLOCK_MS = 60_000;
     /**
-     * How long after its send a record the broker took but had not replicated (acks=all) may take to become
-     * visible: replica.lag.time.max.ms (30 s) until a slow follower leaves the in-sync set, with room to spare.
+     * From a claim to the end of its send, however it ends: the wait for metadata or buffer room, the Avro
+     * serialiser's calls to the registry (3 tries of 10 s and their pauses, README), then the delivery timeout.
      */
-    static final java.time.Duration SETTLE_TIME = java.time.Duration.ofSeconds(40);
-    /** A claim pending this long has no live holder (its send has ended, however it ended). */
-    static final java.time.Duration PRESUMED_GONE_AFTER = SEND_SPAN.plus(SETTLE_TIME);
+    static final java.time.Duration SEND_SPAN = java.time.Duration.ofMillis(MAX_BLOCK_MS + 35_000L + DELIVERY_TIMEOUT_MS);
+    /**
+     * How long an unacknowledged image stays undecided after its claim: its send has ended, a record the broker took
+     * but had not replicated (acks=all) has become visible (replica.lag.time.max.ms, 30 s, until a slow follower
+     * leaves the in-sync set, with room to spare), and clocks of ingest instances may differ by 15 s. A claim pending
+     * this long has no live holder; an uncertain one is looked up in the topic only after it, once, with an answer
+     * that then holds.
+     */
+    static final java.time.Duration UNSETTLED_FOR = SEND_SPAN.plus(java.time.Duration.ofSeconds(40 + 15));
+    /** When the topic cannot be read this long after that, the copy is published (under the same id) unchecked. */
+    static final java.time.Duration LOOKUP_GIVE_UP = java.time.Duration.ofMinutes(10);
     /** Clock differences between ingest instances that a topic lookup allows for. */
     private static final java.time.Duration CLOCK_MARGIN = java.time.Duration.ofMinutes(1);
+    /** Topic lookups at once: each reads image bytes; a burst of unacknowledged uploads must not pile them up. */
+    private final java.util.concurrent.Semaphore lookups = new java.util.concurrent.Semaphore(2);
 
     private static final Logger LOG = LoggerFactory.getLogger(IngestService.class);
 
@@ -115,12 +123,24 @@ public final class IngestService implements Service {
             redis = RedisClient.create(java.net.URI.create(settings.string(
                     org.cxrtriage.common.CommonKeys.REDIS_URL, org.cxrtriage.common.CommonKeys.DEFAULT_REDIS_URL)));
             duplicates = new DuplicateGuard(redis, settings.string(org.cxrtriage.common.CommonKeys.REDIS_KEY_PREFIX, "cxr:"),
-                    settings.duration(DEDUP_WINDOW, java.time.Duration.ofDays(30)),
-                    PRESUMED_GONE_AFTER);
+                    dedupWindow(settings), UNSETTLED_FOR, clock);
         }
         storedImages = StoredImages.inTopic(KafkaSettings.consumer(settings, "ingest-stored-check", "unused"),
                 Topic.IMAGES.name(), java.time.Duration.ofSeconds(10));
         startHttp(new KafkaProducer<>(producerProperties(settings), new StringSerializer(), serdes.anySerializer()));
+    }
+
+    /**
+     * How long a stored image's content is remembered; far longer than {@link #UNSETTLED_FOR}, or a pending claim
+     * would expire before it could be seen to have no holder, and its retry be stored under a second id.
+     */
+    static java.time.Duration dedupWindow(Settings settings) {
+        java.time.Duration window = settings.duration(DEDUP_WINDOW, java.time.Duration.ofDays(30));
+        if (window.compareTo(UNSETTLED_FOR.plus(LOOKUP_GIVE_UP).multipliedBy(2)) < 0) {
+            throw new IllegalArgumentException(DEDUP_WINDOW + " must be at least "
+                    + UNSETTLED_FOR.plus(LOOKUP_GIVE_UP).multipliedBy(2).toMinutes() + " minutes, was " + window);
+        }
+        return window;
     }
 
     /**
@@ -240,27 +260,32 @@ public final class IngestService implements Service {
     }
 
     /**
-     * An earlier send of this content timed out, or its instance died, so the broker may or may not have stored it.
-     * Looks in the topic for the record, whose timestamp is the time of the claim: there, this copy is a duplicate
-     * of it (409 with its id); not there once it can no longer appear, this upload takes the claim over and is
-     * published under the same image id; otherwise 503, retry later. Returns the claim taken over.
+     * An earlier send of this content was not acknowledged (it timed out, or its instance died), so the broker may
+     * or may not have stored it. Until {@link #UNSETTLED_FOR} after its claim the answer could still change: 503,
+     * retry then. After it, one look in the topic for the record (stamped with the claim's time): there, this copy
+     * is a duplicate of it (409 with its id); not there, this upload takes the claim over and is published under the
+     * same image id. Returns the claim taken over.
      */
     private DuplicateGuard.Claim resolveUncertain(ImageReceived event, DuplicateGuard.Claim claim) {
         Instant claimedAt = claim.claimedAt();
-        boolean found;
-        try {
-            if (storedImages == null) {
-                throw new IllegalStateException("no topic to look in");
-            }
-            // A record written later than this would have been appended after any record stamped after it.
-            found = storedImages.contains(claim.imageId(), claimedAt, claimedAt.plus(SEND_SPAN).plus(CLOCK_MARGIN));
-        } catch (RuntimeException e) {
-            LOG.warn("could not check whether image {}, whose send was not acknowledged, was stored: {}",
-                    claim.imageId(), e.toString());
+        Instant decidable = claimedAt.plus(UNSETTLED_FOR);
+        Instant now = clock.instant();
+        if (now.isBefore(decidable)) {
+            throw new IngestRejection(503, "UPLOAD_IN_PROGRESS", "an earlier upload of this image was not "
+                    + "acknowledged; retry in " + (java.time.Duration.between(now, decidable).toSeconds() + 1) + " s");
+        }
+        Boolean found = lookUp(claim);
+        if (found == null && now.isBefore(decidable.plus(LOOKUP_GIVE_UP))) {
             throw new IngestRejection(503, "BROKER_UNAVAILABLE",
                     "an earlier upload of this image was not acknowledged and cannot be checked yet; retry later");
         }
-        if (found) {
+        if (found == null) {
+            // Better scored twice under one id than never: the topic has been unreadable (ACLs?) for too long.
+            LOG.error("image {} published again without checking the topic for its unacknowledged first send",
+                    claim.imageId());
+            metrics.counter("cxr.ingest.dedup.uncertain", "outcome", "unchecked").increment();
+        }
+        if (Boolean.TRUE.equals(found)) {
             metrics.counter("cxr.ingest.dedup.uncertain", "outcome", "found").increment();
             try {
                 duplicates.confirmFound(event.getSha256(), claim);
@@ -268,11 +293,6 @@ public final class IngestService implements Service {
                 LOG.warn("could not mark image {} stored for deduplication: {}", claim.imageId(), redisDown.toString());
             }
             throw new DuplicateImage(claim.imageId());
-        }
-        if (clock.instant().isBefore(claimedAt.plus(SEND_SPAN).plus(SETTLE_TIME))) {
-            // The broker may hold it unreplicated (acks=all): not visible yet, but it may still be.
-            throw new IngestRejection(503, "UPLOAD_IN_PROGRESS",
-                    "an earlier upload of this image was not acknowledged; retry in a minute");
         }
         DuplicateGuard.Claim mine = null;
         try {
@@ -288,10 +308,30 @@ public final class IngestService implements Service {
         return mine;
     }
 
+    /** Whether the topic holds the claim's image; null when it cannot be told now. */
+    private Boolean lookUp(DuplicateGuard.Claim claim) {
+        if (storedImages == null || !lookups.tryAcquire()) {
+            return null;
+        }
+        try {
+            Instant claimedAt = claim.claimedAt();
+            // A record stamped later than the end of the span was appended after any send of this claim.
+            return storedImages.contains(claim.imageId(), claimedAt,
+                    claimedAt.plus(SEND_SPAN).plus(CLOCK_MARGIN));
+        } catch (RuntimeException e) {
+            metrics.counter("cxr.ingest.dedup.lookup.failed").increment();
+            LOG.warn("could not check whether image {}, whose send was not acknowledged, was stored: {}",
+                    claim.imageId(), e.toString());
+            return null;
+        } finally {
+            lookups.release();
+        }
+    }
+
     /**
      * After a failed send: a claim whose image was certainly not written is given up, so a retry is a new image;
      * otherwise it stays, uncertain, for the retry to look up. A failure here leaves the claim pending, which the
-     * next copy treats as uncertain once {@link #PRESUMED_GONE_AFTER} has passed.
+     * next copy treats as uncertain once {@link #UNSETTLED_FOR} has passed.
      */
     private void settle(ImageReceived event, DuplicateGuard.Claim claim, boolean maybeWritten) {
         if (claim == null) {
@@ -318,7 +358,9 @@ public final class IngestService implements Service {
                 || e instanceof org.apache.kafka.common.errors.InvalidTopicException
                 || e instanceof org.apache.kafka.common.errors.SerializationException
                 || e instanceof org.apache.kafka.common.errors.AuthorizationException
-                || e instanceof org.apache.kafka.common.errors.AuthenticationException;
+                || e instanceof org.apache.kafka.common.errors.AuthenticationException
+                // No room in the buffer within max.block.ms: refused before it was appended.
+                || e instanceof org.apache.kafka.clients.producer.BufferExhaustedException;
     }
 
     private void send(ImageReceived event, DuplicateGuard.Claim claim, CompletableFuture<ImageReceived> done) {
@@ -331,7 +373,7 @@ public final class IngestService implements Service {
                             try {
                                 duplicates.confirm(event.getSha256(), claim);
                             } catch (RuntimeException redisDown) {
-                                // Stored; the claim stays pending, and a copy after PRESUMED_GONE_AFTER looks it up.
+                                // Stored; the claim stays pending, and a copy after UNSETTLED_FOR looks it up.
                                 LOG.warn("could not mark image {} stored for deduplication: {}", event.getImageId(),
                                         redisDown.toString());
                             }
@@ -417,7 +459,7 @@ public final class IngestService implements Service {
             return;
         }
         try {
-            ImageReceived event = submitAsync(meta, partType, bytes).get(SEND_SPAN.toMillis() + 5_000L,
+            ImageReceived event = submitAsync(meta, partType, bytes).get(DELIVERY_TIMEOUT_MS + 5_000L,
                     TimeUnit.MILLISECONDS);
             ctx.status(202).json(Map.of("imageId", event.getImageId(), "studyId", event.getStudyId(),
                     "patientRef", event.getPatientRef(), "sha256", event.getSha256()));

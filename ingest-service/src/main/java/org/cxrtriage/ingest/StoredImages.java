@@ -49,6 +49,9 @@ public interface StoredImages {
             p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
             // The ingest producer is not transactional: everything it wrote counts.
             p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+            // Small fetches (a batch larger than this still comes whole): lookups run beside the HTTP handlers.
+            p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 1024 * 1024);
+            p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 1024 * 1024);
             byte[] key = imageId.getBytes(StandardCharsets.UTF_8);
             long deadline = System.nanoTime() + timeout.toNanos();
             try (KafkaConsumer<String, byte[]> consumer =

@@ -106,9 +106,15 @@ class DuplicateGuardTest {
     @Test
     void aReleasedClaimCanBeMadeAgainButOnlyItsOwnerReleasesIt() {
         DuplicateGuard one = instance();
+        Instant firstClaim = clock.instant();
+        clock.advance(Duration.ofSeconds(1));
         DuplicateGuard.Claim mine = one.claim("abc", "img-1");
         one.release("abc", new DuplicateGuard.Claim("img-2", true, false, clock.instant(), false));
+        // The same id from an earlier claim: a holder whose claim was taken over under its id.
+        one.release("abc", new DuplicateGuard.Claim("img-1", true, false, firstClaim, false));
+        one.confirm("abc", new DuplicateGuard.Claim("img-1", true, false, firstClaim, false));
         assertThat(one.claim("abc", "img-3").imageId()).isEqualTo("img-1");
+        assertThat(one.claim("abc", "img-3").stored()).isFalse();
         one.release("abc", mine);
         assertThat(one.claim("abc", "img-3").mine()).isTrue();
     }
@@ -125,6 +131,10 @@ class DuplicateGuardTest {
         assertThat(instance().claim("old-pending", "x")).isEqualTo(pending("img-1"));
         assertThat(instance().claim("old-stored", "x")).isEqualTo(stored("img-2"));
         assertThat(instance().claim("first-version", "x")).isEqualTo(stored("img-3"));
+        redis.set(prefix + "image-sha:unreadable", "img-5|12a|P");
+        redis.set(prefix + "image-sha:future", "img-6|1700000000123|X|P");
+        assertThat(instance().claim("unreadable", "x")).as("in progress, never a stored id").isEqualTo(pending("img-5"));
+        assertThat(instance().claim("future", "x")).isEqualTo(pending("img-6"));
 
         DuplicateGuard.Claim mine = instance().claim("new", "img-4");
         assertThat(redis.get(prefix + "image-sha:new")).endsWith("|P");

@@ -47,6 +47,7 @@ class TimedOutSendTest {
     private final TestClock clock = new TestClock(Instant.now().truncatedTo(ChronoUnit.MILLIS));
     private MockProducer<String, SpecificRecord> producer;
     private IngestService service;
+    private DuplicateGuard guard;
     /** The image ids "in the topic", and the spans the service asked about: [from, to). */
     private final List<String> inTopic = new ArrayList<>();
     private final List<Instant[]> asked = new ArrayList<>();
@@ -62,8 +63,8 @@ class TimedOutSendTest {
         service = new IngestService(Settings.of(Map.of(CommonKeys.HTTP_HOST, "127.0.0.1", CommonKeys.HTTP_PORT, "0",
                 ApiTokens.TOKENS, "timed-out-token-0123456789=*", Pseudonymiser.KEY_SETTING,
                 "timed-out-key-0123456789")), clock);
-        service.startHttp(producer, new DuplicateGuard(redis, prefix, Duration.ofDays(1),
-                IngestService.PRESUMED_GONE_AFTER, clock), (imageId, from, to) -> {
+        guard = new DuplicateGuard(redis, prefix, Duration.ofDays(1), IngestService.UNSETTLED_FOR, clock);
+        service.startHttp(producer, guard, (imageId, from, to) -> {
                     asked.add(new Instant[] {from, to});
                     if (topicUnreadable != null) {
                         throw topicUnreadable;
@@ -103,22 +104,38 @@ class TimedOutSendTest {
                 .hasMessageContaining(message);
     }
 
+    /** Moves the clock to just before, or just after, the time an unacknowledged claim made at {@code t} is decided. */
+    private void justBefore(Instant t) {
+        clock.advance(Duration.between(clock.instant(), t.plus(IngestService.UNSETTLED_FOR)).minusMillis(1));
+    }
+
+    private void justAfter(Instant t) {
+        clock.advance(Duration.between(clock.instant(), t.plus(IngestService.UNSETTLED_FOR)).plusMillis(1));
+    }
+
     @Test
     void aRetryAfterATimeoutThatWasStoredAnywayIsTheFirstImageNotASecondCase() {
+        Instant claimedAt = clock.instant();
         ImageReceived first = send(DELIVERY_TIMEOUT);
-        long stamped = producer.history().get(0).timestamp();
-        assertThat(stamped).as("the record is stamped with its claim's time").isEqualTo(clock.millis());
-        clock.advance(Duration.ofSeconds(40));
+        assertThat(producer.history().get(0).timestamp()).as("stamped with its claim's time")
+                .isEqualTo(claimedAt.toEpochMilli());
         inTopic.add(first.getImageId()); // the broker had written it
+
+        clock.advance(Duration.ofSeconds(40));
+        assertRetryLater("retry in ");
+        justBefore(claimedAt);
+        assertRetryLater("retry in 1 s");
+        assertThat(asked).as("not looked up while the answer could change").isEmpty();
+        justAfter(claimedAt);
 
         assertThatThrownBy(() -> service.submitAsync(META, "image/png", png))
                 .isInstanceOfSatisfying(DuplicateImage.class,
                         d -> assertThat(d.firstImageId()).isEqualTo(first.getImageId()));
         assertThat(images()).as("nothing published again").hasSize(1);
         assertThat(asked).singleElement().satisfies(span -> {
-            assertThat(span[0]).as("from the record's timestamp").isEqualTo(Instant.ofEpochMilli(stamped));
-            assertThat(span[1]).as("to past any send of that claim")
-                    .isAfter(Instant.ofEpochMilli(stamped).plus(IngestService.SEND_SPAN));
+            assertThat(span[0]).as("from the record's stamp").isEqualTo(claimedAt);
+            assertThat(span[1]).as("to the end of any send of that claim, and a clock margin")
+                    .isEqualTo(claimedAt.plus(IngestService.SEND_SPAN).plus(Duration.ofMinutes(1)));
         });
         // From now on a plain stored duplicate: the topic is not asked again.
         assertThatThrownBy(() -> service.submitAsync(META, "image/png", png)).isInstanceOf(DuplicateImage.class);
@@ -126,36 +143,71 @@ class TimedOutSendTest {
     }
 
     @Test
-    void aRetryAfterATimeoutThatWasNotStoredWaitsUntilItCannotAppearThenGoesUnderTheSameId() {
+    void aRetryAfterATimeoutThatWasNotStoredIsPublishedUnderTheSameIdOnceItCannotAppear() {
+        Instant claimedAt = clock.instant();
         ImageReceived first = send(DELIVERY_TIMEOUT);
-        clock.advance(Duration.ofSeconds(40));
-
-        // Not in the topic yet, but an unreplicated write could still become visible.
+        justBefore(claimedAt);
         assertRetryLater("not acknowledged");
-        assertThat(images()).hasSize(1);
-        clock.advance(IngestService.SEND_SPAN.plus(IngestService.SETTLE_TIME));
+        justAfter(claimedAt);
 
+        Instant takenAt = clock.instant();
         ImageReceived retry = send(null);
 
         assertThat(retry.getImageId()).as("same id: never a second case for one X-ray").isEqualTo(first.getImageId());
         assertThat(images()).extracting(ImageReceived::getImageId).containsExactly(first.getImageId(),
                 first.getImageId());
+        assertThat(producer.history().get(1).timestamp()).as("stamped with the new claim's time")
+                .isEqualTo(takenAt.toEpochMilli());
         assertThatThrownBy(() -> service.submitAsync(META, "image/png", png))
                 .isInstanceOfSatisfying(DuplicateImage.class,
                         d -> assertThat(d.firstImageId()).isEqualTo(first.getImageId()));
     }
 
     @Test
-    void whileTheTopicCannotBeReadTheRetryIsToldToComeBackAndTheQuestionStaysOpen() {
+    void aTimeoutAfterATakeOverLeavesTheClaimUncertainFromTheTakeOver() {
+        Instant claimedAt = clock.instant();
+        ImageReceived first = send(DELIVERY_TIMEOUT);
+        justAfter(claimedAt);
+        Instant takenAt = clock.instant();
+
+        send(DELIVERY_TIMEOUT);
+
+        assertThat(guard.claim(first.getSha256(), "img-other"))
+                .isEqualTo(new DuplicateGuard.Claim(first.getImageId(), false, false, takenAt, true));
+    }
+
+    @Test
+    void anInstanceThatDiedWithItsClaimPendingIsLookedUpAndTakenOver() {
+        ImageReceived first = send(null); // learn the content's hash and id form
+        redis.keys(prefix + "*").forEach(redis::del);
+        Instant claimedAt = clock.instant();
+        guard.claim(first.getSha256(), "img-of-a-dead-instance"); // never sent, never confirmed
+        clock.advance(IngestService.UNSETTLED_FOR.minusSeconds(1));
+        assertRetryLater("being stored right now");
+        justAfter(claimedAt);
+
+        ImageReceived retry = send(null);
+
+        assertThat(retry.getImageId()).isEqualTo("img-of-a-dead-instance");
+        assertThat(asked).hasSize(1);
+    }
+
+    @Test
+    void whileTheTopicCannotBeReadTheRetryIsToldToComeBackUntilItIsPublishedUncheckedUnderTheSameId() {
+        Instant claimedAt = clock.instant();
         ImageReceived first = send(DELIVERY_TIMEOUT);
         topicUnreadable = new TimeoutException("broker away");
+        justAfter(claimedAt);
 
         assertRetryLater("cannot be checked yet");
+        clock.advance(IngestService.LOOKUP_GIVE_UP.minusSeconds(1));
+        assertRetryLater("cannot be checked yet");
         assertThat(images()).hasSize(1);
+        clock.advance(Duration.ofSeconds(2));
 
-        topicUnreadable = null; // the broker is back, and had written it
-        inTopic.add(first.getImageId());
-        assertThatThrownBy(() -> service.submitAsync(META, "image/png", png)).isInstanceOf(DuplicateImage.class);
+        ImageReceived retry = send(null);
+
+        assertThat(retry.getImageId()).isEqualTo(first.getImageId());
     }
 
     @Test
