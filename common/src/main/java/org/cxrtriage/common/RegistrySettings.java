@@ -30,9 +30,7 @@ public final class RegistrySettings {
     }
 
     public static AvroSerdes serdes(Settings settings) {
-        Map<String, Object> extra = new HashMap<>(settings.withPrefix(SERDE_PREFIX));
-        extra.putIfAbsent(TimeBoundSchemaResolver.REQUEST_TIMEOUT_MS, String.valueOf(
-                settings.integer(REGISTRY_TIMEOUT_MS, (int) TimeBoundSchemaResolver.DEFAULT_REQUEST_TIMEOUT_MS)));
+        Map<String, Object> extra = serdeConfigs(settings);
         return new AvroSerdes(apicurioUrl(settings),
                 settings.string(VALUE_SERIALIZER, AvroSerdes.DEFAULT_SERIALIZER),
                 settings.string(VALUE_DESERIALIZER, AvroSerdes.DEFAULT_DESERIALIZER),
@@ -45,5 +43,17 @@ public final class RegistrySettings {
         return new SchemaRegistrar(apicurioUrl(settings), ccompatUrl(settings),
                 serde.get(io.apicurio.registry.resolver.config.SchemaResolverConfig.AUTH_USERNAME),
                 serde.get(io.apicurio.registry.resolver.config.SchemaResolverConfig.AUTH_PASSWORD));
+    }
+
+    /** The longest one call of the serialisers to the registry may take with these settings, its retries included. */
+    public static java.time.Duration serializerCallDeadline(Settings settings) {
+        return TimeBoundSchemaResolver.callDeadline(TimeBoundSchemaResolver.requestTimeoutMs(serdeConfigs(settings)));
+    }
+
+    private static Map<String, Object> serdeConfigs(Settings settings) {
+        Map<String, Object> extra = new HashMap<>(settings.withPrefix(SERDE_PREFIX));
+        extra.putIfAbsent(TimeBoundSchemaResolver.REQUEST_TIMEOUT_MS, String.valueOf(
+                settings.integer(REGISTRY_TIMEOUT_MS, (int) TimeBoundSchemaResolver.DEFAULT_REQUEST_TIMEOUT_MS)));
+        return extra;
     }
 }

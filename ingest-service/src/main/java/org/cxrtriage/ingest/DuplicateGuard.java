@@ -95,7 +95,7 @@ public final class DuplicateGuard {
         try {
             if (parts.length == 3 && parts[2].equals("P")) {
                 Instant claimedAt = Instant.ofEpochMilli(Long.parseLong(parts[1]));
-                return new Claim(id, false, false, claimedAt, now.isAfter(claimedAt.plus(presumedGoneAfter)));
+                return new Claim(id, false, false, claimedAt, !now.isBefore(claimedAt.plus(presumedGoneAfter)));
             }
             if (parts.length == 4 && parts[2].equals("U") && parts[3].equals("P")) {
                 return new Claim(id, false, false, Instant.ofEpochMilli(Long.parseLong(parts[1])), true);
@@ -109,6 +109,27 @@ public final class DuplicateGuard {
             return new Claim(id, false, false);
         }
         return new Claim(id, false, true); // "<id>|S", or a bare id from the first version
+    }
+
+    /**
+     * Since when lookups in the topic for this content's uncertain claim have been failing: the time of the first
+     * failure, noted now if this is it.
+     */
+    public Instant lookupsFailingSince(String sha256) {
+        String k = prefix + "image-sha-lookup-failed:" + sha256;
+        String now = Long.toString(clock.millis());
+        redis.set(k, now, SetParams.setParams().nx().px(window.toMillis()));
+        String first = redis.get(k);
+        try {
+            return Instant.ofEpochMilli(Long.parseLong(first == null ? now : first));
+        } catch (NumberFormatException e) {
+            return Instant.ofEpochMilli(clock.millis());
+        }
+    }
+
+    /** The content's uncertain claim was decided: failures of earlier lookups no longer count. */
+    public void clearLookupFailures(String sha256) {
+        redis.del(prefix + "image-sha-lookup-failed:" + sha256);
     }
 
     /** Marks the content stored (the broker acknowledged the claim's image): copies are duplicates from now on. */

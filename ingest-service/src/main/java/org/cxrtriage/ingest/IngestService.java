@@ -62,6 +62,8 @@ public final class IngestService implements Service {
      * serialiser's calls to the registry (3 tries of 10 s and their pauses, README), then the delivery timeout.
      */
     static final java.time.Duration SEND_SPAN = java.time.Duration.ofMillis(MAX_BLOCK_MS + 35_000L + DELIVERY_TIMEOUT_MS);
+    /** What {@link #SEND_SPAN} allows the serialiser's registry calls (31.75 s with the default 10 s timeout). */
+    static final java.time.Duration REGISTRY_CALLS = java.time.Duration.ofSeconds(35);
     /**
      * How long an unacknowledged image stays undecided after its claim: its send has ended, a record the broker took
      * but had not replicated (acks=all) has become visible (replica.lag.time.max.ms, 30 s, until a slow follower
@@ -70,7 +72,7 @@ public final class IngestService implements Service {
      * that then holds.
      */
     static final java.time.Duration UNSETTLED_FOR = SEND_SPAN.plus(java.time.Duration.ofSeconds(40 + 15));
-    /** When the topic cannot be read this long after that, the copy is published (under the same id) unchecked. */
+    /** When lookups in the topic have failed for this long, the copy is published (under the same id) unchecked. */
     static final java.time.Duration LOOKUP_GIVE_UP = java.time.Duration.ofMinutes(10);
     /** Clock differences between ingest instances that a topic lookup allows for. */
     private static final java.time.Duration CLOCK_MARGIN = java.time.Duration.ofMinutes(1);
@@ -116,14 +118,16 @@ public final class IngestService implements Service {
 
     @Override
     public void start() {
+        boolean dedup = settings.flag(DEDUP, true);
+        java.time.Duration window = dedup ? checkedDedupSettings(settings) : null;
         // Idempotent: whichever service starts first creates the topics and registers the schemas.
         TopicSetup.ensureAll(settings);
         AvroSerdes serdes = RegistrySettings.serdes(settings);
-        if (settings.flag(DEDUP, true)) {
+        if (dedup) {
             redis = RedisClient.create(java.net.URI.create(settings.string(
                     org.cxrtriage.common.CommonKeys.REDIS_URL, org.cxrtriage.common.CommonKeys.DEFAULT_REDIS_URL)));
             duplicates = new DuplicateGuard(redis, settings.string(org.cxrtriage.common.CommonKeys.REDIS_KEY_PREFIX, "cxr:"),
-                    dedupWindow(settings), UNSETTLED_FOR, clock);
+                    window, UNSETTLED_FOR, clock);
         }
         storedImages = StoredImages.inTopic(KafkaSettings.consumer(settings, "ingest-stored-check", "unused"),
                 Topic.IMAGES.name(), java.time.Duration.ofSeconds(10));
@@ -131,14 +135,22 @@ public final class IngestService implements Service {
     }
 
     /**
-     * How long a stored image's content is remembered; far longer than {@link #UNSETTLED_FOR}, or a pending claim
-     * would expire before it could be seen to have no holder, and its retry be stored under a second id.
+     * The duplicate check's window, after checking the settings it depends on: the window must be far longer than
+     * {@link #UNSETTLED_FOR}, or a pending claim would expire before it could be seen to have no holder and its retry
+     * be stored under a second id; and the serialiser's registry calls must fit in {@link #SEND_SPAN}.
      */
-    static java.time.Duration dedupWindow(Settings settings) {
+    static java.time.Duration checkedDedupSettings(Settings settings) {
         java.time.Duration window = settings.duration(DEDUP_WINDOW, java.time.Duration.ofDays(30));
-        if (window.compareTo(UNSETTLED_FOR.plus(LOOKUP_GIVE_UP).multipliedBy(2)) < 0) {
-            throw new IllegalArgumentException(DEDUP_WINDOW + " must be at least "
-                    + UNSETTLED_FOR.plus(LOOKUP_GIVE_UP).multipliedBy(2).toMinutes() + " minutes, was " + window);
+        java.time.Duration least = UNSETTLED_FOR.plus(LOOKUP_GIVE_UP).multipliedBy(2);
+        if (window.compareTo(least) < 0) {
+            throw new IllegalArgumentException(DEDUP_WINDOW + " must be at least " + least.toMinutes()
+                    + " minutes, was " + window);
+        }
+        java.time.Duration registryCalls = RegistrySettings.serializerCallDeadline(settings);
+        if (registryCalls.compareTo(REGISTRY_CALLS) > 0) {
+            throw new IllegalArgumentException("the registry timeout lets one send wait " + registryCalls
+                    + " for the registry, more than the " + REGISTRY_CALLS + " that ingest's duplicate check allows a "
+                    + "send; set " + RegistrySettings.REGISTRY_TIMEOUT_MS + " to at most 10000");
         }
         return window;
     }
@@ -167,7 +179,7 @@ public final class IngestService implements Service {
 
     /**
      * As {@link #startHttp(Producer)}, checking duplicates with the given guard (null: none) and, after a send timed
-     * out, the topic through {@code stored} (null: such a retry is answered 503 until the claim expires).
+     * out, the topic through {@code stored} (null: as a topic that cannot be read).
      */
     void startHttp(Producer<String, SpecificRecord> producer, DuplicateGuard guard, StoredImages stored) {
         this.duplicates = guard;
@@ -264,7 +276,8 @@ public final class IngestService implements Service {
      * or may not have stored it. Until {@link #UNSETTLED_FOR} after its claim the answer could still change: 503,
      * retry then. After it, one look in the topic for the record (stamped with the claim's time): there, this copy
      * is a duplicate of it (409 with its id); not there, this upload takes the claim over and is published under the
-     * same image id. Returns the claim taken over.
+     * same image id. While the topic cannot be read, 503, until lookups have failed for {@link #LOOKUP_GIVE_UP}:
+     * then the copy is published under the same id unchecked. Returns the claim taken over.
      */
     private DuplicateGuard.Claim resolveUncertain(ImageReceived event, DuplicateGuard.Claim claim) {
         Instant claimedAt = claim.claimedAt();
@@ -274,21 +287,25 @@ public final class IngestService implements Service {
             throw new IngestRejection(503, "UPLOAD_IN_PROGRESS", "an earlier upload of this image was not "
                     + "acknowledged; retry in " + (java.time.Duration.between(now, decidable).toSeconds() + 1) + " s");
         }
-        Boolean found = lookUp(claim);
-        if (found == null && now.isBefore(decidable.plus(LOOKUP_GIVE_UP))) {
-            throw new IngestRejection(503, "BROKER_UNAVAILABLE",
-                    "an earlier upload of this image was not acknowledged and cannot be checked yet; retry later");
+        Lookup found = lookUp(claim);
+        if (found == Lookup.BUSY) {
+            throw new IngestRejection(503, "UPLOAD_IN_PROGRESS", "an earlier upload of this image was not "
+                    + "acknowledged and other checks are running; retry in a few seconds");
         }
-        if (found == null) {
-            // Better scored twice under one id than never: the topic has been unreadable (ACLs?) for too long.
-            LOG.error("image {} published again without checking the topic for its unacknowledged first send",
-                    claim.imageId());
-            metrics.counter("cxr.ingest.dedup.uncertain", "outcome", "unchecked").increment();
+        boolean unchecked = false;
+        if (found == Lookup.FAILED) {
+            Instant failingSince = failingSince(event.getSha256(), now);
+            if (now.isBefore(failingSince.plus(LOOKUP_GIVE_UP))) {
+                throw new IngestRejection(503, "BROKER_UNAVAILABLE",
+                        "an earlier upload of this image was not acknowledged and cannot be checked yet; retry later");
+            }
+            unchecked = true; // better scored twice under one id than never: the topic has been unreadable (ACLs?)
         }
-        if (Boolean.TRUE.equals(found)) {
+        if (found == Lookup.FOUND) {
             metrics.counter("cxr.ingest.dedup.uncertain", "outcome", "found").increment();
             try {
                 duplicates.confirmFound(event.getSha256(), claim);
+                duplicates.clearLookupFailures(event.getSha256());
             } catch (RuntimeException redisDown) {
                 LOG.warn("could not mark image {} stored for deduplication: {}", claim.imageId(), redisDown.toString());
             }
@@ -297,6 +314,9 @@ public final class IngestService implements Service {
         DuplicateGuard.Claim mine = null;
         try {
             mine = duplicates.takeOver(event.getSha256(), claim);
+            if (mine != null) {
+                duplicates.clearLookupFailures(event.getSha256());
+            }
         } catch (RuntimeException redisDown) {
             LOG.warn("duplicate check unavailable while resolving image {}: {}", claim.imageId(), redisDown.toString());
         }
@@ -304,25 +324,42 @@ public final class IngestService implements Service {
             throw new IngestRejection(503, "UPLOAD_IN_PROGRESS",
                     "an identical image is being stored right now; retry in a few seconds");
         }
-        metrics.counter("cxr.ingest.dedup.uncertain", "outcome", "taken_over").increment();
+        if (unchecked) {
+            LOG.error("image {} published again without checking the topic for its unacknowledged first send: "
+                    + "lookups have failed for {}", claim.imageId(), LOOKUP_GIVE_UP);
+        }
+        metrics.counter("cxr.ingest.dedup.uncertain", "outcome", unchecked ? "unchecked" : "taken_over").increment();
         return mine;
     }
 
-    /** Whether the topic holds the claim's image; null when it cannot be told now. */
-    private Boolean lookUp(DuplicateGuard.Claim claim) {
-        if (storedImages == null || !lookups.tryAcquire()) {
-            return null;
+    private Instant failingSince(String sha256, Instant now) {
+        try {
+            return duplicates.lookupsFailingSince(sha256);
+        } catch (RuntimeException redisDown) {
+            return now; // not counted: the give-up waits for Redis too
+        }
+    }
+
+    /** What a look in the topic said. */
+    private enum Lookup { FOUND, ABSENT, FAILED, BUSY }
+
+    private Lookup lookUp(DuplicateGuard.Claim claim) {
+        if (storedImages == null) {
+            return Lookup.FAILED;
+        }
+        if (!lookups.tryAcquire()) {
+            return Lookup.BUSY;
         }
         try {
             Instant claimedAt = claim.claimedAt();
             // A record stamped later than the end of the span was appended after any send of this claim.
-            return storedImages.contains(claim.imageId(), claimedAt,
-                    claimedAt.plus(SEND_SPAN).plus(CLOCK_MARGIN));
+            return storedImages.contains(claim.imageId(), claimedAt, claimedAt.plus(SEND_SPAN).plus(CLOCK_MARGIN))
+                    ? Lookup.FOUND : Lookup.ABSENT;
         } catch (RuntimeException e) {
             metrics.counter("cxr.ingest.dedup.lookup.failed").increment();
             LOG.warn("could not check whether image {}, whose send was not acknowledged, was stored: {}",
                     claim.imageId(), e.toString());
-            return null;
+            return Lookup.FAILED;
         } finally {
             lookups.release();
         }

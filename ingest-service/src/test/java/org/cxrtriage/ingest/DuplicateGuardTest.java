@@ -71,9 +71,9 @@ class DuplicateGuardTest {
         Instant claimedAt = clock.instant();
         crashed.claim("abc", "img-1"); // never confirmed: the instance died, before or after the broker took it
 
-        clock.advance(GONE_AFTER);
+        clock.advance(GONE_AFTER.minusMillis(1));
         assertThat(other.claim("abc", "img-2").uncertain()).as("its holder may still be sending").isFalse();
-        clock.advance(Duration.ofSeconds(1));
+        clock.advance(Duration.ofMillis(1));
         DuplicateGuard.Claim seen = other.claim("abc", "img-2");
         assertThat(seen).isEqualTo(new DuplicateGuard.Claim("img-1", false, false, claimedAt, true));
 
@@ -140,5 +140,16 @@ class DuplicateGuardTest {
         assertThat(redis.get(prefix + "image-sha:new")).endsWith("|P");
         instance().markUncertain("new", mine);
         assertThat(redis.get(prefix + "image-sha:new")).endsWith("|P");
+    }
+
+    @Test
+    void lookupFailuresCountFromTheFirstUntilCleared() {
+        DuplicateGuard one = instance();
+        Instant first = clock.instant();
+        assertThat(one.lookupsFailingSince("abc")).isEqualTo(first);
+        clock.advance(Duration.ofMinutes(4));
+        assertThat(instance().lookupsFailingSince("abc")).as("another instance sees the first failure").isEqualTo(first);
+        one.clearLookupFailures("abc");
+        assertThat(one.lookupsFailingSince("abc")).isEqualTo(clock.instant());
     }
 }

@@ -18,4 +18,17 @@ class IngestProducerTest {
                 .containsEntry("delivery.timeout.ms", IngestService.DELIVERY_TIMEOUT_MS)
                 .containsEntry("max.block.ms", IngestService.MAX_BLOCK_MS);
     }
+
+    /** Settings that would let a pending claim expire, or a send outlast the time allowed it, stop ingest at start. */
+    @Test
+    void theDuplicateCheckRefusesSettingsItCannotKeepItsPromiseWith() {
+        assertThat(IngestService.checkedDedupSettings(Settings.of(Map.of()))).isEqualTo(java.time.Duration.ofDays(30));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> IngestService.checkedDedupSettings(
+                Settings.of(Map.of(IngestService.DEDUP_WINDOW, "PT20M")))).hasMessageContaining("at least 26 minutes");
+        assertThat(IngestService.checkedDedupSettings(Settings.of(Map.of(
+                org.cxrtriage.common.RegistrySettings.REGISTRY_TIMEOUT_MS, "10000")))).isNotNull();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> IngestService.checkedDedupSettings(Settings.of(Map.of(
+                org.cxrtriage.common.RegistrySettings.REGISTRY_TIMEOUT_MS, "12000"))))
+                .hasMessageContaining("REGISTRY_TIMEOUT_MS to at most 10000");
+    }
 }

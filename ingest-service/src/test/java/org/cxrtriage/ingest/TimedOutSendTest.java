@@ -109,8 +109,8 @@ class TimedOutSendTest {
         clock.advance(Duration.between(clock.instant(), t.plus(IngestService.UNSETTLED_FOR)).minusMillis(1));
     }
 
-    private void justAfter(Instant t) {
-        clock.advance(Duration.between(clock.instant(), t.plus(IngestService.UNSETTLED_FOR)).plusMillis(1));
+    private void atDecision(Instant t) {
+        clock.advance(Duration.between(clock.instant(), t.plus(IngestService.UNSETTLED_FOR)));
     }
 
     @Test
@@ -126,7 +126,7 @@ class TimedOutSendTest {
         justBefore(claimedAt);
         assertRetryLater("retry in 1 s");
         assertThat(asked).as("not looked up while the answer could change").isEmpty();
-        justAfter(claimedAt);
+        atDecision(claimedAt);
 
         assertThatThrownBy(() -> service.submitAsync(META, "image/png", png))
                 .isInstanceOfSatisfying(DuplicateImage.class,
@@ -148,7 +148,7 @@ class TimedOutSendTest {
         ImageReceived first = send(DELIVERY_TIMEOUT);
         justBefore(claimedAt);
         assertRetryLater("not acknowledged");
-        justAfter(claimedAt);
+        atDecision(claimedAt);
 
         Instant takenAt = clock.instant();
         ImageReceived retry = send(null);
@@ -167,7 +167,7 @@ class TimedOutSendTest {
     void aTimeoutAfterATakeOverLeavesTheClaimUncertainFromTheTakeOver() {
         Instant claimedAt = clock.instant();
         ImageReceived first = send(DELIVERY_TIMEOUT);
-        justAfter(claimedAt);
+        atDecision(claimedAt);
         Instant takenAt = clock.instant();
 
         send(DELIVERY_TIMEOUT);
@@ -184,7 +184,7 @@ class TimedOutSendTest {
         guard.claim(first.getSha256(), "img-of-a-dead-instance"); // never sent, never confirmed
         clock.advance(IngestService.UNSETTLED_FOR.minusSeconds(1));
         assertRetryLater("being stored right now");
-        justAfter(claimedAt);
+        atDecision(claimedAt);
 
         ImageReceived retry = send(null);
 
@@ -193,21 +193,64 @@ class TimedOutSendTest {
     }
 
     @Test
-    void whileTheTopicCannotBeReadTheRetryIsToldToComeBackUntilItIsPublishedUncheckedUnderTheSameId() {
-        Instant claimedAt = clock.instant();
+    void whileTheTopicCannotBeReadTheRetryIsToldToComeBackUntilLookupsHaveFailedForTenMinutes() {
         ImageReceived first = send(DELIVERY_TIMEOUT);
         topicUnreadable = new TimeoutException("broker away");
-        justAfter(claimedAt);
+        clock.advance(Duration.ofMinutes(20)); // the first retry comes late: the give-up counts from the first failure
 
         assertRetryLater("cannot be checked yet");
-        clock.advance(IngestService.LOOKUP_GIVE_UP.minusSeconds(1));
+        clock.advance(IngestService.LOOKUP_GIVE_UP.minusMillis(1));
         assertRetryLater("cannot be checked yet");
         assertThat(images()).hasSize(1);
-        clock.advance(Duration.ofSeconds(2));
+        clock.advance(Duration.ofMillis(1));
 
         ImageReceived retry = send(null);
 
         assertThat(retry.getImageId()).isEqualTo(first.getImageId());
+        assertThat(asked).hasSize(3);
+    }
+
+    @Test
+    void whenOtherLookupsHoldEveryPermitTheCopyIsToldToRetryAndIsNotPublishedUnchecked() throws Exception {
+        List<byte[]> files = List.of(png, ImageAdmissionTest.image("png", 210, 160, BufferedImage.TYPE_BYTE_GRAY),
+                ImageAdmissionTest.image("png", 220, 160, BufferedImage.TYPE_BYTE_GRAY));
+        for (byte[] file : files) {
+            CompletableFuture<ImageReceived> f = service.submitAsync(META, "image/png", file);
+            producer.errorNext(DELIVERY_TIMEOUT);
+            assertThat(f).isCompletedExceptionally();
+        }
+        clock.advance(IngestService.UNSETTLED_FOR.plus(IngestService.LOOKUP_GIVE_UP).plusMinutes(1));
+        java.util.concurrent.CountDownLatch inLookup = new java.util.concurrent.CountDownLatch(2);
+        java.util.concurrent.CountDownLatch finish = new java.util.concurrent.CountDownLatch(1);
+        service.close();
+        service = new IngestService(Settings.of(Map.of(CommonKeys.HTTP_HOST, "127.0.0.1", CommonKeys.HTTP_PORT, "0",
+                ApiTokens.TOKENS, "timed-out-token-0123456789=*", Pseudonymiser.KEY_SETTING,
+                "timed-out-key-0123456789")), clock);
+        service.startHttp(producer, guard, (imageId, from, to) -> {
+            inLookup.countDown();
+            try {
+                finish.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return false;
+        });
+        java.util.concurrent.ExecutorService two = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            for (int i = 1; i < 3; i++) {
+                byte[] file = files.get(i);
+                two.submit(() -> service.submitAsync(META, "image/png", file));
+            }
+            assertThat(inLookup.await(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            int before = images().size();
+
+            assertRetryLater("other checks are running");
+            assertThat(images()).as("not published unchecked").hasSize(before);
+        } finally {
+            finish.countDown();
+            two.shutdown();
+            assertThat(two.awaitTermination(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        }
     }
 
     @Test

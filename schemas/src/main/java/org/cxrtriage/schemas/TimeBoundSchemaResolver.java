@@ -80,11 +80,11 @@ public class TimeBoundSchemaResolver<S, T> extends DefaultSchemaResolver<S, T> {
      * The caller's own limit on one client call: the client may try a request {@value #CLIENT_ATTEMPTS} times (its
      * retry on a dropped connection), each with the request timeout, plus its back-off between them.
      */
-    static Duration callDeadline(long requestTimeoutMs) {
+    public static Duration callDeadline(long requestTimeoutMs) {
         return Duration.ofMillis(CLIENT_ATTEMPTS * requestTimeoutMs + CLIENT_BACKOFF_MS + 1_000);
     }
 
-    static long requestTimeoutMs(Map<String, ?> configs) {
+    public static long requestTimeoutMs(Map<String, ?> configs) {
         Object v = configs.get(REQUEST_TIMEOUT_MS);
         long ms = v == null ? DEFAULT_REQUEST_TIMEOUT_MS : Long.parseLong(v.toString().trim());
         if (ms <= 0) {
