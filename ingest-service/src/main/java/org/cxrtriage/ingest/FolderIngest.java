@@ -3,14 +3,22 @@ package org.cxrtriage.ingest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.cxrtriage.schemas.ImageReceived;
 
-/** Streams every image of a folder through an {@link IngestService}, keeping many sends in flight. */
+/**
+ * Streams every image of a folder through an {@link IngestService}, keeping many sends in flight. A send the broker
+ * does not take (an outage, a delivery timeout) is tried again for a while, as a modality retries an upload; only a
+ * file that still could not be stored then is reported so (NOT_STORED), never lost silently or fatal to the rest.
+ */
 public final class FolderIngest {
 
     /** What happened to one file. Exactly one of {@code accepted} / {@code rejection} is set. */
@@ -20,42 +28,123 @@ public final class FolderIngest {
         }
     }
 
+    /**
+     * How long a file's sends are retried. An unacknowledged image is decided {@link IngestService#UNSETTLED_FOR}
+     * after its claim (until then a copy is asked to come back), so this leaves room for that and for an outage.
+     */
+    public static final Duration RETRY_FOR = IngestService.UNSETTLED_FOR.plus(Duration.ofMinutes(5));
+
     private final IngestService ingest;
+    private final Duration retryPause;
+    private final Duration retryFor;
 
     public FolderIngest(IngestService ingest) {
+        this(ingest, Duration.ofSeconds(2), RETRY_FOR);
+    }
+
+    FolderIngest(IngestService ingest, Duration retryPause, Duration retryFor) {
         this.ingest = ingest;
+        this.retryPause = retryPause;
+        this.retryFor = retryFor;
     }
 
     /**
-     * Sends the items; returns once the broker has acknowledged every accepted one.
+     * Sends the items; returns once every file has its outcome (accepted ones acknowledged by the broker).
      *
-     * @param progress called after each file is validated (accepted or rejected)
+     * @param progress called once per file with its outcome
      */
     public List<Outcome> send(List<FolderSource.Item> items, Consumer<Outcome> progress) {
-        List<CompletableFuture<Outcome>> pending = new ArrayList<>();
-        for (FolderSource.Item item : items) {
-            byte[] bytes;
+        ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "folder-ingest-retry");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<CompletableFuture<Outcome>> pending = new ArrayList<>();
+            for (FolderSource.Item item : items) {
+                CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+                outcome.thenAccept(progress);
+                pending.add(outcome);
+                byte[] bytes;
+                try {
+                    bytes = Files.readAllBytes(item.file());
+                } catch (IOException e) {
+                    outcome.complete(new Outcome(item, null, new IngestRejection(400, "UNREADABLE_FILE", e.toString())));
+                    continue;
+                }
+                new Attempts(item, bytes, outcome, retries, System.nanoTime() + retryFor.toNanos()).next();
+            }
+            ingest.flush();
+            return pending.stream().map(CompletableFuture::join).toList();
+        } finally {
+            retries.shutdownNow();
+        }
+    }
+
+    /** The sends of one file, until one is acknowledged or refused for good, or the retry time is up. */
+    private final class Attempts {
+        private final FolderSource.Item item;
+        private final byte[] bytes;
+        private final CompletableFuture<Outcome> outcome;
+        private final ScheduledExecutorService retries;
+        private final long giveUpAt;
+        /** The event of this file's last unacknowledged send: a 409 naming it means that send was stored after all. */
+        private volatile ImageReceived unacknowledged;
+
+        Attempts(FolderSource.Item item, byte[] bytes, CompletableFuture<Outcome> outcome,
+                 ScheduledExecutorService retries, long giveUpAt) {
+            this.item = item;
+            this.bytes = bytes;
+            this.outcome = outcome;
+            this.retries = retries;
+            this.giveUpAt = giveUpAt;
+        }
+
+        void next() {
+            CompletableFuture<ImageReceived> sent;
             try {
-                bytes = Files.readAllBytes(item.file());
-            } catch (IOException e) {
-                Outcome o = new Outcome(item, null, new IngestRejection(400, "UNREADABLE_FILE", e.toString()));
-                progress.accept(o);
-                pending.add(CompletableFuture.completedFuture(o));
-                continue;
+                sent = ingest.submitAsync(item.metadata(), contentTypeOf(item.file()), bytes);
+            } catch (DuplicateImage d) {
+                if (unacknowledged != null && d.firstImageId().equals(unacknowledged.getImageId())) {
+                    outcome.complete(new Outcome(item, unacknowledged, null)); // our earlier send was stored
+                } else {
+                    outcome.complete(new Outcome(item, null, d));
+                }
+                return;
+            } catch (IngestRejection r) {
+                if (r.httpStatus() >= 500) {
+                    retryOrGiveUp(r);
+                } else {
+                    outcome.complete(new Outcome(item, null, r));
+                }
+                return;
+            }
+            sent.whenComplete((event, e) -> {
+                if (e == null) {
+                    outcome.complete(new Outcome(item, event, null));
+                    return;
+                }
+                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                        ? e.getCause() : e;
+                if (cause instanceof UnacknowledgedImage u) {
+                    unacknowledged = u.event();
+                }
+                retryOrGiveUp(cause);
+            });
+        }
+
+        private void retryOrGiveUp(Throwable why) {
+            if (System.nanoTime() + retryPause.toNanos() > giveUpAt) {
+                outcome.complete(new Outcome(item, null, new IngestRejection(503, "NOT_STORED",
+                        "not stored within " + retryFor.toMinutes() + " min of retries: " + why.getMessage())));
+                return;
             }
             try {
-                CompletableFuture<Outcome> f = ingest.submitAsync(item.metadata(), contentTypeOf(item.file()), bytes)
-                        .thenApply(event -> new Outcome(item, event, null));
-                f.thenAccept(progress);
-                pending.add(f);
-            } catch (IngestRejection r) {
-                Outcome o = new Outcome(item, null, r);
-                progress.accept(o);
-                pending.add(CompletableFuture.completedFuture(o));
+                retries.schedule(this::next, retryPause.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                outcome.complete(new Outcome(item, null, new IngestRejection(503, "NOT_STORED", "shut down")));
             }
         }
-        ingest.flush();
-        return pending.stream().map(CompletableFuture::join).toList();
     }
 
     /** The content type ingest expects for a file of this name; null when the name says nothing we take. */

@@ -419,7 +419,7 @@ public final class IngestService implements Service {
                         done.complete(event);
                     } else {
                         settle(event, claim, !certainlyNotWritten(e));
-                        done.completeExceptionally(e);
+                        done.completeExceptionally(new UnacknowledgedImage(event, e));
                     }
                 });
     }
@@ -503,7 +503,8 @@ public final class IngestService implements Service {
         } catch (IngestRejection r) {
             reject(ctx, r);
         } catch (ExecutionException | TimeoutException e) {
-            boolean registry = RegistryErrors.unavailable(e.getCause());
+            Throwable cause = e.getCause() instanceof UnacknowledgedImage u ? u.getCause() : e.getCause();
+            boolean registry = RegistryErrors.unavailable(cause);
             LOG.error("{} an image: {}", registry ? "schema registry unavailable, could not store"
                     : "broker did not acknowledge", e.toString());
             ctx.status(503).json(Map.of("error", registry ? "REGISTRY_UNAVAILABLE" : "BROKER_UNAVAILABLE", "message",

@@ -114,7 +114,8 @@ final class RunCommand implements Callable<Integer> {
                 out.printf("dashboard stays open for %s: %s%n", dashboardLinger, dashboardUrl);
                 Thread.sleep(dashboardLinger.toMillis());
             }
-            return missing.isEmpty() ? 0 : 2;
+            boolean notStored = outcomes.stream().anyMatch(o -> !o.isAccepted() && o.rejection().httpStatus() >= 500);
+            return missing.isEmpty() && !notStored ? 0 : 2;
         }
     }
 
@@ -137,8 +138,9 @@ final class RunCommand implements Callable<Integer> {
             String truth = o.item().manifestRow().getOrDefault("label", "");
             String truthText = truth.isEmpty() ? "" : " truth=" + truth;
             if (!o.isAccepted()) {
-                out.printf("%5d %s  REFUSED at ingest: %s (%s)%n", i, file, o.rejection().reasonCode(),
-                        o.rejection().getMessage());
+                out.printf("%5d %s  %s: %s (%s)%n", i, file, o.rejection().httpStatus() >= 500
+                                ? "NOT STORED, the broker did not take it" : "REFUSED at ingest",
+                        o.rejection().reasonCode(), o.rejection().getMessage());
                 continue;
             }
             String id = o.accepted().getImageId();
@@ -170,7 +172,8 @@ final class RunCommand implements Callable<Integer> {
                                 ResultCollector results, Set<String> missing, double seconds) {
         long scored = accepted.stream().filter(results.scores::containsKey).count();
         long rejected = accepted.stream().filter(results.rejected::containsKey).count();
-        long refused = outcomes.stream().filter(o -> !o.isAccepted()).count();
+        long refused = outcomes.stream().filter(o -> !o.isAccepted() && o.rejection().httpStatus() < 500).count();
+        long notStored = outcomes.stream().filter(o -> !o.isAccepted() && o.rejection().httpStatus() >= 500).count();
         long withFour = accepted.stream().map(results.neighbours::get)
                 .filter(n -> n != null && n.getNeighbours().size() == n.getK()).count();
         int correct = 0;
@@ -185,9 +188,10 @@ final class RunCommand implements Callable<Integer> {
         }
         String model = results.scores.values().stream().findFirst()
                 .map(s -> s.getModelName() + " " + s.getModelVersion()).orElse("-");
-        out.printf("%nSummary: %d sent, %d refused at ingest, %d scored, %d rejected downstream, %d lost; "
+        out.printf("%nSummary: %d sent, %d refused at ingest, %s%d scored, %d rejected downstream, %d lost; "
                         + "%d with a full set of neighbours; %.1f s (%.2f images/s); model %s%n",
-                outcomes.size(), refused, scored, rejected, missing.size(), withFour, seconds,
+                outcomes.size(), refused, notStored == 0 ? "" : notStored + " NOT STORED (the broker did not take "
+                        + "them within " + FolderIngest.RETRY_FOR.toMinutes() + " min of retries), ", scored, rejected, missing.size(), withFour, seconds,
                 accepted.size() / Math.max(seconds, 1e-3), model);
         if (labelled > 0) {
             out.printf("Agreement with manifest labels: %d/%d (%.1f%%)%s%n", correct, labelled,
