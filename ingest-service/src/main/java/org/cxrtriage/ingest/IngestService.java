@@ -507,8 +507,15 @@ public final class IngestService implements Service {
             boolean registry = RegistryErrors.unavailable(cause);
             LOG.error("{} an image: {}", registry ? "schema registry unavailable, could not store"
                     : "broker did not acknowledge", e.toString());
-            ctx.status(503).json(Map.of("error", registry ? "REGISTRY_UNAVAILABLE" : "BROKER_UNAVAILABLE", "message",
-                    "the image could not be stored; retry later"));
+            Map<String, String> body = new java.util.LinkedHashMap<>();
+            body.put("error", registry ? "REGISTRY_UNAVAILABLE" : "BROKER_UNAVAILABLE");
+            body.put("message", "the image could not be stored; retry later");
+            if (e.getCause() instanceof UnacknowledgedImage u) {
+                // The broker may have it all the same: a retry answered 409 with this id is this upload, stored.
+                body.put("message", "the broker did not acknowledge the image; retry later");
+                body.put("imageId", u.event().getImageId());
+            }
+            ctx.status(503).json(body);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             ctx.status(503);

@@ -273,4 +273,26 @@ class TimedOutSendTest {
         assertThat(retry.getImageId()).isNotEqualTo(first.getImageId());
         assertThat(asked).as("nothing to look for").isEmpty();
     }
+
+    /** Over HTTP: the 503 of an unacknowledged upload names its image, so the sender can tell its own 409 later. */
+    @Test
+    void theAnswerToAnUnacknowledgedUploadNamesItsImage() throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpRequest post = java.net.http.HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                        + service.httpPort() + "/images?patientId=MRN-1&studyId=study-1&siteId=site-a&viewPosition=PA"))
+                .header("Authorization", "Bearer timed-out-token-0123456789").header("Content-Type", "image/png")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(png)).build();
+        CompletableFuture<java.net.http.HttpResponse<String>> answer =
+                http.sendAsync(post, java.net.http.HttpResponse.BodyHandlers.ofString());
+        while (images().isEmpty() && !answer.isDone()) {
+            Thread.sleep(10);
+        }
+        assertThat(answer).as("not answered before the broker").isNotDone();
+        producer.errorNext(DELIVERY_TIMEOUT);
+
+        java.net.http.HttpResponse<String> r = answer.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(r.statusCode()).isEqualTo(503);
+        assertThat(r.body()).contains("\"error\":\"BROKER_UNAVAILABLE\"")
+                .contains("\"imageId\":\"" + images().get(0).getImageId() + "\"");
+    }
 }

@@ -56,11 +56,16 @@ final class IngestUploader {
                 .header("Authorization", "Bearer " + token).header("Content-Type", contentType(item.file()))
                 .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build();
         long giveUp = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+        String unacknowledged = null; // the id of this upload's earlier try that the broker did not acknowledge
         while (true) {
             try {
                 HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 409) {
-                    alreadyStored.incrementAndGet();
+                Matcher named = JSON_IMAGE_ID.matcher(r.body());
+                if (r.statusCode() == 503 && named.find()) {
+                    unacknowledged = named.group(1);
+                }
+                if (r.statusCode() == 409 && !(named.find(0) && named.group(1).equals(unacknowledged))) {
+                    alreadyStored.incrementAndGet(); // not this upload's own earlier try, stored after all
                 }
                 if (r.statusCode() == 202 || r.statusCode() == 409) {
                     Matcher id = JSON_IMAGE_ID.matcher(r.body());
