@@ -54,8 +54,11 @@ public final class FolderIngest {
      * @param progress called once per file with its outcome
      */
     public List<Outcome> send(List<FolderSource.Item> items, Consumer<Outcome> progress) {
-        ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "folder-ingest-retry");
+        // A few threads: a retry may wait on the broker or look in the topic (ingest answers more lookups at once
+        // with a quick "busy"), and one slow file must not hold up the others' retries.
+        java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
+        ScheduledExecutorService retries = Executors.newScheduledThreadPool(4, r -> {
+            Thread t = new Thread(r, "folder-ingest-retry-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
@@ -100,7 +103,20 @@ public final class FolderIngest {
             this.giveUpAt = giveUpAt;
         }
 
+        /** One more send, unless the retry time is up; never leaves the file without an outcome. */
         void next() {
+            try {
+                if (System.nanoTime() > giveUpAt) {
+                    giveUp(null);
+                    return;
+                }
+                attempt();
+            } catch (Throwable unexpected) {
+                giveUp(unexpected);
+            }
+        }
+
+        private void attempt() {
             CompletableFuture<ImageReceived> sent;
             try {
                 sent = ingest.submitAsync(item.metadata(), contentTypeOf(item.file()), bytes);
@@ -120,30 +136,54 @@ public final class FolderIngest {
                 return;
             }
             sent.whenComplete((event, e) -> {
-                if (e == null) {
-                    outcome.complete(new Outcome(item, event, null));
-                    return;
+                try {
+                    if (e == null) {
+                        outcome.complete(new Outcome(item, event, null));
+                        return;
+                    }
+                    Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                            ? e.getCause() : e;
+                    if (cause instanceof UnacknowledgedImage u) {
+                        cause = u.getCause();
+                        if (!(cause instanceof Exception ex && IngestService.certainlyNotWritten(ex))) {
+                            unacknowledged = u.event(); // the broker may have it all the same
+                        }
+                    }
+                    if (cause instanceof org.apache.kafka.common.errors.RetriableException) {
+                        retryOrGiveUp(cause);
+                    } else {
+                        giveUp(cause); // refused for good (too large, not authorised, ...): no use sending again
+                    }
+                } catch (Throwable unexpected) {
+                    giveUp(unexpected);
                 }
-                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
-                        ? e.getCause() : e;
-                if (cause instanceof UnacknowledgedImage u) {
-                    unacknowledged = u.event();
-                }
-                retryOrGiveUp(cause);
             });
         }
 
         private void retryOrGiveUp(Throwable why) {
             if (System.nanoTime() + retryPause.toNanos() > giveUpAt) {
-                outcome.complete(new Outcome(item, null, new IngestRejection(503, "NOT_STORED",
-                        "not stored within " + retryFor.toMinutes() + " min of retries: " + why.getMessage())));
+                giveUp(why);
                 return;
             }
             try {
                 retries.schedule(this::next, retryPause.toMillis(), TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.RejectedExecutionException closing) {
-                outcome.complete(new Outcome(item, null, new IngestRejection(503, "NOT_STORED", "shut down")));
+                giveUp(closing);
             }
+        }
+
+        /**
+         * The file's outcome when no send was acknowledged: NOT_CONFIRMED (with the image id) when a send may have
+         * been stored all the same, else NOT_STORED.
+         */
+        private void giveUp(Throwable why) {
+            String reason = why == null ? "the retry time is up" : why.toString();
+            ImageReceived maybe = unacknowledged;
+            outcome.complete(new Outcome(item, null, maybe != null
+                    ? new IngestRejection(503, "NOT_CONFIRMED", "image " + maybe.getImageId() + " may or may not be "
+                            + "stored: no send was acknowledged within " + retryFor.toMinutes() + " min (" + reason + ")")
+                    : new IngestRejection(503, "NOT_STORED", "not stored within " + retryFor.toMinutes()
+                            + " min of retries (" + reason + ")")));
         }
     }
 

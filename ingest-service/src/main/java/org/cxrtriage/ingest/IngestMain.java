@@ -48,10 +48,13 @@ public final class IngestMain implements Callable<Integer> {
                 }
             });
             long accepted = outcomes.stream().filter(FolderIngest.Outcome::isAccepted).count();
-            outcomes.stream().filter(o -> !o.isAccepted()).forEach(o -> System.out.printf("refused %s: %s (%s)%n",
+            outcomes.stream().filter(o -> !o.isAccepted()).forEach(o -> System.out.printf("%s %s: %s (%s)%n",
+                    o.rejection().httpStatus() >= 500 ? "not stored or not confirmed" : "refused",
                     o.item().file().getFileName(), o.rejection().reasonCode(), o.rejection().getMessage()));
-            System.out.printf("%d image(s) sent, %d accepted, %d refused%n", items.size(), accepted,
-                    items.size() - accepted);
+            long notStored = outcomes.stream().filter(o -> !o.isAccepted() && o.rejection().httpStatus() >= 500)
+                    .count();
+            System.out.printf("%d image(s) sent, %d accepted, %d refused, %d not stored or not confirmed%n",
+                    items.size(), accepted, items.size() - accepted - notStored, notStored);
             return accepted == items.size() ? 0 : 3;
         }
     }

@@ -139,7 +139,7 @@ final class RunCommand implements Callable<Integer> {
             String truthText = truth.isEmpty() ? "" : " truth=" + truth;
             if (!o.isAccepted()) {
                 out.printf("%5d %s  %s: %s (%s)%n", i, file, o.rejection().httpStatus() >= 500
-                                ? "NOT STORED, the broker did not take it" : "REFUSED at ingest",
+                                ? "NOT STORED or not confirmed by the broker" : "REFUSED at ingest",
                         o.rejection().reasonCode(), o.rejection().getMessage());
                 continue;
             }
@@ -190,8 +190,8 @@ final class RunCommand implements Callable<Integer> {
                 .map(s -> s.getModelName() + " " + s.getModelVersion()).orElse("-");
         out.printf("%nSummary: %d sent, %d refused at ingest, %s%d scored, %d rejected downstream, %d lost; "
                         + "%d with a full set of neighbours; %.1f s (%.2f images/s); model %s%n",
-                outcomes.size(), refused, notStored == 0 ? "" : notStored + " NOT STORED (the broker did not take "
-                        + "them within " + FolderIngest.RETRY_FOR.toMinutes() + " min of retries), ", scored, rejected, missing.size(), withFour, seconds,
+                outcomes.size(), refused, notStored == 0 ? "" : notStored + " NOT STORED or not confirmed (no send "
+                        + "acknowledged by the broker within " + FolderIngest.RETRY_FOR.toMinutes() + " min), ", scored, rejected, missing.size(), withFour, seconds,
                 accepted.size() / Math.max(seconds, 1e-3), model);
         if (labelled > 0) {
             out.printf("Agreement with manifest labels: %d/%d (%.1f%%)%s%n", correct, labelled,

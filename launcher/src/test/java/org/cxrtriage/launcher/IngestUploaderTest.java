@@ -8,7 +8,6 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
@@ -31,7 +30,7 @@ class IngestUploaderTest {
 
     private HttpServer server;
     /** Status and body of each answer, in order. */
-    private final Deque<Object[]> answers = new ArrayDeque<>();
+    private final Deque<Object[]> answers = new java.util.concurrent.ConcurrentLinkedDeque<>();
 
     @BeforeEach
     void start() throws Exception {
