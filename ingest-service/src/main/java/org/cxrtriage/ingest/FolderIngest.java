@@ -21,6 +21,8 @@ import org.cxrtriage.schemas.ImageReceived;
  */
 public final class FolderIngest {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FolderIngest.class);
+
     /** What happened to one file. Exactly one of {@code accepted} / {@code rejection} is set. */
     public record Outcome(FolderSource.Item item, ImageReceived accepted, IngestRejection rejection) {
         public boolean isAccepted() {
@@ -93,6 +95,8 @@ public final class FolderIngest {
         private final long giveUpAt;
         /** The event of this file's last unacknowledged send: a 409 naming it means that send was stored after all. */
         private volatile ImageReceived unacknowledged;
+        /** Why the last send failed: what the file's outcome says when the retry time runs out. */
+        private volatile Throwable lastFailure;
 
         Attempts(FolderSource.Item item, byte[] bytes, CompletableFuture<Outcome> outcome,
                  ScheduledExecutorService retries, long giveUpAt) {
@@ -107,12 +111,12 @@ public final class FolderIngest {
         void next() {
             try {
                 if (System.nanoTime() > giveUpAt) {
-                    giveUp(null);
+                    giveUp(lastFailure);
                     return;
                 }
                 attempt();
             } catch (Throwable unexpected) {
-                giveUp(unexpected);
+                failed(unexpected);
             }
         }
 
@@ -129,7 +133,7 @@ public final class FolderIngest {
                 return;
             } catch (IngestRejection r) {
                 if (r.httpStatus() >= 500) {
-                    retryOrGiveUp(r);
+                    retryOrGiveUp(r, r.retryAfter());
                 } else {
                     outcome.complete(new Outcome(item, null, r));
                 }
@@ -149,27 +153,41 @@ public final class FolderIngest {
                             unacknowledged = u.event(); // the broker may have it all the same
                         }
                     }
-                    if (cause instanceof org.apache.kafka.common.errors.RetriableException) {
-                        retryOrGiveUp(cause);
+                    if (refusedForGood(cause)) {
+                        outcome.complete(new Outcome(item, null, new IngestRejection(503, "NOT_STORED",
+                                "refused by the broker: " + cause)));
                     } else {
-                        giveUp(cause); // refused for good (too large, not authorised, ...): no use sending again
+                        retryOrGiveUp(cause, null);
                     }
                 } catch (Throwable unexpected) {
-                    giveUp(unexpected);
+                    failed(unexpected);
                 }
             });
         }
 
-        private void retryOrGiveUp(Throwable why) {
-            if (System.nanoTime() + retryPause.toNanos() > giveUpAt) {
-                giveUp(why);
-                return;
+        /** Sends again after the pause, or after {@code wait} when ingest said when (an undecided earlier send). */
+        private void retryOrGiveUp(Throwable why, Duration wait) {
+            lastFailure = why;
+            Duration pause = wait != null && wait.compareTo(retryPause) > 0 ? wait : retryPause;
+            long at = System.nanoTime() + pause.toNanos();
+            if (at > giveUpAt) {
+                pause = Duration.ofNanos(Math.max(0, giveUpAt - System.nanoTime()));
+                if (wait == null || pause.isZero()) {
+                    giveUp(why);
+                    return;
+                }
             }
             try {
-                retries.schedule(this::next, retryPause.toMillis(), TimeUnit.MILLISECONDS);
+                retries.schedule(this::next, pause.toMillis(), TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.RejectedExecutionException closing) {
                 giveUp(closing);
             }
+        }
+
+        /** A fault of ingest itself (a bug, out of memory): logged with its trace, the file failed, the run goes on. */
+        private void failed(Throwable unexpected) {
+            LOG.error("sending {} failed inside ingest", item.file().getFileName(), unexpected);
+            outcome.complete(new Outcome(item, null, new IngestRejection(500, "INTERNAL_ERROR", unexpected.toString())));
         }
 
         /**
@@ -185,6 +203,20 @@ public final class FolderIngest {
                     : new IngestRejection(503, "NOT_STORED", "not stored within " + retryFor.toMinutes()
                             + " min of retries (" + reason + ")")));
         }
+    }
+
+    /**
+     * Errors after which no send of this file can be stored: not authorised, too large, no such topic, a record
+     * that cannot be serialised. A schema registry that does not answer is not one of them (it comes back).
+     */
+    static boolean refusedForGood(Throwable cause) {
+        return cause instanceof org.apache.kafka.common.errors.AuthorizationException
+                || cause instanceof org.apache.kafka.common.errors.AuthenticationException
+                || cause instanceof org.apache.kafka.common.errors.RecordTooLargeException
+                || cause instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException
+                || cause instanceof org.apache.kafka.common.errors.InvalidTopicException
+                || cause instanceof org.apache.kafka.common.errors.SerializationException
+                        && !org.cxrtriage.schemas.RegistryErrors.unavailable(cause);
     }
 
     /** The content type ingest expects for a file of this name; null when the name says nothing we take. */

@@ -284,8 +284,9 @@ public final class IngestService implements Service {
         Instant decidable = claimedAt.plus(UNSETTLED_FOR);
         Instant now = clock.instant();
         if (now.isBefore(decidable)) {
+            java.time.Duration wait = java.time.Duration.ofSeconds(java.time.Duration.between(now, decidable).toSeconds() + 1);
             throw new IngestRejection(503, "UPLOAD_IN_PROGRESS", "an earlier upload of this image was not "
-                    + "acknowledged; retry in " + (java.time.Duration.between(now, decidable).toSeconds() + 1) + " s");
+                    + "acknowledged; retry in " + wait.toSeconds() + " s", wait);
         }
         Lookup found = lookUp(claim);
         if (found == Lookup.BUSY) {
@@ -569,7 +570,7 @@ public final class IngestService implements Service {
 
     private static void reject(Context ctx, IngestRejection r) {
         if (r.httpStatus() == 503) {
-            ctx.header("Retry-After", "2");
+            ctx.header("Retry-After", r.retryAfter() == null ? "2" : Long.toString(r.retryAfter().toSeconds()));
         }
         if (r instanceof DuplicateImage d) {
             ctx.status(r.httpStatus()).json(Map.of("error", r.reasonCode(), "message", r.getMessage(),

@@ -42,6 +42,10 @@ import redis.clients.jedis.RedisClient;
 class FolderIngestTest {
 
     private static final RuntimeException DELIVERY_TIMEOUT = new TimeoutException("Expiring 1 record(s)");
+    /** What the Avro serialiser throws when the schema registry does not answer. */
+    private static final RuntimeException REGISTRY_DOWN = new org.apache.kafka.common.errors.SerializationException(
+            "Error serializing Avro", new org.cxrtriage.schemas.RegistryUnavailableException("schema registry call "
+                    + "failed", new java.util.concurrent.TimeoutException("registry request timed out")));
 
     @TempDir
     Path dir;
@@ -54,6 +58,9 @@ class FolderIngestTest {
     /** What the broker does with each send, in order: null acknowledges, an exception fails it. */
     private final Deque<RuntimeException> script = new ArrayDeque<>();
     private final Set<String> inTopic = ConcurrentHashMap.newKeySet();
+    /** How many of the next sends the serialiser fails, as with the registry away. */
+    private final java.util.concurrent.atomic.AtomicInteger serializerFailures =
+            new java.util.concurrent.atomic.AtomicInteger();
     /** When set, the broker fails every send with it. */
     private volatile RuntimeException alwaysFail;
     private Thread broker;
@@ -63,7 +70,12 @@ class FolderIngestTest {
         redis = RedisClient.create(URI.create(System.getenv().getOrDefault(CommonKeys.REDIS_URL,
                 CommonKeys.DEFAULT_REDIS_URL)));
         prefix = "cxr:unit-" + UUID.randomUUID() + ":";
-        producer = new MockProducer<>(false, null, new StringSerializer(), (topic, value) -> new byte[0]) {
+        producer = new MockProducer<>(false, null, new StringSerializer(), (topic, value) -> {
+            if (serializerFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                throw REGISTRY_DOWN;
+            }
+            return new byte[0];
+        }) {
             @Override
             public synchronized void flush() {
                 // The mock's flush acknowledges every pending send; the scripted broker answers them instead.
@@ -199,5 +211,23 @@ class FolderIngestTest {
             assertThat(o.rejection().getMessage()).contains("not authorised");
         });
         assertThat(images()).as("sent once").hasSize(1);
+    }
+
+    /** A schema registry that does not answer comes back: the file is sent again, not refused for good. */
+    @Test
+    void aFileTheRegistryCouldNotSerialiseForIsSentAgainOnceItAnswers() throws Exception {
+        service.startHttp(producer, new DuplicateGuard(redis, prefix, Duration.ofDays(1), IngestService.UNSETTLED_FOR,
+                clock), (imageId, from, to) -> false);
+        serializerFailures.set(3);
+        playBroker(false);
+
+        List<FolderIngest.Outcome> outcomes = new FolderIngest(service, Duration.ofMillis(20), Duration.ofSeconds(30))
+                .send(folder(1), o -> { });
+
+        assertThat(outcomes).singleElement().satisfies(o -> assertThat(o.isAccepted()).isTrue());
+        assertThat(images()).as("published once, when the registry answered").hasSize(1);
+        assertThat(FolderIngest.refusedForGood(REGISTRY_DOWN)).isFalse();
+        assertThat(FolderIngest.refusedForGood(new org.apache.kafka.common.errors.SerializationException("bad")))
+                .isTrue();
     }
 }

@@ -125,6 +125,8 @@ class TimedOutSendTest {
         assertRetryLater("retry in ");
         justBefore(claimedAt);
         assertRetryLater("retry in 1 s");
+        assertThatThrownBy(() -> service.submitAsync(META, "image/png", png)).isInstanceOfSatisfying(
+                IngestRejection.class, r -> assertThat(r.retryAfter()).as("Retry-After").hasSeconds(1));
         assertThat(asked).as("not looked up while the answer could change").isEmpty();
         atDecision(claimedAt);
 

@@ -138,8 +138,9 @@ final class RunCommand implements Callable<Integer> {
             String truth = o.item().manifestRow().getOrDefault("label", "");
             String truthText = truth.isEmpty() ? "" : " truth=" + truth;
             if (!o.isAccepted()) {
-                out.printf("%5d %s  %s: %s (%s)%n", i, file, o.rejection().httpStatus() >= 500
-                                ? "NOT STORED or not confirmed by the broker" : "REFUSED at ingest",
+                int status = o.rejection().httpStatus();
+                out.printf("%5d %s  %s: %s (%s)%n", i, file, status == 503 ? "NOT STORED or not confirmed by the broker"
+                                : status >= 500 ? "FAILED in ingest" : "REFUSED at ingest",
                         o.rejection().reasonCode(), o.rejection().getMessage());
                 continue;
             }
