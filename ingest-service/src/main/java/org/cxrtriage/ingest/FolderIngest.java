@@ -149,7 +149,7 @@ public final class FolderIngest {
                             ? e.getCause() : e;
                     if (cause instanceof UnacknowledgedImage u) {
                         cause = u.getCause();
-                        if (!(cause instanceof Exception ex && IngestService.certainlyNotWritten(ex))) {
+                        if (!IngestService.certainlyNotWritten(cause)) {
                             unacknowledged = u.event(); // the broker may have it all the same
                         }
                     }
@@ -187,7 +187,8 @@ public final class FolderIngest {
         /** A fault of ingest itself (a bug, out of memory): logged with its trace, the file failed, the run goes on. */
         private void failed(Throwable unexpected) {
             LOG.error("sending {} failed inside ingest", item.file().getFileName(), unexpected);
-            outcome.complete(new Outcome(item, null, new IngestRejection(500, "INTERNAL_ERROR", unexpected.toString())));
+            outcome.complete(new Outcome(item, null,
+                    new IngestRejection(500, "INTERNAL_ERROR", unexpected.toString())));
         }
 
         /**
@@ -199,24 +200,22 @@ public final class FolderIngest {
             ImageReceived maybe = unacknowledged;
             outcome.complete(new Outcome(item, null, maybe != null
                     ? new IngestRejection(503, "NOT_CONFIRMED", "image " + maybe.getImageId() + " may or may not be "
-                            + "stored: no send was acknowledged within " + retryFor.toMinutes() + " min (" + reason + ")")
+                            + "stored: no send was acknowledged within " + retryFor.toMinutes() + " min (" + reason
+                            + ")")
                     : new IngestRejection(503, "NOT_STORED", "not stored within " + retryFor.toMinutes()
                             + " min of retries (" + reason + ")")));
         }
     }
 
     /**
-     * Errors after which no send of this file can be stored: not authorised, too large, no such topic, a record
-     * that cannot be serialised. A schema registry that does not answer is not one of them (it comes back).
+     * Errors after which no send of this file can be stored: those after which the broker certainly did not write
+     * it ({@link IngestService#certainlyNotWritten}) but a full buffer and a schema registry that does not answer,
+     * which pass.
      */
     static boolean refusedForGood(Throwable cause) {
-        return cause instanceof org.apache.kafka.common.errors.AuthorizationException
-                || cause instanceof org.apache.kafka.common.errors.AuthenticationException
-                || cause instanceof org.apache.kafka.common.errors.RecordTooLargeException
-                || cause instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException
-                || cause instanceof org.apache.kafka.common.errors.InvalidTopicException
-                || cause instanceof org.apache.kafka.common.errors.SerializationException
-                        && !org.cxrtriage.schemas.RegistryErrors.unavailable(cause);
+        return IngestService.certainlyNotWritten(cause)
+                && !(cause instanceof org.apache.kafka.clients.producer.BufferExhaustedException)
+                && !org.cxrtriage.schemas.RegistryErrors.unavailable(cause);
     }
 
     /** The content type ingest expects for a file of this name; null when the name says nothing we take. */

@@ -61,7 +61,8 @@ public final class IngestService implements Service {
      * From a claim to the end of its send, however it ends: the wait for metadata or buffer room, the Avro
      * serialiser's calls to the registry (3 tries of 10 s and their pauses, README), then the delivery timeout.
      */
-    static final java.time.Duration SEND_SPAN = java.time.Duration.ofMillis(MAX_BLOCK_MS + 35_000L + DELIVERY_TIMEOUT_MS);
+    static final java.time.Duration SEND_SPAN =
+            java.time.Duration.ofMillis(MAX_BLOCK_MS + 35_000L + DELIVERY_TIMEOUT_MS);
     /** What {@link #SEND_SPAN} allows the serialiser's registry calls (31.75 s with the default 10 s timeout). */
     static final java.time.Duration REGISTRY_CALLS = java.time.Duration.ofSeconds(35);
     /**
@@ -284,7 +285,8 @@ public final class IngestService implements Service {
         Instant decidable = claimedAt.plus(UNSETTLED_FOR);
         Instant now = clock.instant();
         if (now.isBefore(decidable)) {
-            java.time.Duration wait = java.time.Duration.ofSeconds(java.time.Duration.between(now, decidable).toSeconds() + 1);
+            java.time.Duration wait =
+                    java.time.Duration.ofSeconds(java.time.Duration.between(now, decidable).toSeconds() + 1);
             throw new IngestRejection(503, "UPLOAD_IN_PROGRESS", "an earlier upload of this image was not "
                     + "acknowledged; retry in " + wait.toSeconds() + " s", wait);
         }
@@ -390,7 +392,7 @@ public final class IngestService implements Service {
      * Errors after which the broker certainly did not write the record. Any other (a delivery timeout above all)
      * may come after the broker wrote it without the acknowledgement reaching us.
      */
-    static boolean certainlyNotWritten(Exception e) {
+    static boolean certainlyNotWritten(Throwable e) {
         return e instanceof org.apache.kafka.common.errors.RecordTooLargeException
                 || e instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException
                 || e instanceof org.apache.kafka.common.errors.InvalidTopicException
@@ -504,17 +506,19 @@ public final class IngestService implements Service {
         } catch (IngestRejection r) {
             reject(ctx, r);
         } catch (ExecutionException | TimeoutException e) {
-            Throwable cause = e.getCause() instanceof UnacknowledgedImage u ? u.getCause() : e.getCause();
-            boolean registry = RegistryErrors.unavailable(cause);
+            UnacknowledgedImage unacknowledged = e.getCause() instanceof UnacknowledgedImage u ? u : null;
+            boolean registry = RegistryErrors.unavailable(
+                    unacknowledged != null ? unacknowledged.getCause() : e.getCause());
             LOG.error("{} an image: {}", registry ? "schema registry unavailable, could not store"
                     : "broker did not acknowledge", e.toString());
             Map<String, String> body = new java.util.LinkedHashMap<>();
             body.put("error", registry ? "REGISTRY_UNAVAILABLE" : "BROKER_UNAVAILABLE");
-            body.put("message", "the image could not be stored; retry later");
-            if (e.getCause() instanceof UnacknowledgedImage u) {
+            if (unacknowledged == null) {
+                body.put("message", "the image could not be stored; retry later");
+            } else {
                 // The broker may have it all the same: a retry answered 409 with this id is this upload, stored.
                 body.put("message", "the broker did not acknowledge the image; retry later");
-                body.put("imageId", u.event().getImageId());
+                body.put("imageId", unacknowledged.event().getImageId());
             }
             ctx.status(503).json(body);
         } catch (InterruptedException e) {
