@@ -60,6 +60,7 @@ function upsert(a) {
 }
 
 function stateText(a) {
+  if (a.withdrawn) return 'Withdrawn (image retracted)';
   if (state.pending.has(a.alertId) && !a.acknowledged) return 'Acknowledging…';
   if (!a.acknowledged) return 'Open';
   return 'Acknowledged' + (a.updatedSinceAck ? ' (new image since)' : '');
@@ -137,7 +138,7 @@ function renderList(freshId) {
   body.replaceChildren(...rows.map((a) => {
     const tr = el('tr', { 'data-alert-id': a.alertId, class: (a.acknowledged ? 'acknowledged' : 'open')
       + (a.alertId === state.selected ? ' selected' : '') + (a.alertId === freshId ? ' fresh' : '') },
-    el('td', {}, when(a.lastSeen)), el('td', { class: 'images' }, a.imageCount || 1), el('td', {}, siteText(a)), el('td', { title: a.patientRef }, a.patientRef.slice(0, 14) + '…'),
+    el('td', {}, when(a.lastSeen)), el('td', { class: 'images' }, a.withdrawn ? 0 : a.imageCount || 1), el('td', {}, siteText(a)), el('td', { title: a.patientRef }, a.patientRef.slice(0, 14) + '…'),
     el('td', { class: 'prob' }, pct(a.probability)), el('td', { class: 'prob' }, pct(a.knnVote)),
     stateCell(a), ackCell(a));
     tr.addEventListener('click', () => select(a.alertId));
@@ -176,7 +177,7 @@ function renderDetail() {
   $('d-alert-id').textContent = a.alertId;
   const facts = [
     ['patient (pseudonym)', a.patientRef], ['site', siteText(a)], ['image (newest)', a.imageId],
-    ['probability', pct(a.probability)], ['kNN vote', pct(a.knnVote)], ['positive images', a.imageCount || 1],
+    ['probability', pct(a.probability)], ['kNN vote', pct(a.knnVote)], ['positive images', a.withdrawn ? 0 : a.imageCount || 1],
     ['first seen', when(a.firstSeen)],
     ['last seen', when(a.lastSeen)], ['raised', when(a.raisedAt)], ['rule', a.rule],
     ['state', stateText(a) + (a.ack ? ' ' + ackedBy(a) : '')],

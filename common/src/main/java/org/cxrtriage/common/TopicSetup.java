@@ -37,7 +37,7 @@ public final class TopicSetup {
      */
     public static final String CASE_RETENTION_MS = "CASE_TOPICS_RETENTION_MS";
     public static final List<Topic<?>> CASE_TOPICS =
-            List.of(Topic.SCORES, Topic.LABELS, Topic.ALERTS, Topic.ALERT_ACKS);
+            List.of(Topic.SCORES, Topic.LABELS, Topic.ALERTS, Topic.ALERT_ACKS, Topic.RETRACTIONS);
     private static final Logger LOG = LoggerFactory.getLogger(TopicSetup.class);
 
     private TopicSetup() {
@@ -51,8 +51,12 @@ public final class TopicSetup {
         names.add(DEAD_LETTER_TOPIC);
         try (Admin admin = Admin.create(KafkaSettings.base(settings, "topic-setup"))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            // Retractions follow the scores topic's partitions (see Topic.RETRACTIONS), whatever it was created with.
+            int retractionPartitions = existing.contains(Topic.SCORES.name())
+                    ? partitionCount(admin, Topic.SCORES.name()) : partitions;
             List<NewTopic> missing = names.stream().filter(n -> !existing.contains(n))
-                    .map(n -> new NewTopic(n, partitions, replication).configs(configs(n, settings)))
+                    .map(n -> new NewTopic(n, n.equals(Topic.RETRACTIONS.name()) ? retractionPartitions : partitions,
+                            replication).configs(configs(n, settings)))
                     .toList();
             if (!missing.isEmpty()) {
                 try {
@@ -65,8 +69,32 @@ public final class TopicSetup {
             }
             // Topics created just now have the retention already (and a fresh broker may not describe them yet).
             keepCaseTopics(admin, settings, existing);
+            if (existing.contains(Topic.SCORES.name()) && existing.contains(Topic.RETRACTIONS.name())) {
+                checkCoPartitioned(partitionCount(admin, Topic.SCORES.name()),
+                        partitionCount(admin, Topic.RETRACTIONS.name()));
+            }
+        } catch (IllegalStateException e) {
+            throw e;
         } catch (Exception e) {
             throw new IllegalStateException("cannot create topics on " + KafkaSettings.bootstrap(settings) + ": " + e, e);
+        }
+    }
+
+    private static int partitionCount(Admin admin, String topic) throws Exception {
+        return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
+                .partitions().size();
+    }
+
+    /**
+     * An image's retraction must reach the consumer of its score: both topics keyed by image id, with the same
+     * number of partitions (partitions added to one of them break it).
+     */
+    static void checkCoPartitioned(int scores, int retractions) {
+        if (scores != retractions) {
+            throw new IllegalStateException(Topic.RETRACTIONS.name() + " has " + retractions + " partitions and "
+                    + Topic.SCORES.name() + " " + scores + ": they must be equal, so that an image's retraction reaches "
+                    + "the similarity consumer of its score; add partitions to the smaller one (kafka-topics.sh "
+                    + "--alter --partitions)");
         }
     }
 

@@ -40,6 +40,8 @@ public final class AlertBoard {
     private final Map<String, Entry> byId = new HashMap<>();
     private final TreeSet<Entry> ordered = new TreeSet<>(NEWEST_FIRST);
     private final Map<String, Acknowledgement> pendingAcks;
+    /** Images their sites withdrew (the newest, as many as the board keeps alerts, times four). */
+    private final java.util.Set<String> retractedImages;
     private long version;
 
     public AlertBoard(int capacity) {
@@ -47,6 +49,12 @@ public final class AlertBoard {
             throw new IllegalArgumentException("capacity must be at least 1, got " + capacity);
         }
         this.capacity = capacity;
+        this.retractedImages = java.util.Collections.newSetFromMap(new LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                return size() > 4 * AlertBoard.this.capacity;
+            }
+        });
         this.pendingAcks = new LinkedHashMap<>() {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, Acknowledgement> eldest) {
@@ -113,6 +121,31 @@ public final class AlertBoard {
         return Optional.of(entry);
     }
 
+    /**
+     * An image of an alert was retracted by its site: the alert, when shown here, keeps what it shows with the images
+     * left ({@code imagesLeft} 0: withdrawn), the sites left ({@code sitesLeft}, replacing the old ones: the site
+     * that sent the image to the wrong patient no longer sees the alert) and the retraction's rule. The image's
+     * pictures are refused from then on ({@link #showsImage}). Empty when the alert is not shown here or nothing
+     * changed.
+     */
+    public synchronized Optional<Entry> retract(String alertId, String imageId, int imagesLeft, String rule,
+                                                List<String> sitesLeft) {
+        retractedImages.add(imageId);
+        Entry old = byId.get(alertId);
+        if (old == null) {
+            return Optional.empty();
+        }
+        DashboardAlert changed = old.alert().retracted(imageId, imagesLeft, rule, sitesLeft);
+        if (changed.equals(old.alert())) {
+            return Optional.empty();
+        }
+        ordered.remove(old);
+        Entry entry = new Entry(changed, old.ack(), ++version);
+        byId.put(alertId, entry);
+        ordered.add(entry);
+        return Optional.of(entry);
+    }
+
     public synchronized Optional<Entry> get(String alertId) {
         return Optional.ofNullable(byId.get(alertId));
     }
@@ -145,6 +178,9 @@ public final class AlertBoard {
      * may see the alert may see the pictures it refers to.
      */
     public synchronized boolean showsImage(String imageId, Predicate<String> visible) {
+        if (retractedImages.contains(imageId)) {
+            return false;
+        }
         for (Entry e : ordered) {
             DashboardAlert a = e.alert();
             if (!a.visibleTo(visible)) {

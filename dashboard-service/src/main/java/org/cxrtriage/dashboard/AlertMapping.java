@@ -66,6 +66,7 @@ final class AlertMapping {
         m.put("rule", a.rule());
         m.put("openedByImageId", a.openedByImageId());
         m.put("imageCount", a.imageCount());
+        m.put("withdrawn", a.withdrawn());
         m.put("neighbours", a.neighbours().stream().map(n -> {
             Map<String, Object> nm = new LinkedHashMap<>();
             nm.put("imageId", n.imageId());

@@ -44,6 +44,24 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
                 lastSeen, raisedAt, rule, openedByImageId, imageCount, merged);
     }
 
+    /** Withdrawn by its site (no positive image left): the board shows it as such until it leaves the list. */
+    public boolean withdrawn() {
+        return imageCount == 0;
+    }
+
+    /**
+     * This alert after its image {@code retractedImageId} was retracted: {@code imagesLeft} images, taken at {@code
+     * sitesLeft} (empty: unknown, the sites stay). When the retracted image is the one shown, the alert's site becomes
+     * one that is left. Its last-seen time stays that of its newest positive image (a retraction is no new image, so
+     * an acknowledgement still holds).
+     */
+    DashboardAlert retracted(String retractedImageId, int imagesLeft, String retractionRule, List<String> sitesLeft) {
+        List<String> keep = sitesLeft.isEmpty() ? sites : sitesLeft;
+        String site = imageId.equals(retractedImageId) && !keep.contains(siteId) ? keep.get(0) : siteId;
+        return new DashboardAlert(alertId, patientRef, site, imageId, probability, knnVote, neighbours, firstSeen,
+                lastSeen, raisedAt, retractionRule, openedByImageId, imagesLeft, keep);
+    }
+
     /** A similar prior case of another patient: its image, distance, probability and label. */
     public record SimilarCase(String imageId, String patientRef, String siteId, double distance, double probability,
                               boolean positive, boolean confirmed) {

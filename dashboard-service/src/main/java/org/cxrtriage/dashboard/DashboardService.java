@@ -212,7 +212,13 @@ public final class DashboardService implements Service {
     }
 
     private void apply(SpecificRecord value) {
-        if (value instanceof CxrAlert alert) {
+        if (value instanceof CxrAlert alert && alert.getEvent() == org.cxrtriage.schemas.AlertEvent.RETRACTED) {
+            board.retract(alert.getAlertId(), alert.getImageId(), alert.getImageCount(), alert.getRule(),
+                    alert.getSites()).ifPresent(e -> {
+                        metrics.counter("cxr.dashboard.alert.events").increment();
+                        hub.publish("alert", e);
+                    });
+        } else if (value instanceof CxrAlert alert) {
             board.upsert(AlertMapping.fromEvent(alert)).ifPresent(e -> {
                 metrics.counter("cxr.dashboard.alert.events").increment();
                 hub.publish("alert", e);

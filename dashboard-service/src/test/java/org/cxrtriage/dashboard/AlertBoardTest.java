@@ -162,4 +162,39 @@ class AlertBoardTest {
         assertThat(board.showsImage("old-img", "ED-WEST"::equals)).isFalse();
         assertThat(board.showsImage("unknown", ALL)).isFalse();
     }
+
+    @Test
+    void aRetractionKeepsWhatTheAlertShowsWithTheImagesAndSitesLeftAndWithdrawsItWhenNoneIsLeft() {
+        AlertBoard board = new AlertBoard(10);
+        DashboardAlert a = new DashboardAlert("a", "p-a", "ED-B", "img-b", 0.9, 0.75, List.of(), 1_000, 5_000, 1_000,
+                "probability >= 0.5", "img-a", 3, List.of("ED-A", "ED-B"));
+        board.upsert(a);
+        board.acknowledge(new Acknowledgement("a", "token:ED-A:00000000", 6_000, null));
+        assertThat(board.showsImage("img-b", s -> s.equals("ED-B"))).isTrue();
+
+        // ED-B sent its image to the wrong patient: the alert is ED-A's alone from now on.
+        AlertBoard.Entry fewer = board.retract("a", "img-b", 2, "image retracted by its site (WRONG_PATIENT)",
+                List.of("ED-A")).orElseThrow();
+        assertThat(fewer.alert().imageCount()).isEqualTo(2);
+        assertThat(fewer.alert().withdrawn()).isFalse();
+        assertThat(fewer.alert().sites()).containsExactly("ED-A");
+        assertThat(fewer.alert().siteId()).isEqualTo("ED-A");
+        assertThat(fewer.alert().rule()).contains("retracted");
+        assertThat(fewer.updatedSinceAck()).as("a retraction is no new image").isFalse();
+        assertThat(board.list(s -> s.equals("ED-B"), null, 10)).isEmpty();
+        assertThat(board.showsImage("img-b", s -> true)).as("the withdrawn picture").isFalse();
+        // A later image keeps the sites left (events only add sites up).
+        board.upsert(new DashboardAlert("a", "p-a", "ED-A", "img-c", 0.9, 0.75, List.of(), 1_000, 7_000, 1_000,
+                "probability >= 0.5", "img-a", 3, List.of("ED-A")));
+        assertThat(board.get("a").orElseThrow().alert().sites()).containsExactly("ED-A");
+
+        AlertBoard.Entry withdrawn = board.retract("a", "img-c", 0, "image retracted by its site (OTHER)",
+                List.of("ED-A")).orElseThrow();
+        assertThat(withdrawn.alert().withdrawn()).isTrue();
+        assertThat(board.get("a")).get().extracting(e -> e.alert().withdrawn()).isEqualTo(true);
+        assertThat(board.retract("not-shown", "img-x", 0, "r", List.of())).isEmpty();
+        assertThat(board.showsImage("img-x", s -> true)).isFalse();
+        assertThat(board.retract("a", "img-c", 0, "image retracted by its site (OTHER)", List.of("ED-A")))
+                .as("nothing changed").isEmpty();
+    }
 }

@@ -217,21 +217,44 @@ class DashboardBrowserTest {
         assertThat(get(base1 + "/api/images/" + imageId + "/cxr.png?token=" + siteToken)).isEqualTo(200);
         assertThat(JSON.readTree(body(base1 + "/api/alerts", otherToken)).path("alerts").toString())
                 .doesNotContain(alertId);
+
+        // Its sites withdraw the images (sent under the wrong patient): the count falls, then the alert is withdrawn.
+        CxrAlert fewer = alert(alertId, imageId + "-west", westSite, neighbourId, otherSite);
+        fewer.setSites(List.of(site, westSite));
+        fewer.setOpenedByImageId(imageId);
+        fewer.setImageCount(2);
+        fewer.setEvent(AlertEvent.RETRACTED);
+        fewer.setRule("image retracted by its site (WRONG_PATIENT)");
+        publish(settings, "p-" + run, fewer);
+        waitOn(page2).until(d -> text(d, row + " td.images").equals("2"));
+        fewer.setImageCount(0);
+        publish(settings, "p-" + run, fewer);
+        waitOn(page2).until(d -> text(d, row + " td.state .state-label").equals("Withdrawn (image retracted)"));
+        assertThat(text(page2, row + " td.images")).isEqualTo("0");
+        assertThat(JSON.readTree(body(base1 + "/api/alerts", siteToken)).path("alerts").get(0).path("withdrawn")
+                .asBoolean()).isTrue();
         assertThat(get(base1 + "/health")).isEqualTo(200);
         assertThat(body(base1 + "/metrics", allToken)).contains("cxr_dashboard_alerts").contains("cxr_dashboard_browsers");
     }
 
-    /** Publishes {@code update} as the alert's UPDATED event for its {@code imageCount}-th image, seen later. */
+    /**
+     * Sets {@code update} up as the alert's UPDATED event for its {@code imageCount}-th image, seen later, and
+     * publishes it.
+     */
     private static void publishUpdate(Settings settings, String key, CxrAlert update, String openedBy, int imageCount,
                                       int secondsLater) throws Exception {
         update.setLastSeen(Instant.now().plusSeconds(secondsLater).truncatedTo(ChronoUnit.MILLIS));
         update.setEvent(AlertEvent.UPDATED);
         update.setOpenedByImageId(openedBy);
         update.setImageCount(imageCount);
+        publish(settings, key, update);
+    }
+
+    private static void publish(Settings settings, String key, CxrAlert event) throws Exception {
         try (KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(
                 KafkaSettings.producer(settings, "dashboard-e2e"), new StringSerializer(),
                 RegistrySettings.serdes(settings).anySerializer())) {
-            producer.send(new ProducerRecord<>(Topic.ALERTS.name(), key, update)).get();
+            producer.send(new ProducerRecord<>(Topic.ALERTS.name(), key, event)).get();
         }
     }
 

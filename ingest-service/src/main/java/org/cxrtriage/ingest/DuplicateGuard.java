@@ -71,6 +71,11 @@ public final class DuplicateGuard {
         this.clock = clock;
     }
 
+    /** The images this guard's Redis remembers for retraction, for as long as it remembers their content. */
+    public RetractableImages images() {
+        return new RetractableImages(redis, prefix, window);
+    }
+
     private String key(String sha256) {
         return prefix + "image-sha:" + sha256;
     }
@@ -164,6 +169,19 @@ public final class DuplicateGuard {
         Instant now = Instant.ofEpochMilli(clock.millis());
         boolean mine = replaceUncertain(sha256, uncertain, pending(uncertain.imageId(), now));
         return mine ? new Claim(uncertain.imageId(), true, false, now, false) : null;
+    }
+
+    /** Deletes the claim when it names the image, whatever its state ({@code ARGV[1]} = the image id). */
+    private static final String FORGET = "local v = redis.call('GET', KEYS[1]) "
+            + "if v and (v == ARGV[1] or string.sub(v, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. '|') then "
+            + "return redis.call('DEL', KEYS[1]) end return 0";
+
+    /**
+     * The image was retracted by its site: its content is free again, so the same X-ray sent anew (under the right
+     * patient) is a new image, not a duplicate of the withdrawn one. A claim another image holds is left alone.
+     */
+    public void forget(String sha256, String imageId) {
+        redis.eval(FORGET, List.of(key(sha256)), List.of(imageId));
     }
 
     private static String pending(String imageId, Instant claimedAt) {

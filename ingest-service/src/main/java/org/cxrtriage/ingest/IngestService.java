@@ -32,8 +32,10 @@ import org.cxrtriage.common.TopicSetup;
 import org.cxrtriage.imaging.ImageLimits;
 import org.cxrtriage.schemas.AvroSerdes;
 import org.cxrtriage.schemas.CxrRejected;
+import org.cxrtriage.schemas.CxrRetraction;
 import org.cxrtriage.schemas.ImageReceived;
 import org.cxrtriage.schemas.RegistryErrors;
+import org.cxrtriage.schemas.RetractionReason;
 import org.cxrtriage.schemas.Stage;
 import org.cxrtriage.schemas.Topic;
 import org.slf4j.Logger;
@@ -195,6 +197,7 @@ public final class IngestService implements Service {
             config.jetty.multipartConfig.maxTotalRequestSize(maxBody, io.javalin.config.SizeUnit.BYTES);
             tokens.protect(config);
             config.routes.post("/images", this::handleUpload);
+            config.routes.delete("/images/{imageId}", this::handleRetraction);
         });
         LOG.info("ingest listening on port {}", http.port());
     }
@@ -233,6 +236,8 @@ public final class IngestService implements Service {
                 }
                 claim = resolveUncertain(event, claim);
                 event.setImageId(claim.imageId());
+                // Published under the earlier upload's id, but with this upload's site and patient.
+                rememberForRetraction(event);
             }
         } catch (IngestRejection r) {
             if (r.httpStatus() < 500) { // a 5xx is "retry", not a verdict on the image
@@ -262,13 +267,28 @@ public final class IngestService implements Service {
         if (duplicates == null) {
             return null;
         }
+        DuplicateGuard.Claim claim;
         try {
-            return duplicates.claim(event.getSha256(), event.getImageId());
+            claim = duplicates.claim(event.getSha256(), event.getImageId());
         } catch (RuntimeException redisDown) {
             metrics.counter("cxr.ingest.dedup.unavailable").increment();
             LOG.warn("duplicate check unavailable, image {} taken without it: {}", event.getImageId(),
                     redisDown.toString());
             return null;
+        }
+        if (claim.mine()) {
+            rememberForRetraction(event);
+        }
+        return claim;
+    }
+
+    /** What a retraction of this image will need: its site, patient and content (see {@link RetractableImages}). */
+    private void rememberForRetraction(ImageReceived event) {
+        try {
+            duplicates.images().remember(event.getImageId(), event.getSiteId(), event.getPatientRef(),
+                    event.getSha256());
+        } catch (RuntimeException redisDown) {
+            LOG.warn("image {} taken, but it cannot be retracted: {}", event.getImageId(), redisDown.toString());
         }
     }
 
@@ -525,6 +545,87 @@ public final class IngestService implements Service {
             Thread.currentThread().interrupt();
             ctx.status(503);
         }
+    }
+
+    /**
+     * DELETE /images/{imageId}?reason=WRONG_PATIENT|WRONG_IMAGE|OTHER: the image's site withdraws an image it sent
+     * (under the wrong patient, say). The retraction is published (202 once the broker has it); the similarity service
+     * then takes the case out of the similar cases and out of its patient's alert, and drops its score if it is still
+     * in the pipeline. The image's content is no longer a duplicate, so the same X-ray can be sent again under the
+     * right patient. Asking again answers 202 without publishing again.
+     */
+    private void handleRetraction(Context ctx) {
+        String imageId = ctx.pathParam("imageId");
+        RetractionReason reason;
+        try {
+            String raw = ctx.queryParam("reason");
+            reason = raw == null || raw.isBlank() ? RetractionReason.OTHER
+                    : RetractionReason.valueOf(raw.trim().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            ctx.status(400).json(Map.of("error", "MALFORMED_FIELD", "message",
+                    "reason must be one of " + java.util.Arrays.toString(RetractionReason.values())));
+            return;
+        }
+        if (duplicates == null) {
+            ctx.status(501).json(Map.of("error", "RETRACTION_UNAVAILABLE", "message",
+                    "retraction needs the duplicate check's Redis (" + DEDUP + "=true)"));
+            return;
+        }
+        RetractableImages images = duplicates.images();
+        RetractableImages.Known known;
+        try {
+            known = images.find(imageId).orElse(null);
+        } catch (RuntimeException redisDown) {
+            LOG.warn("cannot look up image {} to retract it: {}", imageId, redisDown.toString());
+            ctx.header("Retry-After", "5");
+            ctx.status(503).json(Map.of("error", "REDIS_UNAVAILABLE", "message", "retry later"));
+            return;
+        }
+        if (known == null) {
+            ctx.status(404).json(Map.of("error", "UNKNOWN_IMAGE", "message", "no image " + imageId
+                    + " was taken here within " + DEDUP_WINDOW + " (or its record could not be kept)"));
+            return;
+        }
+        if (!ApiTokens.mayActFor(ctx, known.siteId())) {
+            ctx.status(403).json(Map.of("error", "FORBIDDEN_SITE", "message",
+                    "this token may not retract images of that site"));
+            return;
+        }
+        if (!known.retracted()) {
+            CxrRetraction retraction = CxrRetraction.newBuilder()
+                    .setImageId(imageId)
+                    .setPatientRef(known.patientRef())
+                    .setSiteId(known.siteId())
+                    .setReason(reason)
+                    .setRetractedBy(ApiTokens.label(ctx) == null ? "no-token" : ApiTokens.label(ctx))
+                    .setRetractedAt(clock.instant())
+                    .build();
+            try {
+                producer.send(new ProducerRecord<>(Topic.RETRACTIONS.name(), imageId, retraction))
+                        .get(DELIVERY_TIMEOUT_MS + 5_000L, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                ctx.status(503);
+                return;
+            } catch (ExecutionException | TimeoutException | RuntimeException e) {
+                LOG.error("broker did not acknowledge the retraction of image {}: {}", imageId, e.toString());
+                ctx.header("Retry-After", "5");
+                ctx.status(503).json(Map.of("error", "BROKER_UNAVAILABLE", "message",
+                        "the retraction could not be stored; retry later"));
+                return;
+            }
+            metrics.counter("cxr.ingest.retracted", "site", known.siteId(), "reason", reason.name()).increment();
+            LOG.info("image {} of site {} retracted ({})", imageId, known.siteId(), reason);
+        }
+        try {
+            images.markRetracted(imageId, known);
+            duplicates.forget(known.sha256(), imageId);
+        } catch (RuntimeException redisDown) {
+            // Published: asking again publishes it again (harmless) and frees the content then.
+            LOG.warn("image {} retracted, but its content is still held as a duplicate: {}", imageId,
+                    redisDown.toString());
+        }
+        ctx.status(202).json(Map.of("imageId", imageId, "retracted", true, "alreadyRetracted", known.retracted()));
     }
 
     private IngestRejection tooLarge(long bodyBytes) {

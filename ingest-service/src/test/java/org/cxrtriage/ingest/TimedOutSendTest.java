@@ -166,6 +166,26 @@ class TimedOutSendTest {
     }
 
     @Test
+    void aCopyTakenOverUnderAnotherPatientAndSiteIsRetractableAsWhatWasPublished() {
+        Instant claimedAt = clock.instant();
+        ImageReceived first = send(DELIVERY_TIMEOUT);
+        assertThat(guard.images().find(first.getImageId())).get()
+                .extracting(RetractableImages.Known::siteId).isEqualTo("site-a");
+        atDecision(claimedAt);
+
+        CompletableFuture<ImageReceived> copy = service.submitAsync(
+                new IngestMetadata("MRN-2", "study-2", "site-b", null, "PA", null), "image/png", png);
+        producer.completeNext();
+        ImageReceived taken = copy.join();
+
+        assertThat(taken.getImageId()).isEqualTo(first.getImageId());
+        RetractableImages.Known known = guard.images().find(taken.getImageId()).orElseThrow();
+        assertThat(known.siteId()).isEqualTo("site-b");
+        assertThat(known.patientRef()).isEqualTo(taken.getPatientRef()).isNotEqualTo(first.getPatientRef());
+        assertThat(known.sha256()).isEqualTo(taken.getSha256());
+    }
+
+    @Test
     void aTimeoutAfterATakeOverLeavesTheClaimUncertainFromTheTakeOver() {
         Instant claimedAt = clock.instant();
         ImageReceived first = send(DELIVERY_TIMEOUT);

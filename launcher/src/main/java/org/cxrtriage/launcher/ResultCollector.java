@@ -127,7 +127,7 @@ public final class ResultCollector implements AutoCloseable {
         }
     }
 
-    /** Every alert event (OPENED and UPDATED) about these images. */
+    /** Every alert event (OPENED, UPDATED, RETRACTED) about these images. */
     public List<CxrAlert> alertsFor(Set<String> imageIds) {
         return alerts.stream().filter(a -> imageIds.contains(a.getImageId())).toList();
     }

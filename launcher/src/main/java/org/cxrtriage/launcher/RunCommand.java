@@ -102,7 +102,8 @@ final class RunCommand implements Callable<Integer> {
             print(out, outcomes, results, fileById);
             List<CxrAlert> alerts = results.openedAlertsFor(byId.keySet());
             out.printf("%nAlerts raised (%d, one per patient; %d updates by later positive images):%n", alerts.size(),
-                    results.alertsFor(byId.keySet()).size() - alerts.size());
+                    results.alertsFor(byId.keySet()).stream()
+                            .filter(a -> a.getEvent() == org.cxrtriage.schemas.AlertEvent.UPDATED).count());
             for (CxrAlert a : alerts) {
                 out.printf("  ALERT %s patient %s site %s image %s p=%.3f knnVote=%s rule: %s%n",
                         a.getAlertId().substring(0, 8), a.getPatientRef(), a.getSiteId(),

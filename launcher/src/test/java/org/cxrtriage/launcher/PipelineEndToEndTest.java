@@ -391,6 +391,65 @@ class PipelineEndToEndTest {
         assertThat(health.statusCode()).isEqualTo(200);
     }
 
+    @Test
+    void anImageSentUnderTheWrongPatientIsRetractedOutOfTheCasesAndItsAlertAndTakenAgainUnderTheRightOne()
+            throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        int port = pipeline.ingest().httpPort();
+        // An X-ray no other test sends (the HTTP test above takes the first unsent one).
+        Set<java.nio.file.Path> sent = new HashSet<>();
+        sentById.values().forEach(i -> sent.add(i.file()));
+        byte[] png = Files.readAllBytes(FolderSource.list(TestStack.dataDir().resolve("images"),
+                java.util.Optional.empty()).stream().filter(i -> !sent.contains(i.file())).skip(7).findFirst()
+                .orElseThrow().file());
+        String wrongPatient = "wrong-patient-" + UUID.randomUUID();
+        HttpResponse<String> wrong = http.send(multipart(port, png, SITE_TOKEN, Map.of("patientId", wrongPatient,
+                "studyId", "retraction-study", "siteId", "http-site", "viewPosition", "PA")),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(wrong.statusCode()).as(wrong.body()).isEqualTo(202);
+        String wrongId = wrong.body().replaceAll(".*\"imageId\"\\s*:\\s*\"([^\"]+)\".*", "$1");
+        assertThat(results.await(Set.of(wrongId), Duration.ofMinutes(1), n -> { })).isEmpty();
+        CxrAlert opened = awaitAlert(wrongId, org.cxrtriage.schemas.AlertEvent.OPENED);
+        String similar = "http://127.0.0.1:" + pipeline.similarity().httpPort() + "/cases/" + wrongId + "/similar";
+        assertThat(http.send(authorised(similar, SITE_TOKEN), HttpResponse.BodyHandlers.ofString()).statusCode())
+                .isEqualTo(200);
+
+        HttpResponse<String> retracted = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                + "/images/" + wrongId + "?reason=WRONG_PATIENT")).header("Authorization", "Bearer " + SITE_TOKEN)
+                .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(retracted.statusCode()).as(retracted.body()).isEqualTo(202);
+        CxrAlert withdrawn = awaitAlert(wrongId, org.cxrtriage.schemas.AlertEvent.RETRACTED);
+        assertThat(withdrawn.getAlertId()).isEqualTo(opened.getAlertId());
+        assertThat(withdrawn.getImageCount()).isZero();
+        assertThat(http.send(authorised(similar, SITE_TOKEN), HttpResponse.BodyHandlers.ofString()).statusCode())
+                .as("no longer a case").isEqualTo(404);
+        HttpResponse<String> right = http.send(multipart(port, png, SITE_TOKEN, Map.of("patientId",
+                "right-patient-" + UUID.randomUUID(), "studyId", "retraction-study", "siteId", "http-site",
+                "viewPosition", "PA")), HttpResponse.BodyHandlers.ofString());
+        assertThat(right.statusCode()).as("the same X-ray under the right patient: " + right.body()).isEqualTo(202);
+        String rightId = right.body().replaceAll(".*\"imageId\"\\s*:\\s*\"([^\"]+)\".*", "$1");
+        assertThat(results.await(Set.of(rightId), Duration.ofMinutes(1), n -> { })).isEmpty();
+        assertThat(results.neighbours.get(rightId).getNeighbours()).extracting(Neighbour::getImageId)
+                .as("the withdrawn twin is nobody's neighbour").doesNotContain(wrongId);
+        assertThat(awaitAlert(rightId, org.cxrtriage.schemas.AlertEvent.OPENED).getAlertId())
+                .isNotEqualTo(opened.getAlertId());
+    }
+
+    /** The alert event of this kind about this image, once the collector has read it (at most 30 s). */
+    private CxrAlert awaitAlert(String imageId, org.cxrtriage.schemas.AlertEvent event) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            java.util.Optional<CxrAlert> found = results.alertsFor(Set.of(imageId)).stream()
+                    .filter(a -> a.getEvent() == event).findFirst();
+            if (found.isPresent()) {
+                return found.get();
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no " + event + " alert event for image " + imageId + " within 30 s");
+    }
+
     private static HttpRequest authorised(String url, String token) {
         return HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token).build();
     }

@@ -19,8 +19,15 @@ public record Topic<V extends SpecificRecord>(String name, Class<V> valueType, S
     public static final Topic<CxrRejected> REJECTED = new Topic<>("cxr.rejected.v1", CxrRejected.class, "imageId");
     public static final Topic<CxrLabel> LABELS = new Topic<>("cxr.labels.v1", CxrLabel.class, "patientRef or imageId");
 
+    /**
+     * Images their site withdrew. Keyed and partitioned as {@link #SCORES}, so an image's score and its retraction
+     * reach the same similarity consumer, which handles them in order.
+     */
+    public static final Topic<CxrRetraction> RETRACTIONS =
+            new Topic<>("cxr.retractions.v1", CxrRetraction.class, "imageId");
+
     public static List<Topic<?>> all() {
-        return List.of(IMAGES, TENSORS, SCORES, NEIGHBOURS, ALERTS, ALERT_ACKS, REJECTED, LABELS);
+        return List.of(IMAGES, TENSORS, SCORES, NEIGHBOURS, ALERTS, ALERT_ACKS, REJECTED, LABELS, RETRACTIONS);
     }
 
     /** Registry subject of the value schema (Confluent TopicNameStrategy). */

@@ -48,24 +48,31 @@ public final class CaseStore {
     }
 
     /**
-     * Takes the next change number and files the case under it, in one step (a script runs atomically): taken and
-     * filed in two calls, a reader could see a later number filed first, catch up past it, and never see this one.
+     * Files a case unless its image was retracted, in one step: checked and written in two calls, a retraction
+     * between them (another instance, or one that lost its partitions and has not noticed) would be undone. KEYS:
+     * retraction marker, case, cases, patient's images, sequence, changes; ARGV: image id, scored-at, then the case's
+     * fields and values.
      */
-    private static final String NEXT_CHANGE = "local seq = redis.call('INCR', KEYS[1]) "
-            + "redis.call('ZADD', KEYS[2], seq, ARGV[1]) return seq";
+    private static final String SAVE = "if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end "
+            + "redis.call('HSET', KEYS[2], unpack(ARGV, 3)) "
+            + "redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1]) redis.call('SADD', KEYS[4], ARGV[1]) "
+            + "local seq = redis.call('INCR', KEYS[5]) redis.call('ZADD', KEYS[6], seq, ARGV[1]) return seq";
 
-    /** Stores a case; returns its change sequence number (see {@link #changedSince}). */
+    /**
+     * Stores a case; returns its change sequence number (see {@link #changedSince}), or -1 when its image was retracted
+     * (then nothing is stored).
+     */
     public long save(CaseRecord c) {
         // One round trip (this runs for every scored image); the case is written before its change number is taken.
-        redis.clients.jedis.Response<Object> seq;
-        try (var p = redis.pipelined()) {
-            p.hset(caseKey(c.imageId()), hash(c));
-            p.zadd(casesKey(), c.scoredAtMillis(), c.imageId());
-            p.sadd(patientKey(c.patientRef()), c.imageId());
-            seq = p.eval(NEXT_CHANGE, List.of(seqKey(), changesKey()), List.of(c.imageId()));
-            p.sync();
-        }
-        return (Long) seq.get();
+        List<byte[]> args = new ArrayList<>();
+        args.add(b(c.imageId()));
+        args.add(b(Long.toString(c.scoredAtMillis())));
+        hash(c).forEach((k, v) -> {
+            args.add(k);
+            args.add(v);
+        });
+        return (Long) redis.eval(b(SAVE), List.of(b(retractedKey(c.imageId())), caseKey(c.imageId()), b(casesKey()),
+                b(patientKey(c.patientRef())), b(seqKey()), b(changesKey())), args);
     }
 
     private String seqKey() {
@@ -76,22 +83,23 @@ public final class CaseStore {
         return prefix + "case-changes";
     }
 
-    /** Gives the case the next change sequence number, so every instance's index picks the change up. */
-    private long touch(String imageId) {
-        return (Long) redis.eval(NEXT_CHANGE, List.of(seqKey(), changesKey()), List.of(imageId));
-    }
-
     /** The sequence number of the latest change (0 when none). */
     public long lastChange() {
         String v = redis.get(seqKey());
         return v == null ? 0 : Long.parseLong(v);
     }
 
-    /** A case changed after some sequence number, with the number of its latest change. */
-    public record Change(long seq, CaseRecord record) {
+    /**
+     * A case changed after some sequence number, with the number of its latest change; {@code record} null: the case
+     * was removed (its image retracted).
+     */
+    public record Change(long seq, String imageId, CaseRecord record) {
     }
 
-    /** The cases added or relabelled after {@code seq}, in change order (how instances keep their indexes equal). */
+    /**
+     * The cases added, relabelled or removed after {@code seq}, in change order (how instances keep their indexes
+     * equal).
+     */
     public List<Change> changedSince(long seq) {
         List<redis.clients.jedis.resps.Tuple> ids = redis.zrangeByScoreWithScores(changesKey(), "(" + seq, "+inf");
         List<Change> out = new ArrayList<>(ids.size());
@@ -105,9 +113,8 @@ public final class CaseStore {
                 p.sync();
             }
             for (int i = 0; i < part.size(); i++) {
-                if (!replies.get(i).get().isEmpty()) {
-                    out.add(new Change((long) part.get(i).getScore(), fromHash(replies.get(i).get())));
-                }
+                out.add(new Change((long) part.get(i).getScore(), part.get(i).getElement(),
+                        fromHashOrNull(replies.get(i).get())));
             }
         }
         return out;
@@ -132,7 +139,7 @@ public final class CaseStore {
         }
     }
 
-    /** Removes every case of this store's prefix. */
+    /** Removes every case of this store's prefix, and the retraction markers. */
     public void deleteAll() {
         List<String> ids = redis.zrange(casesKey(), 0, -1);
         for (int from = 0; from < ids.size(); from += BATCH) {
@@ -146,6 +153,7 @@ public final class CaseStore {
         redis.del(casesKey(), changesKey(), seqKey());
         List<String> patients = new ArrayList<>();
         redis.keys(prefix + "patient:*").forEach(patients::add);
+        redis.keys(prefix + "retracted:*").forEach(patients::add);
         for (int from = 0; from < patients.size(); from += BATCH) {
             redis.del(patients.subList(from, Math.min(patients.size(), from + BATCH)).toArray(String[]::new));
         }
@@ -167,8 +175,7 @@ public final class CaseStore {
     }
 
     public Optional<CaseRecord> load(String imageId) {
-        Map<byte[], byte[]> h = redis.hgetAll(caseKey(imageId));
-        return h.isEmpty() ? Optional.empty() : Optional.of(fromHash(h));
+        return Optional.ofNullable(fromHashOrNull(redis.hgetAll(caseKey(imageId))));
     }
 
     /** Every stored case, oldest first, read in pipelined batches. */
@@ -194,8 +201,9 @@ public final class CaseStore {
                 p.sync();
             }
             for (var r : replies) {
-                if (!r.get().isEmpty()) {
-                    batch.add(fromHash(r.get()));
+                CaseRecord c = fromHashOrNull(r.get());
+                if (c != null) {
+                    batch.add(c);
                     if (batch.size() >= batchSize) {
                         consumer.accept(batch);
                         batch = new ArrayList<>(batchSize);
@@ -212,38 +220,61 @@ public final class CaseStore {
         return redis.smembers(patientKey(patientRef));
     }
 
+    /**
+     * KEYS: case, sequence, changes; ARGV: image id, label. One step: a case checked and then written in two calls
+     * could be removed between them (a retraction), and the write would leave a fragment of it.
+     */
+    private static final String CONFIRM = "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+            + "redis.call('HSET', KEYS[1], 'confirmed', ARGV[2]) "
+            + "local seq = redis.call('INCR', KEYS[2]) redis.call('ZADD', KEYS[3], seq, ARGV[1]) return 1";
+
     /** Records a confirmed outcome on a stored case; false when no case of that image is stored. */
     public boolean setConfirmed(String imageId, boolean positive) {
-        if (!exists(imageId)) {
-            return false;
-        }
-        redis.hset(caseKey(imageId), b("confirmed"), b(positive ? "1" : "0"));
-        touch(imageId);
-        return true;
-    }
-
-    /**
-     * Opens the patient's alert unless one is open in the window (atomic SET NX, so several service instances and
-     * replays never raise two). Returns the open alert, {@code created} telling whether this call opened it.
-     */
-    public OpenAlert openAlert(String patientRef, String alertId, String imageId, long nowMillis, Duration window) {
-        String key = prefix + "alert:" + patientRef;
-        String value = alertId + "|" + imageId + "|" + nowMillis;
-        String ok = redis.set(key, value, SetParams.setParams().nx().px(window.toMillis()));
-        if ("OK".equals(ok)) {
-            return new OpenAlert(alertId, imageId, nowMillis, true);
-        }
-        String existing = redis.get(key);
-        if (existing == null) {
-            // Expired between the two calls: try once more.
-            return openAlert(patientRef, alertId, imageId, nowMillis, window);
-        }
-        String[] parts = existing.split("\\|");
-        return new OpenAlert(parts[0], parts[1], Long.parseLong(parts[2]), false);
+        return (Long) redis.eval(CONFIRM, List.of(new String(caseKey(imageId), StandardCharsets.UTF_8), seqKey(),
+                changesKey()), List.of(imageId, positive ? "1" : "0")) == 1L;
     }
 
     /** What an alert holds so far: how many positive images, and the sites they were taken at (sorted). */
     public record AlertImages(int count, List<String> sites) {
+    }
+
+    /**
+     * Opens the patient's alert or joins the open one, and adds the image and its site to it, unless the image was
+     * retracted: one step, so a retraction that closes the alert comes wholly before (the image opens a new alert) or
+     * after (it sees this image in the alert). KEYS: the image's retraction marker, the patient's alert; ARGV: the new
+     * alert's value, window ms, image id, key prefix, site.
+     */
+    private static final String JOIN = "if redis.call('EXISTS', KEYS[1]) == 1 then return false end "
+            + "local v = redis.call('GET', KEYS[2]) "
+            + "if not v then v = ARGV[1] redis.call('SET', KEYS[2], v, 'PX', ARGV[2]) end "
+            + "local id = string.match(v, '^[^|]*') "
+            + "local images = ARGV[4] .. 'alert-images:' .. id local sites = ARGV[4] .. 'alert-sites:' .. id "
+            + "redis.call('SADD', images, ARGV[3]) redis.call('SADD', sites, ARGV[5]) "
+            + "redis.call('PEXPIRE', images, ARGV[2]) redis.call('PEXPIRE', sites, ARGV[2]) "
+            + "return {v, redis.call('SCARD', images), redis.call('SMEMBERS', sites)}";
+
+    /** The patient's open alert and what it holds once this image joined it. */
+    public record JoinedAlert(OpenAlert alert, AlertImages images) {
+    }
+
+    /**
+     * Opens the patient's alert (as {@code alertId}) unless one is open in the window, and records the image and its
+     * site in it (idempotent: replays and several instances never raise two). Empty when the image was retracted.
+     */
+    public Optional<JoinedAlert> joinAlert(String patientRef, String alertId, String imageId, String siteId,
+                                           long nowMillis, Duration window) {
+        Object reply = redis.eval(JOIN, List.of(retractedKey(imageId), prefix + "alert:" + patientRef),
+                List.of(alertId + "|" + imageId + "|" + nowMillis, Long.toString(window.toMillis()), imageId, prefix,
+                        siteId));
+        if (reply == null) {
+            return Optional.empty();
+        }
+        List<?> parts = (List<?>) reply;
+        String[] open = ((String) parts.get(0)).split("\\|");
+        @SuppressWarnings("unchecked")
+        List<String> sites = ((List<String>) parts.get(2)).stream().sorted().toList();
+        return Optional.of(new JoinedAlert(new OpenAlert(open[0], open[1], Long.parseLong(open[2]),
+                open[0].equals(alertId)), new AlertImages(((Long) parts.get(1)).intValue(), sites)));
     }
 
     /**
@@ -266,6 +297,101 @@ public final class CaseStore {
             p.sync();
         }
         return new AlertImages(count.get().intValue(), members.get().stream().sorted().toList());
+    }
+
+    private String retractedKey(String imageId) {
+        return prefix + "retracted:" + imageId;
+    }
+
+    /** Whether the image's site withdrew it (its score, should it come, is dropped). */
+    public boolean isRetracted(String imageId) {
+        return redis.exists(retractedKey(imageId));
+    }
+
+    /**
+     * All of a retraction in one step (a script runs atomically), so a batch aborted half-way and processed again finds
+     * the same outcome: the marker, once set, holds what the first run did and is returned as it is. Otherwise the case
+     * goes (with a change number, so every instance drops it from its index) and the image leaves its patient's open
+     * alert, which closes when no image is left; else the alert's sites become those of the images left (when every
+     * one of them is a stored case), so a site that sent the image to the wrong patient no longer sees the alert. The
+     * patient is the stored case's when there is one (the retraction's otherwise). Returns "" or
+     * "patientRef|alertId|opener|firstSeen|imagesLeft|probability". KEYS: marker, case, cases, sequence, changes; ARGV:
+     * image id, key prefix, the retraction's patient. The alert's keys are derived from the prefix inside (standalone
+     * Redis, as the rest of the store).
+     */
+    private static final String RETRACT = "local done = redis.call('GET', KEYS[1]) "
+            + "if done then return done end "
+            + "local patient = redis.call('HGET', KEYS[2], 'patientRef') or ARGV[3] "
+            + "local probability = redis.call('HGET', KEYS[2], 'probability') or 'NaN' "
+            + "local outcome = '' "
+            + "if redis.call('DEL', KEYS[2]) == 1 then "
+            + "  redis.call('ZREM', KEYS[3], ARGV[1]) redis.call('SREM', ARGV[2] .. 'patient:' .. patient, ARGV[1]) "
+            + "  local seq = redis.call('INCR', KEYS[4]) redis.call('ZADD', KEYS[5], seq, ARGV[1]) "
+            + "end "
+            + "local alertKey = ARGV[2] .. 'alert:' .. patient "
+            + "local open = redis.call('GET', alertKey) "
+            + "if open then "
+            + "  local id = string.match(open, '^[^|]*') "
+            + "  local images = ARGV[2] .. 'alert-images:' .. id "
+            + "  if redis.call('SREM', images, ARGV[1]) == 1 then "
+            + "    local left = redis.call('SCARD', images) "
+            + "    if left == 0 then redis.call('DEL', alertKey) else "
+            + "      local sites = {} local complete = true "
+            + "      for _, img in ipairs(redis.call('SMEMBERS', images)) do "
+            + "        local site = redis.call('HGET', ARGV[2] .. 'case:' .. img, 'siteId') "
+            + "        if site then sites[#sites + 1] = site else complete = false end "
+            + "      end "
+            + "      if complete then "
+            + "        local key = ARGV[2] .. 'alert-sites:' .. id local ttl = redis.call('PTTL', key) "
+            + "        redis.call('DEL', key) redis.call('SADD', key, unpack(sites)) "
+            + "        if ttl > 0 then redis.call('PEXPIRE', key, ttl) end "
+            + "      end "
+            + "    end "
+            + "    outcome = patient .. '|' .. open .. '|' .. left .. '|' .. probability "
+            + "  end "
+            + "end "
+            + "redis.call('SET', KEYS[1], outcome) "
+            + "return outcome";
+
+    /**
+     * What a retraction did to an alert: took the image (of probability {@code probability}, NaN when it was never a
+     * case) out of alert {@code alertId} of {@code patientRef} (opened by {@code openerImageId} at {@code
+     * firstSeenMillis}), leaving {@code imagesLeft} images (0: the alert is closed) taken at {@code sites}.
+     */
+    public record Retraction(String patientRef, String alertId, String openerImageId, long firstSeenMillis,
+                             int imagesLeft, float probability, List<String> sites) {
+    }
+
+    /**
+     * Withdraws an image: marks it retracted, removes its case, and takes it out of its patient's open alert. Returns
+     * what that did to the alert (empty when the image was in none); the same again when called again.
+     */
+    public Optional<Retraction> retract(String imageId, String patientRef) {
+        String outcome = (String) redis.eval(RETRACT,
+                List.of(retractedKey(imageId), new String(caseKey(imageId), StandardCharsets.UTF_8), casesKey(),
+                        seqKey(), changesKey()),
+                List.of(imageId, prefix, patientRef));
+        if (outcome.isEmpty()) {
+            return Optional.empty();
+        }
+        String[] parts = outcome.split("\\|");
+        List<String> sites = redis.smembers(prefix + "alert-sites:" + parts[1]).stream().sorted().toList();
+        return Optional.of(new Retraction(parts[0], parts[1], parts[2], Long.parseLong(parts[3]),
+                Integer.parseInt(parts[4]), Float.parseFloat(parts[5]), sites));
+    }
+
+    /**
+     * Replays a published retraction of an image out of an alert (recovery): the image leaves the alert's images, and
+     * the patient's open alert goes when the event says none is left.
+     */
+    public void restoreRetraction(String alertId, String patientRef, String imageId, int imagesLeft) {
+        redis.srem(prefix + "alert-images:" + alertId, imageId);
+        if (imagesLeft == 0) {
+            redis.eval("local v = redis.call('GET', KEYS[1]) "
+                    + "if v and string.sub(v, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. '|' then "
+                    + "redis.call('DEL', KEYS[1]) end return 0", List.of(prefix + "alert:" + patientRef),
+                    List.of(alertId));
+        }
     }
 
     /** Puts back a published alert's open state (recovery); false when the patient already has one open. */
@@ -325,9 +451,13 @@ public final class CaseStore {
         return redis.get(prefix + "store-intact");
     }
 
-    private static CaseRecord fromHash(Map<byte[], byte[]> raw) {
+    /** The case in a stored hash; null when there is none, or only a fragment (no image id, time or embedding). */
+    private static CaseRecord fromHashOrNull(Map<byte[], byte[]> raw) {
         Map<String, byte[]> h = new HashMap<>();
         raw.forEach((k, v) -> h.put(new String(k, StandardCharsets.UTF_8), v));
+        if (h.get("imageId") == null || h.get("scoredAt") == null || h.get("embedding") == null) {
+            return null;
+        }
         byte[] confirmed = h.get("confirmed");
         return new CaseRecord(s(h.get("imageId")), s(h.get("patientRef")), s(h.get("siteId")),
                 Long.parseLong(s(h.get("scoredAt"))), Float.parseFloat(s(h.get("probability"))),

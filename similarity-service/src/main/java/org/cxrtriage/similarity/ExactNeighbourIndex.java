@@ -37,6 +37,24 @@ public final class ExactNeighbourIndex implements NeighbourIndex {
     }
 
     @Override
+    public void remove(String imageId) {
+        lock.writeLock().lock();
+        try {
+            Integer at = positionById.remove(imageId);
+            if (at != null) {
+                // The last case takes the removed one's place: no shifting, positions stay dense.
+                CaseRecord last = records.remove(records.size() - 1);
+                if (at < records.size()) {
+                    records.set(at, last);
+                    positionById.put(last.imageId(), at);
+                }
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
     public Optional<CaseRecord> get(String imageId) {
         lock.readLock().lock();
         try {

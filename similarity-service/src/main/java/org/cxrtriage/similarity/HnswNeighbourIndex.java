@@ -208,6 +208,22 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
         }
     }
 
+    @Override
+    public void remove(String imageId) {
+        CaseRecord previous = records.remove(imageId);
+        if (previous == null) {
+            return;
+        }
+        casesPerPatient.computeIfPresent(previous.patientRef(), (p, n) -> n > 1 ? n - 1 : null);
+        try {
+            // Searches skip it at once (its id no longer resolves); the graph drops it at the next reopen.
+            writer.deleteDocuments(new Term(ID, imageId));
+            dirty = true;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /**
      * Adds many cases from two threads, so two segments' graphs are built at once, each thread taking one half of the
      * cases in {@link LocalityOrder} (cache-friendly insertion).

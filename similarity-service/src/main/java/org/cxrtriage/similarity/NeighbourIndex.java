@@ -25,6 +25,9 @@ public interface NeighbourIndex {
     default void refresh() {
     }
 
+    /** Takes the case of this image out (a retracted image); nothing when there is none. */
+    void remove(String imageId);
+
     Optional<CaseRecord> get(String imageId);
 
     /** The k nearest cases, nearest first, skipping every case of {@code excludePatientRef} (null: none). */

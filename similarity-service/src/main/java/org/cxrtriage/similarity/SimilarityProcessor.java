@@ -9,6 +9,7 @@ import org.cxrtriage.schemas.AlertEvent;
 import org.cxrtriage.schemas.CxrAlert;
 import org.cxrtriage.schemas.CxrLabel;
 import org.cxrtriage.schemas.CxrNeighbours;
+import org.cxrtriage.schemas.CxrRetraction;
 import org.cxrtriage.schemas.CxrScore;
 import org.cxrtriage.schemas.LabelSource;
 import org.cxrtriage.schemas.Neighbour;
@@ -22,8 +23,15 @@ public final class SimilarityProcessor {
     /**
      * What one score produces: always neighbours; an alert event when the image opens or updates its patient's alert.
      * {@code otherEmbeddingSpace}: the score came from another model than the stored cases, so it got no neighbours.
+     * {@code neighbours} null: the image was retracted before it was scored, so nothing is published for it.
      */
     public record Result(CxrNeighbours neighbours, CxrAlert alert, boolean otherEmbeddingSpace) {
+
+        static final Result RETRACTED = new Result(null, null, false);
+
+        public boolean retracted() {
+            return neighbours == null;
+        }
     }
 
     private final NeighbourIndex index;
@@ -171,7 +179,11 @@ public final class SimilarityProcessor {
         }
         List<CaseStore.Change> changes = store.changedSince(syncedChange);
         for (CaseStore.Change c : changes) {
-            index.put(c.record());
+            if (c.record() == null) {
+                index.remove(c.imageId());
+            } else {
+                index.put(c.record());
+            }
             syncedChange = Math.max(syncedChange, c.seq());
         }
         return changes.size();
@@ -197,6 +209,9 @@ public final class SimilarityProcessor {
     }
 
     public Result onScore(CxrScore score, Instant now) {
+        if (store.isRetracted(score.getImageId())) {
+            return Result.RETRACTED; // withdrawn while it was in the pipeline: never a case, never an alert
+        }
         syncIndex();
         float[] embedding = toArray(score.getEmbedding());
         CaseRecord current = new CaseRecord(score.getImageId(), score.getPatientRef(), score.getSiteId(),
@@ -237,6 +252,9 @@ public final class SimilarityProcessor {
                 .build();
         if (comparable && index.get(current.imageId()).isEmpty()) {
             long seq = store.save(current);
+            if (seq < 0) {
+                return Result.RETRACTED; // retracted since the check above (another instance)
+            }
             index.put(current);
             synchronized (this) {
                 if (seq == syncedChange + 1) {
@@ -251,14 +269,18 @@ public final class SimilarityProcessor {
         }
         CxrAlert alert = null;
         if (policy.shouldAlert(score.getProbability(), score.getThreshold(), vote, hits.size())) {
-            CaseStore.OpenAlert open = store.openAlert(score.getPatientRef(), UUID.randomUUID().toString(),
-                    score.getImageId(), now.toEpochMilli(), alertWindow);
+            java.util.Optional<CaseStore.JoinedAlert> joined = store.joinAlert(score.getPatientRef(),
+                    UUID.randomUUID().toString(), score.getImageId(), score.getSiteId(), now.toEpochMilli(),
+                    alertWindow);
+            if (joined.isEmpty()) {
+                return Result.RETRACTED; // retracted since the check above: its retraction removed the case
+            }
+            CaseStore.OpenAlert open = joined.get().alert();
             // Deterministic per image: processing an image again (a replay after an aborted transaction) yields the
             // same event again, published once by the transaction. The opening image OPENS the alert; each later
             // positive image of the patient within the window UPDATES it (same alert id).
             boolean opening = open.imageId().equals(score.getImageId());
-            CaseStore.AlertImages images = store.addAlertImage(open.alertId(), score.getImageId(),
-                    List.of(score.getSiteId()), alertWindow);
+            CaseStore.AlertImages images = joined.get().images();
             alert = CxrAlert.newBuilder()
                     .setAlertId(open.alertId())
                     .setPatientRef(score.getPatientRef())
@@ -278,6 +300,47 @@ public final class SimilarityProcessor {
                     .build();
         }
         return new Result(result, alert, !comparable);
+    }
+
+    /**
+     * Withdraws an image its site retracted: its case leaves the store and, through the change numbers, every
+     * instance's index, so no later image gets it as a neighbour; it leaves its patient's open alert; a score of it
+     * still in the pipeline will be dropped ({@link #onScore}). Returns the alert event that says so (RETRACTED, with
+     * the images left; 0: the alert is withdrawn and the patient's next positive image opens a new one), or null when
+     * the image was in no open alert. Processed again (a batch aborted and replayed), it returns the same event.
+     */
+    public CxrAlert onRetraction(CxrRetraction retraction, Instant now) {
+        String imageId = retraction.getImageId();
+        java.util.Optional<CaseStore.Retraction> done = store.retract(imageId, retraction.getPatientRef());
+        index.remove(imageId);
+        syncIndex();
+        if (done.isEmpty()) {
+            return null;
+        }
+        CaseStore.Retraction r = done.get();
+        return CxrAlert.newBuilder()
+                .setAlertId(r.alertId())
+                .setPatientRef(r.patientRef())
+                .setSiteId(retraction.getSiteId())
+                .setImageId(imageId)
+                .setProbability(r.probability())
+                .setKnnVote(Float.NaN)
+                .setNeighbours(List.of())
+                .setFirstSeen(Instant.ofEpochMilli(r.firstSeenMillis()))
+                .setLastSeen(now)
+                .setRaisedAt(Instant.ofEpochMilli(r.firstSeenMillis()))
+                .setRule("image retracted by its site (" + retraction.getReason() + ")")
+                .setEvent(AlertEvent.RETRACTED)
+                .setOpenedByImageId(r.openerImageId())
+                .setImageCount(r.imagesLeft())
+                .setSites(r.sites())
+                .build();
+    }
+
+    /** Puts a published retraction back (recovery after Redis lost its data, before the scores are replayed). */
+    public void restoreRetraction(CxrRetraction retraction) {
+        store.retract(retraction.getImageId(), retraction.getPatientRef());
+        index.remove(retraction.getImageId());
     }
 
     public java.util.Optional<CaseRecord> caseOf(String imageId) {
@@ -302,8 +365,8 @@ public final class SimilarityProcessor {
      * returns whether it was missing.
      */
     public boolean restoreCase(CxrScore score) {
-        if (!comparable(score)) {
-            return false; // never stored: it came from another model than the cases
+        if (!comparable(score) || store.isRetracted(score.getImageId())) {
+            return false; // never stored: it came from another model than the cases, or its site withdrew it
         }
         if (store.exists(score.getImageId())) {
             if (index.get(score.getImageId()).isEmpty()) {
@@ -314,7 +377,9 @@ public final class SimilarityProcessor {
         CaseRecord c = index.get(score.getImageId()).orElseGet(() -> new CaseRecord(score.getImageId(),
                 score.getPatientRef(), score.getSiteId(), score.getScoredAt().toEpochMilli(), score.getProbability(),
                 score.getPositive(), toArray(score.getEmbedding()), null));
-        store.save(c);
+        if (store.save(c) < 0) {
+            return false;
+        }
         index.put(c);
         return true;
     }
@@ -324,6 +389,11 @@ public final class SimilarityProcessor {
         long opened = alert.getFirstSeen().toEpochMilli();
         Duration left = alertWindow.minusMillis(now.toEpochMilli() - opened);
         if (left.isNegative() || left.isZero()) {
+            return false;
+        }
+        if (alert.getEvent() == AlertEvent.RETRACTED) {
+            store.restoreRetraction(alert.getAlertId(), alert.getPatientRef(), alert.getImageId(),
+                    alert.getImageCount());
             return false;
         }
         String opener = alert.getOpenedByImageId() != null ? alert.getOpenedByImageId() : alert.getImageId();

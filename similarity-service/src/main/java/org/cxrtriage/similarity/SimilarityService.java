@@ -30,7 +30,9 @@ import org.cxrtriage.common.TopicReplay;
 import org.cxrtriage.common.TopicSetup;
 import org.cxrtriage.common.TransactionalBatch;
 import org.cxrtriage.schemas.AvroSerdes;
+import org.cxrtriage.schemas.CxrAlert;
 import org.cxrtriage.schemas.CxrLabel;
+import org.cxrtriage.schemas.CxrRetraction;
 import org.cxrtriage.schemas.CxrScore;
 import org.cxrtriage.schemas.Topic;
 import org.slf4j.Logger;
@@ -123,6 +125,10 @@ public final class SimilarityService implements Service {
         // One transaction per poll, with a search and Redis round trips per record: a bounded batch stays well inside
         // the transaction timeout (15 s) on a backlog.
         cp.putIfAbsent(org.apache.kafka.clients.consumer.ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100);
+        // Range assignment gives partition N of the scores and of the retractions topic (co-partitioned, checked by
+        // TopicSetup) to the same consumer: an image's score and its retraction are handled in order, on one thread.
+        cp.put(org.apache.kafka.clients.consumer.ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+                org.apache.kafka.clients.consumer.RangeAssignor.class.getName());
         consumer = new KafkaConsumer<>(cp, new StringDeserializer(), any);
         new KafkaClientMetrics(producer).bindTo(metrics);
         new KafkaClientMetrics(consumer).bindTo(metrics);
@@ -165,6 +171,9 @@ public final class SimilarityService implements Service {
         }
         long t0 = System.nanoTime();
         Map<TopicPartition, Long> done = TopicReplay.committedOffsets(settings, groupId);
+        // Retractions first: a replayed score of a withdrawn image is then not stored again.
+        long retractions = TopicReplay.read(settings, Topic.RETRACTIONS.name(),
+                serdes.deserializer(Topic.RETRACTIONS), done, r -> processor.restoreRetraction(r.value()));
         long cases = TopicReplay.read(settings, Topic.SCORES.name(), serdes.deserializer(Topic.SCORES), done,
                 r -> processor.restoreCase(r.value()));
         long labels = TopicReplay.read(settings, Topic.LABELS.name(), serdes.deserializer(Topic.LABELS), done,
@@ -174,14 +183,14 @@ public final class SimilarityService implements Service {
                 r -> processor.restoreAlert(r.value(), now));
         store.markIntact();
         metrics.counter("cxr.similarity.recoveries").increment();
-        LOG.info("case store recovered from Kafka in {} ms: {} scores, {} labels, {} alerts replayed",
-                (System.nanoTime() - t0) / 1_000_000, cases, labels, alerts);
+        LOG.info("case store recovered from Kafka in {} ms: {} retractions, {} scores, {} labels, {} alerts replayed",
+                (System.nanoTime() - t0) / 1_000_000, retractions, cases, labels, alerts);
     }
 
     private void runLoop() {
         try {
             producer.initTransactions();
-            consumer.subscribe(List.of(Topic.SCORES.name(), Topic.LABELS.name()));
+            consumer.subscribe(List.of(Topic.SCORES.name(), Topic.LABELS.name(), Topic.RETRACTIONS.name()));
             long snapshotEvery = settings.duration(SNAPSHOT_INTERVAL, Duration.ofMinutes(5)).toNanos();
             long nextSnapshot = System.nanoTime() + snapshotEvery;
             GuardedPoll guard = GuardedPoll.counting(metrics, "cxr.similarity");
@@ -231,6 +240,11 @@ public final class SimilarityService implements Service {
     private void handle(SpecificRecord value) {
         if (value instanceof CxrScore score) {
             SimilarityProcessor.Result result = processor.onScore(score, Instant.now());
+            if (result.retracted()) {
+                metrics.counter("cxr.similarity.retracted.dropped").increment();
+                LOG.info("score of image {} dropped: its site retracted the image", score.getImageId());
+                return;
+            }
             if (result.otherEmbeddingSpace()) {
                 metrics.counter("cxr.similarity.other.model").increment();
                 warnOtherModel(score);
@@ -243,6 +257,16 @@ public final class SimilarityService implements Service {
                 metrics.counter("cxr.similarity.alerts", "site", result.alert().getSiteId()).increment();
                 LOG.info("alert {} raised for image {} (site {})", result.alert().getAlertId(), score.getImageId(),
                         score.getSiteId());
+            }
+        } else if (value instanceof CxrRetraction retraction) {
+            CxrAlert alert = processor.onRetraction(retraction, Instant.now());
+            metrics.counter("cxr.similarity.retractions").increment();
+            if (alert != null) {
+                producer.send(new ProducerRecord<>(Topic.ALERTS.name(), alert.getPatientRef(), alert));
+                LOG.info("image {} retracted: out of alert {}, {} image(s) left", retraction.getImageId(),
+                        alert.getAlertId(), alert.getImageCount());
+            } else {
+                LOG.info("image {} retracted (in no open alert)", retraction.getImageId());
             }
         } else if (value instanceof CxrLabel label) {
             int updated = processor.onLabel(label);

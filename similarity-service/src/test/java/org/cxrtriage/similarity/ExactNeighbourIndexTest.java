@@ -49,6 +49,26 @@ class ExactNeighbourIndexTest {
     }
 
     @Test
+    void aRemovedCaseIsNeitherFoundNorReturnedAndTheOthersStayWhereTheyWere() {
+        ExactNeighbourIndex index = new ExactNeighbourIndex();
+        index.put(at("a", "p1", 0, 0));
+        index.put(at("b", "p2", 1, 0));
+        index.put(at("c", "p3", 2, 0));
+
+        index.remove("a");
+        index.remove("missing");
+
+        assertThat(index.size()).isEqualTo(2);
+        assertThat(index.get("a")).isEmpty();
+        assertThat(index.get("c")).get().extracting(CaseRecord::imageId).isEqualTo("c");
+        assertThat(index.search(new float[] {0, 0}, 4, null)).extracting(h -> h.record().imageId())
+                .containsExactly("b", "c");
+        index.put(at("a", "p1", 0, 0)); // the position bookkeeping still holds
+        assertThat(index.search(new float[] {0, 0}, 1, null)).extracting(h -> h.record().imageId())
+                .containsExactly("a");
+    }
+
+    @Test
     void agreesWithSortingAllDistancesOnRandomData() {
         java.util.Random rnd = new java.util.Random(7);
         ExactNeighbourIndex index = new ExactNeighbourIndex();

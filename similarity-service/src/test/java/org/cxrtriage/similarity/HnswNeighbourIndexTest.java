@@ -96,4 +96,29 @@ class HnswNeighbourIndexTest {
             assertThat(reopened.search(all.get(0).embedding(), 4, null)).isEmpty();
         }
     }
+
+    @Test
+    void aRemovedCaseIsNotFoundNotReturnedAndStaysRemovedInTheSnapshot(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        List<CaseRecord> all = cases(300, 4);
+        CaseRecord gone = all.get(42);
+        try (HnswNeighbourIndex index = new HnswNeighbourIndex(100, dir)) {
+            index.putAll(all);
+            assertThat(index.search(gone.embedding(), 1, null)).extracting(h -> h.record().imageId())
+                    .containsExactly(gone.imageId());
+
+            index.remove(gone.imageId());
+
+            assertThat(index.get(gone.imageId())).isEmpty();
+            assertThat(index.size()).isEqualTo(299);
+            assertThat(index.search(gone.embedding(), 10, null)).hasSize(10)
+                    .noneMatch(h -> h.record().imageId().equals(gone.imageId()));
+            index.commit(301, "epoch-1");
+        }
+        try (HnswNeighbourIndex reopened = new HnswNeighbourIndex(100, dir)) {
+            assertThat(reopened.size()).isEqualTo(299);
+            assertThat(reopened.get(gone.imageId())).isEmpty();
+            assertThat(reopened.search(gone.embedding(), 10, null))
+                    .noneMatch(h -> h.record().imageId().equals(gone.imageId()));
+        }
+    }
 }

@@ -108,7 +108,7 @@ class SimilarityProcessorRedisTest {
             long synced = 0;
             while (writing.get() || synced < store.lastChange()) {
                 for (CaseStore.Change c : store.changedSince(synced)) {
-                    seen.add(c.record().imageId());
+                    seen.add(c.imageId());
                     synced = Math.max(synced, c.seq());
                 }
             }

@@ -1,0 +1,212 @@
+package org.cxrtriage.similarity;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.cxrtriage.common.CommonKeys;
+import org.cxrtriage.schemas.AlertEvent;
+import org.cxrtriage.schemas.CxrAlert;
+import org.cxrtriage.schemas.CxrRetraction;
+import org.cxrtriage.schemas.CxrScore;
+import org.cxrtriage.schemas.RetractionReason;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.RedisClient;
+
+/** An image its site withdrew, against a real Redis ($REDIS_URL, default 127.0.0.1:6379) in a namespace of its own. */
+class RetractionTest {
+
+    private RedisClient redis;
+    private String prefix;
+
+    @BeforeEach
+    void connect() {
+        redis = RedisClient.create(URI.create(System.getenv().getOrDefault(CommonKeys.REDIS_URL,
+                CommonKeys.DEFAULT_REDIS_URL)));
+        prefix = "cxr:unit-" + UUID.randomUUID() + ":";
+    }
+
+    @AfterEach
+    void cleanUp() {
+        List<String> keys = new ArrayList<>(redis.keys(prefix + "*"));
+        if (!keys.isEmpty()) {
+            redis.del(keys.toArray(String[]::new));
+        }
+        redis.close();
+    }
+
+    private SimilarityProcessor processor(NeighbourIndex index) {
+        return new SimilarityProcessor(index, new CaseStore(redis, prefix), AlertPolicy.modelCall(), 4,
+                Duration.ofHours(1));
+    }
+
+    private static CxrScore score(String image, String patient, String site, float p, float x) {
+        return CxrScore.newBuilder().setImageId(image).setStudyId("s").setPatientRef(patient).setSiteId(site)
+                .setProbability(p).setPositive(p >= 0.5f).setThreshold(0.5f).setModelName("m").setModelVersion("1")
+                .setEmbedding(List.of(x, 0f)).setReceivedAt(Instant.EPOCH).setScoredAt(Instant.ofEpochMilli(1000))
+                .setInferenceMs(1f).setBatchSize(1).build();
+    }
+
+    private static CxrRetraction retraction(String image, String patient, String site) {
+        return CxrRetraction.newBuilder().setImageId(image).setPatientRef(patient).setSiteId(site)
+                .setReason(RetractionReason.WRONG_PATIENT).setRetractedBy("token:" + site + ":00000000")
+                .setRetractedAt(Instant.ofEpochMilli(5000)).build();
+    }
+
+    private static List<String> neighbourIds(SimilarityProcessor.Result r) {
+        return r.neighbours().getNeighbours().stream().map(n -> n.getImageId()).toList();
+    }
+
+    @Test
+    void aRetractedCaseIsNoLongerAnyonesNeighbourAndItsOnlyAlertIsWithdrawn() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        CxrAlert opened = p.onScore(score("wrong", "p1", "ED-A", 0.9f, 0f), Instant.now()).alert();
+        p.onScore(score("other", "p2", "ED-A", 0.1f, 5f), Instant.now());
+        assertThat(opened.getEvent()).isEqualTo(AlertEvent.OPENED);
+
+        CxrAlert withdrawn = p.onRetraction(retraction("wrong", "p1", "ED-A"), Instant.now());
+
+        assertThat(withdrawn.getEvent()).isEqualTo(AlertEvent.RETRACTED);
+        assertThat(withdrawn.getAlertId()).isEqualTo(opened.getAlertId());
+        assertThat(withdrawn.getImageId()).isEqualTo("wrong");
+        assertThat(withdrawn.getImageCount()).isZero();
+        assertThat(withdrawn.getProbability()).isEqualTo(0.9f);
+        assertThat(withdrawn.getRule()).contains("WRONG_PATIENT");
+        assertThat(p.caseOf("wrong")).isEmpty();
+        assertThat(neighbourIds(p.onScore(score("next", "p3", "ED-A", 0.1f, 0.1f), Instant.now())))
+                .containsExactly("other");
+        // The patient's next positive image opens a new alert: the withdrawn one is closed.
+        CxrAlert fresh = p.onScore(score("right", "p1", "ED-A", 0.9f, 9f), Instant.now()).alert();
+        assertThat(fresh.getEvent()).isEqualTo(AlertEvent.OPENED);
+        assertThat(fresh.getAlertId()).isNotEqualTo(opened.getAlertId());
+    }
+
+    @Test
+    void anAlertWithAnotherPositiveImageStaysOpenWithOneImageFewer() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        CxrAlert opened = p.onScore(score("first", "p1", "ED-A", 0.9f, 0f), Instant.now()).alert();
+        p.onScore(score("second", "p1", "ED-B", 0.8f, 1f), Instant.now());
+
+        CxrAlert event = p.onRetraction(retraction("second", "p1", "ED-B"), Instant.now());
+
+        assertThat(event.getEvent()).isEqualTo(AlertEvent.RETRACTED);
+        assertThat(event.getImageCount()).isEqualTo(1);
+        assertThat(event.getSites()).as("ED-B sent it to the wrong patient: no longer its alert")
+                .containsExactly("ED-A");
+        assertThat(event.getOpenedByImageId()).isEqualTo("first");
+        CxrAlert third = p.onScore(score("third", "p1", "ED-A", 0.9f, 2f), Instant.now()).alert();
+        assertThat(third.getEvent()).isEqualTo(AlertEvent.UPDATED);
+        assertThat(third.getAlertId()).isEqualTo(opened.getAlertId());
+        assertThat(third.getImageCount()).isEqualTo(2);
+    }
+
+    @Test
+    void processedAgainAfterAnAbortedBatchItGivesTheSameEventAndANegativeImageGivesNone() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        p.onScore(score("pos", "p1", "ED-A", 0.9f, 0f), Instant.now());
+        p.onScore(score("neg", "p2", "ED-A", 0.1f, 1f), Instant.now());
+
+        CxrAlert first = p.onRetraction(retraction("pos", "p1", "ED-A"), Instant.now());
+        CxrAlert again = p.onRetraction(retraction("pos", "p1", "ED-A"), Instant.now());
+
+        assertThat(again.getAlertId()).isEqualTo(first.getAlertId());
+        assertThat(again.getImageCount()).isEqualTo(first.getImageCount()).isZero();
+        assertThat(again.getProbability()).isEqualTo(first.getProbability()).isEqualTo(0.9f);
+        assertThat(again.getEvent()).isEqualTo(AlertEvent.RETRACTED);
+        assertThat(p.onRetraction(retraction("neg", "p2", "ED-A"), Instant.now())).isNull();
+        assertThat(p.caseOf("neg")).isEmpty();
+    }
+
+    @Test
+    void aScoreThatArrivesAfterItsImagesRetractionIsDroppedAndNeverRestored() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        assertThat(p.onRetraction(retraction("late", "p1", "ED-A"), Instant.now())).isNull();
+
+        SimilarityProcessor.Result r = p.onScore(score("late", "p1", "ED-A", 0.9f, 0f), Instant.now());
+
+        assertThat(r.retracted()).isTrue();
+        assertThat(r.alert()).isNull();
+        assertThat(p.caseOf("late")).isEmpty();
+        assertThat(p.restoreCase(score("late", "p1", "ED-A", 0.9f, 0f))).isFalse();
+        assertThat(p.caseOf("late")).isEmpty();
+    }
+
+    @Test
+    void anotherInstanceDropsTheRetractedCaseFromItsIndexToo(@TempDir Path dir) {
+        try (HnswNeighbourIndex otherIndex = new HnswNeighbourIndex(100, dir)) {
+            SimilarityProcessor here = processor(new ExactNeighbourIndex());
+            SimilarityProcessor there = processor(otherIndex);
+            here.onScore(score("a", "p1", "ED-A", 0.9f, 0f), Instant.now());
+            here.onScore(score("b", "p2", "ED-A", 0.1f, 3f), Instant.now());
+            assertThat(there.caseOf("a")).isPresent();
+
+            here.onRetraction(retraction("a", "p1", "ED-A"), Instant.now());
+
+            assertThat(there.caseOf("a")).isEmpty();
+            assertThat(otherIndex.size()).isEqualTo(1);
+            assertThat(neighbourIds(there.onScore(score("q", "p3", "ED-A", 0.1f, 0.1f), Instant.now())))
+                    .containsExactly("b");
+        }
+    }
+
+    @Test
+    void recoveryReplaysTheWithdrawalOfAnAlert() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        Instant now = Instant.now();
+        CxrAlert opened = p.onScore(score("x", "p1", "ED-A", 0.9f, 0f), now).alert();
+        CxrAlert withdrawn = p.onRetraction(retraction("x", "p1", "ED-A"), now);
+        cleanUp();
+        connect(); // an empty namespace: Redis lost its data
+
+        SimilarityProcessor recovered = processor(new ExactNeighbourIndex());
+        recovered.restoreRetraction(retraction("x", "p1", "ED-A"));
+        assertThat(recovered.restoreCase(score("x", "p1", "ED-A", 0.9f, 0f))).isFalse();
+        recovered.restoreAlert(opened, now);
+        recovered.restoreAlert(withdrawn, now);
+
+        assertThat(recovered.caseOf("x")).isEmpty();
+        CxrAlert fresh = recovered.onScore(score("y", "p1", "ED-A", 0.9f, 1f), now).alert();
+        assertThat(fresh.getEvent()).isEqualTo(AlertEvent.OPENED);
+        assertThat(fresh.getAlertId()).isNotEqualTo(opened.getAlertId());
+    }
+
+    @Test
+    void theRetractedPatientIsTheStoredCasesWhateverTheRetractionSays() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        p.onScore(score("x", "p1", "ED-A", 0.9f, 0f), Instant.now());
+
+        CxrAlert event = p.onRetraction(retraction("x", "p-other", "ED-A"), Instant.now());
+
+        assertThat(event.getPatientRef()).isEqualTo("p1");
+        assertThat(event.getImageCount()).isZero();
+    }
+
+    @Test
+    void aCaseOrAlertWrittenAfterItsRetractionIsRefusedAndALabelLeavesNoFragment() {
+        CaseStore store = new CaseStore(redis, prefix);
+        CaseRecord x = new CaseRecord("x", "p1", "ED-A", 1000, 0.9f, true, new float[] {0, 0}, null);
+        store.save(x);
+        long before = store.lastChange();
+
+        store.retract("x", "p1");
+
+        // An instance that checked before the retraction and writes after it (it lost its partitions unawares).
+        assertThat(store.save(x)).isEqualTo(-1);
+        assertThat(store.joinAlert("p1", "alert-1", "x", "ED-A", 1000, Duration.ofHours(1))).isEmpty();
+        assertThat(store.setConfirmed("x", true)).isFalse();
+        assertThat(store.exists("x")).isFalse();
+        assertThat(store.changedSince(before)).singleElement().satisfies(c -> {
+            assertThat(c.imageId()).isEqualTo("x");
+            assertThat(c.record()).as("removed").isNull();
+        });
+        assertThat(store.loadAll()).isEmpty();
+    }
+}
