@@ -40,8 +40,8 @@ public final class AlertBoard {
     private final Map<String, Entry> byId = new HashMap<>();
     private final TreeSet<Entry> ordered = new TreeSet<>(NEWEST_FIRST);
     private final Map<String, Acknowledgement> pendingAcks;
-    /** Images their sites withdrew (the newest, as many as the board keeps alerts, times four). */
-    private final java.util.Set<String> retractedImages;
+    /** Images their sites withdrew (every retraction is read at start: they are few). */
+    private final java.util.Set<String> retractedImages = new java.util.HashSet<>();
     private long version;
 
     public AlertBoard(int capacity) {
@@ -49,12 +49,6 @@ public final class AlertBoard {
             throw new IllegalArgumentException("capacity must be at least 1, got " + capacity);
         }
         this.capacity = capacity;
-        this.retractedImages = java.util.Collections.newSetFromMap(new LinkedHashMap<>() {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-                return size() > 4 * AlertBoard.this.capacity;
-            }
-        });
         this.pendingAcks = new LinkedHashMap<>() {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, Acknowledgement> eldest) {
@@ -144,6 +138,11 @@ public final class AlertBoard {
         byId.put(alertId, entry);
         ordered.add(entry);
         return Optional.of(entry);
+    }
+
+    /** An image its site withdrew: its pictures are refused from now on ({@link #showsImage}). */
+    public synchronized void retractImage(String imageId) {
+        retractedImages.add(imageId);
     }
 
     public synchronized Optional<Entry> get(String alertId) {

@@ -178,7 +178,7 @@ public final class DashboardService implements Service {
     private void runAlertLoop() {
         try {
             List<TopicPartition> partitions = new ArrayList<>();
-            for (String topic : List.of(Topic.ALERTS.name(), Topic.ALERT_ACKS.name())) {
+            for (String topic : List.of(Topic.ALERTS.name(), Topic.ALERT_ACKS.name(), Topic.RETRACTIONS.name())) {
                 alertConsumer.partitionsFor(topic, Duration.ofSeconds(30))
                         .forEach(i -> partitions.add(new TopicPartition(i.topic(), i.partition())));
             }
@@ -223,6 +223,9 @@ public final class DashboardService implements Service {
                 metrics.counter("cxr.dashboard.alert.events").increment();
                 hub.publish("alert", e);
             });
+        } else if (value instanceof org.cxrtriage.schemas.CxrRetraction retraction) {
+            // Its pictures are refused from now on, also where the image is another alert's similar case.
+            board.retractImage(retraction.getImageId());
         } else if (value instanceof CxrAlertAck ack) {
             board.acknowledge(AlertMapping.fromEvent(ack)).ifPresent(e -> {
                 metrics.counter("cxr.dashboard.ack.events").increment();

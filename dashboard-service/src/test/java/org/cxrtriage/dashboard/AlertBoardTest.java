@@ -193,8 +193,20 @@ class AlertBoardTest {
         assertThat(withdrawn.alert().withdrawn()).isTrue();
         assertThat(board.get("a")).get().extracting(e -> e.alert().withdrawn()).isEqualTo(true);
         assertThat(board.retract("not-shown", "img-x", 0, "r", List.of())).isEmpty();
-        assertThat(board.showsImage("img-x", s -> true)).isFalse();
         assertThat(board.retract("a", "img-c", 0, "image retracted by its site (OTHER)", List.of("ED-A")))
                 .as("nothing changed").isEmpty();
+    }
+
+    @Test
+    void aRetractedImageShownAsAnotherAlertsSimilarCaseIsRefused() {
+        AlertBoard board = new AlertBoard(10);
+        DashboardAlert.SimilarCase twin = new DashboardAlert.SimilarCase("img-n", "p-n", "ED-B", 0.1, 0.9, true, false);
+        board.upsert(alert("a", "ED-A", 5_000, List.of(twin)));
+        assertThat(board.showsImage("img-n", s -> s.equals("ED-A"))).isTrue();
+
+        board.retractImage("img-n");
+
+        assertThat(board.showsImage("img-n", s -> s.equals("ED-A"))).isFalse();
+        assertThat(board.showsImage("img-a-5000", s -> s.equals("ED-A"))).isTrue();
     }
 }

@@ -233,6 +233,19 @@ class DashboardBrowserTest {
         assertThat(text(page2, row + " td.images")).isEqualTo("0");
         assertThat(JSON.readTree(body(base1 + "/api/alerts", siteToken)).path("alerts").get(0).path("withdrawn")
                 .asBoolean()).isTrue();
+        // A similar case of the alert retracted by its site: its picture is refused from then on.
+        assertThat(get(base1 + "/api/images/" + neighbourId + "/cxr.png?token=" + siteToken)).isEqualTo(200);
+        try (KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(
+                KafkaSettings.producer(settings, "dashboard-e2e"), new StringSerializer(),
+                RegistrySettings.serdes(settings).anySerializer())) {
+            producer.send(new ProducerRecord<>(Topic.RETRACTIONS.name(), neighbourId,
+                    org.cxrtriage.schemas.CxrRetraction.newBuilder().setImageId(neighbourId).setPatientRef("p-old")
+                            .setSiteId(otherSite).setReason(org.cxrtriage.schemas.RetractionReason.WRONG_IMAGE)
+                            .setRetractedBy("token:" + otherSite + ":00000000").setRetractedAt(Instant.now())
+                            .build())).get();
+        }
+        await().atMost(WAIT).until(() -> get(base1 + "/api/images/" + neighbourId + "/cxr.png?token=" + siteToken)
+                == 403);
         assertThat(get(base1 + "/health")).isEqualTo(200);
         assertThat(body(base1 + "/metrics", allToken)).contains("cxr_dashboard_alerts").contains("cxr_dashboard_browsers");
     }

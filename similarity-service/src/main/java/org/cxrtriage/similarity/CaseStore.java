@@ -153,7 +153,7 @@ public final class CaseStore {
         redis.del(casesKey(), changesKey(), seqKey());
         List<String> patients = new ArrayList<>();
         redis.keys(prefix + "patient:*").forEach(patients::add);
-        redis.keys(prefix + "retracted:*").forEach(patients::add);
+        redis.keys(prefix + "retracted*").forEach(patients::add); // the markers and their sites
         for (int from = 0; from < patients.size(); from += BATCH) {
             redis.del(patients.subList(from, Math.min(patients.size(), from + BATCH)).toArray(String[]::new));
         }
@@ -310,14 +310,15 @@ public final class CaseStore {
 
     /**
      * All of a retraction in one step (a script runs atomically), so a batch aborted half-way and processed again finds
-     * the same outcome: the marker, once set, holds what the first run did and is returned as it is. Otherwise the case
-     * goes (with a change number, so every instance drops it from its index) and the image leaves its patient's open
-     * alert, which closes when no image is left; else the alert's sites become those of the images left (when every
-     * one of them is a stored case), so a site that sent the image to the wrong patient no longer sees the alert. The
-     * patient is the stored case's when there is one (the retraction's otherwise). Returns "" or
-     * "patientRef|alertId|opener|firstSeen|imagesLeft|probability". KEYS: marker, case, cases, sequence, changes; ARGV:
-     * image id, key prefix, the retraction's patient. The alert's keys are derived from the prefix inside (standalone
-     * Redis, as the rest of the store).
+     * the same outcome: the marker, once set, holds what the first run did (and the retraction's sites key the sites
+     * it named) and is returned as it is. Otherwise the case goes (with a change number, so every instance drops it
+     * from its index) and the image leaves its patient's open alert. When no image is left the alert closes; its
+     * sites are the ones it had. Else its sites become those of the images left (when every one of them is a stored
+     * case), so a site that sent the image to the wrong patient no longer sees the alert. The patient is the stored
+     * case's when there is one (the retraction's otherwise). Returns "" or
+     * "patientRef|alertId|opener|firstSeen|imagesLeft|probability". KEYS: marker, case, cases, sequence, changes, the
+     * retraction's sites; ARGV: image id, key prefix, the retraction's patient. The alert's keys are derived from the
+     * prefix inside (standalone Redis, as the rest of the store).
      */
     private static final String RETRACT = "local done = redis.call('GET', KEYS[1]) "
             + "if done then return done end "
@@ -332,21 +333,24 @@ public final class CaseStore {
             + "local open = redis.call('GET', alertKey) "
             + "if open then "
             + "  local id = string.match(open, '^[^|]*') "
-            + "  local images = ARGV[2] .. 'alert-images:' .. id "
+            + "  local images = ARGV[2] .. 'alert-images:' .. id local sitesKey = ARGV[2] .. 'alert-sites:' .. id "
             + "  if redis.call('SREM', images, ARGV[1]) == 1 then "
             + "    local left = redis.call('SCARD', images) "
-            + "    if left == 0 then redis.call('DEL', alertKey) else "
-            + "      local sites = {} local complete = true "
+            + "    local sites = redis.call('SMEMBERS', sitesKey) "
+            + "    if left == 0 then redis.call('DEL', alertKey, sitesKey) else "
+            + "      local kept = {} local complete = true "
             + "      for _, img in ipairs(redis.call('SMEMBERS', images)) do "
             + "        local site = redis.call('HGET', ARGV[2] .. 'case:' .. img, 'siteId') "
-            + "        if site then sites[#sites + 1] = site else complete = false end "
+            + "        if site then kept[#kept + 1] = site else complete = false end "
             + "      end "
             + "      if complete then "
-            + "        local key = ARGV[2] .. 'alert-sites:' .. id local ttl = redis.call('PTTL', key) "
-            + "        redis.call('DEL', key) redis.call('SADD', key, unpack(sites)) "
-            + "        if ttl > 0 then redis.call('PEXPIRE', key, ttl) end "
+            + "        local ttl = redis.call('PTTL', images) "
+            + "        redis.call('DEL', sitesKey) redis.call('SADD', sitesKey, unpack(kept)) "
+            + "        if ttl > 0 then redis.call('PEXPIRE', sitesKey, ttl) end "
+            + "        sites = kept "
             + "      end "
             + "    end "
+            + "    if #sites > 0 then redis.call('SADD', KEYS[6], unpack(sites)) end "
             + "    outcome = patient .. '|' .. open .. '|' .. left .. '|' .. probability "
             + "  end "
             + "end "
@@ -356,7 +360,8 @@ public final class CaseStore {
     /**
      * What a retraction did to an alert: took the image (of probability {@code probability}, NaN when it was never a
      * case) out of alert {@code alertId} of {@code patientRef} (opened by {@code openerImageId} at {@code
-     * firstSeenMillis}), leaving {@code imagesLeft} images (0: the alert is closed) taken at {@code sites}.
+     * firstSeenMillis}), leaving {@code imagesLeft} images (0: the alert is closed) taken at {@code sites} (when none
+     * is left: the sites the alert had).
      */
     public record Retraction(String patientRef, String alertId, String openerImageId, long firstSeenMillis,
                              int imagesLeft, float probability, List<String> sites) {
@@ -367,31 +372,46 @@ public final class CaseStore {
      * what that did to the alert (empty when the image was in none); the same again when called again.
      */
     public Optional<Retraction> retract(String imageId, String patientRef) {
+        String sitesKey = prefix + "retracted-sites:" + imageId;
         String outcome = (String) redis.eval(RETRACT,
                 List.of(retractedKey(imageId), new String(caseKey(imageId), StandardCharsets.UTF_8), casesKey(),
-                        seqKey(), changesKey()),
+                        seqKey(), changesKey(), sitesKey),
                 List.of(imageId, prefix, patientRef));
         if (outcome.isEmpty()) {
             return Optional.empty();
         }
         String[] parts = outcome.split("\\|");
-        List<String> sites = redis.smembers(prefix + "alert-sites:" + parts[1]).stream().sorted().toList();
+        List<String> sites = redis.smembers(sitesKey).stream().sorted().toList();
         return Optional.of(new Retraction(parts[0], parts[1], parts[2], Long.parseLong(parts[3]),
                 Integer.parseInt(parts[4]), Float.parseFloat(parts[5]), sites));
     }
 
     /**
-     * Replays a published retraction of an image out of an alert (recovery): the image leaves the alert's images, and
-     * the patient's open alert goes when the event says none is left.
+     * KEYS: the alert's images, its sites, the patient's alert; ARGV: image id, images left, alert id, the sites
+     * left. Replays a RETRACTED event: the image leaves the alert; none left closes the patient's alert if it is this
+     * one; else the alert's sites become the event's.
      */
-    public void restoreRetraction(String alertId, String patientRef, String imageId, int imagesLeft) {
-        redis.srem(prefix + "alert-images:" + alertId, imageId);
-        if (imagesLeft == 0) {
-            redis.eval("local v = redis.call('GET', KEYS[1]) "
-                    + "if v and string.sub(v, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. '|' then "
-                    + "redis.call('DEL', KEYS[1]) end return 0", List.of(prefix + "alert:" + patientRef),
-                    List.of(alertId));
-        }
+    private static final String RESTORE_RETRACTION = "redis.call('SREM', KEYS[1], ARGV[1]) "
+            + "if ARGV[2] == '0' then "
+            + "  local v = redis.call('GET', KEYS[3]) "
+            + "  if v and string.sub(v, 1, string.len(ARGV[3]) + 1) == ARGV[3] .. '|' then "
+            + "    redis.call('DEL', KEYS[3], KEYS[2]) end "
+            + "elseif #ARGV > 3 then "
+            + "  local ttl = redis.call('PTTL', KEYS[1]) "
+            + "  redis.call('DEL', KEYS[2]) redis.call('SADD', KEYS[2], unpack(ARGV, 4)) "
+            + "  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end "
+            + "end return 0";
+
+    /**
+     * Replays a published retraction of an image out of an alert (recovery): the image leaves the alert's images; the
+     * patient's open alert goes when the event says none is left, else the alert's sites become the event's.
+     */
+    public void restoreRetraction(String alertId, String patientRef, String imageId, int imagesLeft,
+                                  List<String> sitesLeft) {
+        List<String> args = new ArrayList<>(List.of(imageId, Integer.toString(imagesLeft), alertId));
+        args.addAll(sitesLeft);
+        redis.eval(RESTORE_RETRACTION, List.of(prefix + "alert-images:" + alertId, prefix + "alert-sites:" + alertId,
+                prefix + "alert:" + patientRef), args);
     }
 
     /** Puts back a published alert's open state (recovery); false when the patient already has one open. */

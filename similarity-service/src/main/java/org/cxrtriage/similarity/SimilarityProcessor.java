@@ -209,9 +209,6 @@ public final class SimilarityProcessor {
     }
 
     public Result onScore(CxrScore score, Instant now) {
-        if (store.isRetracted(score.getImageId())) {
-            return Result.RETRACTED; // withdrawn while it was in the pipeline: never a case, never an alert
-        }
         syncIndex();
         float[] embedding = toArray(score.getEmbedding());
         CaseRecord current = new CaseRecord(score.getImageId(), score.getPatientRef(), score.getSiteId(),
@@ -219,6 +216,11 @@ public final class SimilarityProcessor {
         // A score of another model than the stored cases is neither compared with them nor stored among them: its
         // neighbours would be meaningless, and the vector index refuses another size. It still alerts on its score.
         boolean comparable = comparable(score);
+        // Retracted while in the pipeline: never a case, never an alert. Saving the case and joining the alert refuse
+        // it in the same step as they write; only a score that does neither needs to ask.
+        if (!comparable && store.isRetracted(score.getImageId())) {
+            return Result.RETRACTED;
+        }
         // Prior cases only, and never the patient's own images: their similarity says nothing new.
         List<NeighbourIndex.Hit> hits = comparable ? index.search(embedding, k, current.patientRef()) : List.of();
         List<Neighbour> neighbours = new ArrayList<>(hits.size());
@@ -393,7 +395,7 @@ public final class SimilarityProcessor {
         }
         if (alert.getEvent() == AlertEvent.RETRACTED) {
             store.restoreRetraction(alert.getAlertId(), alert.getPatientRef(), alert.getImageId(),
-                    alert.getImageCount());
+                    alert.getImageCount(), alert.getSites());
             return false;
         }
         String opener = alert.getOpenedByImageId() != null ? alert.getOpenedByImageId() : alert.getImageId();

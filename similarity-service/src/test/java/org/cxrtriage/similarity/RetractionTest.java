@@ -209,4 +209,43 @@ class RetractionTest {
         });
         assertThat(store.loadAll()).isEmpty();
     }
+
+    @Test
+    void theLastImagesRetractionNamesTheSitesTheAlertHadAndAReplayNamesTheSame() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        p.onScore(score("x", "p1", "ED-B", 0.9f, 0f), Instant.now());
+
+        CxrAlert first = p.onRetraction(retraction("x", "p1", "ED-B"), Instant.now());
+        CxrAlert again = p.onRetraction(retraction("x", "p1", "ED-B"), Instant.now());
+
+        assertThat(first.getImageCount()).isZero();
+        assertThat(first.getSites()).containsExactly("ED-B");
+        assertThat(again.getSites()).isEqualTo(first.getSites());
+        assertThat(redis.keys(prefix + "alert-sites:*")).as("closed with its alert").isEmpty();
+    }
+
+    @Test
+    void recoveryReplaysTheSitesAnAlertWasLeftWith() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        Instant now = Instant.now();
+        CxrAlert opened = p.onScore(score("a", "p1", "ED-A", 0.9f, 0f), now).alert();
+        CxrAlert updated = p.onScore(score("b", "p1", "ED-B", 0.9f, 1f), now).alert();
+        CxrAlert retracted = p.onRetraction(retraction("b", "p1", "ED-B"), now);
+        assertThat(updated.getSites()).containsExactly("ED-A", "ED-B");
+        cleanUp();
+        connect(); // an empty namespace: Redis lost its data
+
+        SimilarityProcessor recovered = processor(new ExactNeighbourIndex());
+        recovered.restoreRetraction(retraction("b", "p1", "ED-B"));
+        recovered.restoreCase(score("a", "p1", "ED-A", 0.9f, 0f));
+        recovered.restoreAlert(opened, now);
+        recovered.restoreAlert(updated, now);
+        recovered.restoreAlert(retracted, now);
+
+        CxrAlert next = recovered.onScore(score("c", "p1", "ED-A", 0.9f, 2f), now).alert();
+        assertThat(next.getEvent()).isEqualTo(AlertEvent.UPDATED);
+        assertThat(next.getAlertId()).isEqualTo(opened.getAlertId());
+        assertThat(next.getImageCount()).isEqualTo(2);
+        assertThat(next.getSites()).as("ED-B's withdrawn image no longer puts it in the alert").containsExactly("ED-A");
+    }
 }
