@@ -139,7 +139,8 @@ function renderList(freshId) {
     const tr = el('tr', { 'data-alert-id': a.alertId, class: (a.acknowledged ? 'acknowledged' : 'open')
       + (a.alertId === state.selected ? ' selected' : '') + (a.alertId === freshId ? ' fresh' : '') },
     el('td', {}, when(a.lastSeen)), el('td', { class: 'images' }, a.withdrawn ? 0 : a.imageCount || 1), el('td', {}, siteText(a)), el('td', { title: a.patientRef }, a.patientRef.slice(0, 14) + '…'),
-    el('td', { class: 'prob' }, pct(a.probability)), el('td', { class: 'prob' }, pct(a.knnVote)),
+    el('td', { class: 'prob' }, a.imageWithdrawn ? '–' : pct(a.probability)),
+    el('td', { class: 'prob' }, a.imageWithdrawn ? '–' : pct(a.knnVote)),
     stateCell(a), ackCell(a));
     tr.addEventListener('click', () => select(a.alertId));
     return tr;
@@ -176,8 +177,9 @@ function renderDetail() {
   if (!a) return;
   $('d-alert-id').textContent = a.alertId;
   const facts = [
-    ['patient (pseudonym)', a.patientRef], ['site', siteText(a)], ['image (newest)', a.imageId],
-    ['probability', pct(a.probability)], ['kNN vote', pct(a.knnVote)], ['positive images', a.withdrawn ? 0 : a.imageCount || 1],
+    ['patient (pseudonym)', a.patientRef], ['site', siteText(a)],
+    ['image (newest)', a.imageId + (a.imageWithdrawn ? ' (withdrawn by its site)' : '')],
+    ['probability', a.imageWithdrawn ? '–' : pct(a.probability)], ['kNN vote', a.imageWithdrawn ? '–' : pct(a.knnVote)], ['positive images', a.withdrawn ? 0 : a.imageCount || 1],
     ['first seen', when(a.firstSeen)],
     ['last seen', when(a.lastSeen)], ['raised', when(a.raisedAt)], ['rule', a.rule],
     ['state', stateText(a) + (a.ack ? ' ' + ackedBy(a) : '')],
@@ -186,10 +188,11 @@ function renderDetail() {
   if (a.ack && a.ack.note) facts.push(['note', a.ack.note]);
   $('d-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   const cxr = $('d-cxr');
-  if (cxr.dataset.imageId !== a.imageId) {
-    cxr.dataset.imageId = a.imageId;
-    cxr.src = imageUrl(a.imageId, 'cxr');
-    $('d-lung').src = imageUrl(a.imageId, 'lung');
+  const shown = a.imageWithdrawn ? '' : a.imageId;
+  if (cxr.dataset.imageId !== shown) {
+    cxr.dataset.imageId = shown;
+    cxr.src = shown ? imageUrl(shown, 'cxr') : '';
+    $('d-lung').src = shown ? imageUrl(shown, 'lung') : '';
   }
   $('d-lung').style.opacity = overlayOpacity();
   $('neighbours').replaceChildren(...a.neighbours.map((n) => el('div', { class: 'case', 'data-image-id': n.imageId },

@@ -67,6 +67,7 @@ final class AlertMapping {
         m.put("openedByImageId", a.openedByImageId());
         m.put("imageCount", a.imageCount());
         m.put("withdrawn", a.withdrawn());
+        m.put("imageWithdrawn", a.imageWithdrawn());
         m.put("neighbours", a.neighbours().stream().map(n -> {
             Map<String, Object> nm = new LinkedHashMap<>();
             nm.put("imageId", n.imageId());

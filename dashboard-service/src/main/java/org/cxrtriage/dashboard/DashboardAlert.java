@@ -10,17 +10,27 @@ import java.util.function.Predicate;
  * Times are epoch milliseconds. {@code imageId} is the newest positive image and {@code siteId} its site,
  * {@code openedByImageId} the one that opened the alert (null when it is the same), {@code imageCount} how many
  * positive images the alert has seen, {@code sites} every site they came from (sorted, {@code siteId} among them):
- * each of those sites keeps the alert in view when the patient is imaged elsewhere.
+ * each of those sites keeps the alert in view when the patient is imaged elsewhere. {@code imageWithdrawn}: its site
+ * retracted the image shown, so it is shown no more (nor its similar cases) until the patient's next positive image.
  */
 public record DashboardAlert(String alertId, String patientRef, String siteId, String imageId, double probability,
                              double knnVote, List<SimilarCase> neighbours, long firstSeen, long lastSeen,
-                             long raisedAt, String rule, String openedByImageId, int imageCount, List<String> sites) {
+                             long raisedAt, String rule, String openedByImageId, int imageCount, List<String> sites,
+                             boolean imageWithdrawn) {
 
     public DashboardAlert {
         neighbours = List.copyOf(neighbours);
         TreeSet<String> all = new TreeSet<>(sites);
         all.add(siteId);
         sites = List.copyOf(all);
+    }
+
+    /** An alert as an event shows it (its image not withdrawn). */
+    public DashboardAlert(String alertId, String patientRef, String siteId, String imageId, double probability,
+                          double knnVote, List<SimilarCase> neighbours, long firstSeen, long lastSeen, long raisedAt,
+                          String rule, String openedByImageId, int imageCount, List<String> sites) {
+        this(alertId, patientRef, siteId, imageId, probability, knnVote, neighbours, firstSeen, lastSeen, raisedAt, rule,
+                openedByImageId, imageCount, sites, false);
     }
 
     /** An alert whose images all came from {@code siteId}. */
@@ -41,7 +51,7 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
         List<String> merged = new ArrayList<>(sites);
         merged.addAll(earlier.sites());
         return new DashboardAlert(alertId, patientRef, siteId, imageId, probability, knnVote, neighbours, firstSeen,
-                lastSeen, raisedAt, rule, openedByImageId, imageCount, merged);
+                lastSeen, raisedAt, rule, openedByImageId, imageCount, merged, imageWithdrawn);
     }
 
     /** Withdrawn by its site (no positive image left): the board shows it as such until it leaves the list. */
@@ -51,15 +61,17 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
 
     /**
      * This alert after its image {@code retractedImageId} was retracted: {@code imagesLeft} images, taken at {@code
-     * sitesLeft} (empty: unknown, the sites stay). When the retracted image is the one shown, the alert's site becomes
-     * one that is left. Its last-seen time stays that of its newest positive image (a retraction is no new image, so
-     * an acknowledgement still holds).
+     * sitesLeft} (empty: unknown, the sites stay). When the retracted image is the one shown, it is marked withdrawn
+     * and its similar cases go, and the alert's site becomes one that is left. Its last-seen time stays that of its
+     * newest positive image (a retraction is no new image, so an acknowledgement still holds).
      */
     DashboardAlert retracted(String retractedImageId, int imagesLeft, String retractionRule, List<String> sitesLeft) {
         List<String> keep = sitesLeft.isEmpty() ? sites : sitesLeft;
-        String site = imageId.equals(retractedImageId) && !keep.contains(siteId) ? keep.get(0) : siteId;
-        return new DashboardAlert(alertId, patientRef, site, imageId, probability, knnVote, neighbours, firstSeen,
-                lastSeen, raisedAt, retractionRule, openedByImageId, imagesLeft, keep);
+        boolean shown = imageId.equals(retractedImageId);
+        String site = shown && !keep.contains(siteId) ? keep.get(0) : siteId;
+        return new DashboardAlert(alertId, patientRef, site, imageId, probability, knnVote,
+                shown ? List.of() : neighbours, firstSeen, lastSeen, raisedAt, retractionRule, openedByImageId,
+                imagesLeft, keep, imageWithdrawn || shown);
     }
 
     /** A similar prior case of another patient: its image, distance, probability and label. */

@@ -180,6 +180,7 @@ class AlertBoardTest {
         assertThat(fewer.alert().sites()).containsExactly("ED-A");
         assertThat(fewer.alert().siteId()).isEqualTo("ED-A");
         assertThat(fewer.alert().rule()).contains("retracted");
+        assertThat(fewer.alert().imageWithdrawn()).as("the image shown was the one retracted").isTrue();
         assertThat(fewer.updatedSinceAck()).as("a retraction is no new image").isFalse();
         assertThat(board.list(s -> s.equals("ED-B"), null, 10)).isEmpty();
         assertThat(board.showsImage("img-b", s -> true)).as("the withdrawn picture").isFalse();
@@ -195,6 +196,21 @@ class AlertBoardTest {
         assertThat(board.retract("not-shown", "img-x", 0, "r", List.of())).isEmpty();
         assertThat(board.retract("a", "img-c", 0, "image retracted by its site (OTHER)", List.of("ED-A")))
                 .as("nothing changed").isEmpty();
+    }
+
+    @Test
+    void aRetractionOfAnImageNotShownKeepsTheImageAndItsSimilarCases() {
+        AlertBoard board = new AlertBoard(10);
+        DashboardAlert.SimilarCase twin = new DashboardAlert.SimilarCase("img-n", "p-n", "ED-B", 0.1, 0.9, true, false);
+        board.upsert(alert("a", "ED-A", 5_000, List.of(twin)));
+
+        DashboardAlert after = board.retract("a", "img-older", 1, "image retracted by its site (OTHER)", List.of())
+                .orElseThrow().alert();
+
+        assertThat(after.imageWithdrawn()).isFalse();
+        assertThat(after.neighbours()).containsExactly(twin);
+        assertThat(after.sites()).as("no sites named: they stay").containsExactly("ED-A");
+        assertThat(AlertMapping.json(board.get("a").orElseThrow(), s -> true)).containsEntry("imageWithdrawn", false);
     }
 
     @Test

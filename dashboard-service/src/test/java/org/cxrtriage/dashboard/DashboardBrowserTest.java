@@ -219,7 +219,7 @@ class DashboardBrowserTest {
                 .doesNotContain(alertId);
 
         // Its sites withdraw the images (sent under the wrong patient): the count falls, then the alert is withdrawn.
-        CxrAlert fewer = alert(alertId, imageId + "-west", westSite, neighbourId, otherSite);
+        CxrAlert fewer = alert(alertId, imageId + "-gone", westSite, neighbourId, otherSite);
         fewer.setSites(List.of(site, westSite));
         fewer.setOpenedByImageId(imageId);
         fewer.setImageCount(2);

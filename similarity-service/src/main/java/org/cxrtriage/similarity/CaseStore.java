@@ -310,18 +310,23 @@ public final class CaseStore {
 
     /**
      * All of a retraction in one step (a script runs atomically), so a batch aborted half-way and processed again finds
-     * the same outcome: the marker, once set, holds what the first run did (and the retraction's sites key the sites
-     * it named) and is returned as it is. Otherwise the case goes (with a change number, so every instance drops it
+     * the same outcome: the marker, once set, holds the retraction record that set it and what it did (and the
+     * retraction's sites key the sites it named); the same record gets that outcome again, another record of the same
+     * image (a retraction sent twice) gets nothing (false), as the alert may have changed since. Otherwise the case goes (with a change number, so every instance drops it
      * from its index) and the image leaves its patient's open alert. When no image is left the alert closes; its
      * sites are the ones it had. Else its sites become those of the images left (when every one of them is a stored
      * case), so a site that sent the image to the wrong patient no longer sees the alert. The patient is the stored
      * case's when there is one (the retraction's otherwise). Returns "" or
      * "patientRef|alertId|opener|firstSeen|imagesLeft|probability". KEYS: marker, case, cases, sequence, changes, the
-     * retraction's sites; ARGV: image id, key prefix, the retraction's patient. The alert's keys are derived from the
-     * prefix inside (standalone Redis, as the rest of the store).
+     * retraction's sites; ARGV: image id, key prefix, the retraction's patient, the retraction record's id. The
+     * alert's keys are derived from the prefix inside (standalone Redis, as the rest of the store).
      */
     private static final String RETRACT = "local done = redis.call('GET', KEYS[1]) "
-            + "if done then return done end "
+            + "if done then "
+            + "  local mark = ARGV[4] .. '#' "
+            + "  if string.sub(done, 1, string.len(mark)) == mark then return string.sub(done, string.len(mark) + 1) end "
+            + "  return false "
+            + "end "
             + "local patient = redis.call('HGET', KEYS[2], 'patientRef') or ARGV[3] "
             + "local probability = redis.call('HGET', KEYS[2], 'probability') or 'NaN' "
             + "local outcome = '' "
@@ -354,7 +359,7 @@ public final class CaseStore {
             + "    outcome = patient .. '|' .. open .. '|' .. left .. '|' .. probability "
             + "  end "
             + "end "
-            + "redis.call('SET', KEYS[1], outcome) "
+            + "redis.call('SET', KEYS[1], ARGV[4] .. '#' .. outcome) "
             + "return outcome";
 
     /**
@@ -369,15 +374,16 @@ public final class CaseStore {
 
     /**
      * Withdraws an image: marks it retracted, removes its case, and takes it out of its patient's open alert. Returns
-     * what that did to the alert (empty when the image was in none); the same again when called again.
+     * what that did to the alert (empty when the image was in none); the same again when the same retraction record
+     * ({@code recordId}, e.g. its partition and offset) comes again, nothing for another record of the image.
      */
-    public Optional<Retraction> retract(String imageId, String patientRef) {
+    public Optional<Retraction> retract(String imageId, String patientRef, String recordId) {
         String sitesKey = prefix + "retracted-sites:" + imageId;
         String outcome = (String) redis.eval(RETRACT,
                 List.of(retractedKey(imageId), new String(caseKey(imageId), StandardCharsets.UTF_8), casesKey(),
                         seqKey(), changesKey(), sitesKey),
-                List.of(imageId, prefix, patientRef));
-        if (outcome.isEmpty()) {
+                List.of(imageId, prefix, patientRef, recordId));
+        if (outcome == null || outcome.isEmpty()) {
             return Optional.empty();
         }
         String[] parts = outcome.split("\\|");
@@ -387,28 +393,30 @@ public final class CaseStore {
     }
 
     /**
-     * KEYS: the alert's images, its sites, the patient's alert; ARGV: image id, images left, alert id, the sites
-     * left. Replays a RETRACTED event: the image leaves the alert; none left closes the patient's alert if it is this
-     * one; else the alert's sites become the event's.
+     * KEYS: the alert's images, its sites, the patient's alert; ARGV: image id, images left, alert id, the alert's
+     * remaining window in ms, the sites left. Replays a RETRACTED event whose image the alert holds: the image leaves
+     * the alert; none left closes the patient's alert if it is this one; else the alert's sites become the event's.
      */
-    private static final String RESTORE_RETRACTION = "redis.call('SREM', KEYS[1], ARGV[1]) "
+    private static final String RESTORE_RETRACTION = "if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end "
             + "if ARGV[2] == '0' then "
             + "  local v = redis.call('GET', KEYS[3]) "
             + "  if v and string.sub(v, 1, string.len(ARGV[3]) + 1) == ARGV[3] .. '|' then "
             + "    redis.call('DEL', KEYS[3], KEYS[2]) end "
-            + "elseif #ARGV > 3 then "
+            + "elseif #ARGV > 4 then "
             + "  local ttl = redis.call('PTTL', KEYS[1]) "
-            + "  redis.call('DEL', KEYS[2]) redis.call('SADD', KEYS[2], unpack(ARGV, 4)) "
-            + "  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end "
-            + "end return 0";
+            + "  if ttl <= 0 then ttl = tonumber(ARGV[4]) end "
+            + "  redis.call('DEL', KEYS[2]) redis.call('SADD', KEYS[2], unpack(ARGV, 5)) "
+            + "  redis.call('PEXPIRE', KEYS[2], ttl) "
+            + "end return 1";
 
     /**
      * Replays a published retraction of an image out of an alert (recovery): the image leaves the alert's images; the
      * patient's open alert goes when the event says none is left, else the alert's sites become the event's.
      */
     public void restoreRetraction(String alertId, String patientRef, String imageId, int imagesLeft,
-                                  List<String> sitesLeft) {
-        List<String> args = new ArrayList<>(List.of(imageId, Integer.toString(imagesLeft), alertId));
+                                  List<String> sitesLeft, Duration windowLeft) {
+        List<String> args = new ArrayList<>(List.of(imageId, Integer.toString(imagesLeft), alertId,
+                Long.toString(windowLeft.toMillis())));
         args.addAll(sitesLeft);
         redis.eval(RESTORE_RETRACTION, List.of(prefix + "alert-images:" + alertId, prefix + "alert-sites:" + alertId,
                 prefix + "alert:" + patientRef), args);

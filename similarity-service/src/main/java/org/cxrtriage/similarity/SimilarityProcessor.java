@@ -309,11 +309,13 @@ public final class SimilarityProcessor {
      * instance's index, so no later image gets it as a neighbour; it leaves its patient's open alert; a score of it
      * still in the pipeline will be dropped ({@link #onScore}). Returns the alert event that says so (RETRACTED, with
      * the images left; 0: the alert is withdrawn and the patient's next positive image opens a new one), or null when
-     * the image was in no open alert. Processed again (a batch aborted and replayed), it returns the same event.
+     * the image was in no open alert. The same record processed again (a batch aborted and replayed; {@code recordId}
+     * names it, e.g. by partition and offset) returns the same event; another record of an image already retracted
+     * returns null.
      */
-    public CxrAlert onRetraction(CxrRetraction retraction, Instant now) {
+    public CxrAlert onRetraction(CxrRetraction retraction, String recordId, Instant now) {
         String imageId = retraction.getImageId();
-        java.util.Optional<CaseStore.Retraction> done = store.retract(imageId, retraction.getPatientRef());
+        java.util.Optional<CaseStore.Retraction> done = store.retract(imageId, retraction.getPatientRef(), recordId);
         index.remove(imageId);
         syncIndex();
         if (done.isEmpty()) {
@@ -339,9 +341,12 @@ public final class SimilarityProcessor {
                 .build();
     }
 
-    /** Puts a published retraction back (recovery after Redis lost its data, before the scores are replayed). */
-    public void restoreRetraction(CxrRetraction retraction) {
-        store.retract(retraction.getImageId(), retraction.getPatientRef());
+    /**
+     * Puts a published retraction back (recovery after Redis lost its data, before the scores are replayed);
+     * {@code recordId} as for {@link #onRetraction}.
+     */
+    public void restoreRetraction(CxrRetraction retraction, String recordId) {
+        store.retract(retraction.getImageId(), retraction.getPatientRef(), recordId);
         index.remove(retraction.getImageId());
     }
 
@@ -395,7 +400,7 @@ public final class SimilarityProcessor {
         }
         if (alert.getEvent() == AlertEvent.RETRACTED) {
             store.restoreRetraction(alert.getAlertId(), alert.getPatientRef(), alert.getImageId(),
-                    alert.getImageCount(), alert.getSites());
+                    alert.getImageCount(), alert.getSites(), left);
             return false;
         }
         String opener = alert.getOpenedByImageId() != null ? alert.getOpenedByImageId() : alert.getImageId();

@@ -173,7 +173,7 @@ public final class SimilarityService implements Service {
         Map<TopicPartition, Long> done = TopicReplay.committedOffsets(settings, groupId);
         // Retractions first: a replayed score of a withdrawn image is then not stored again.
         long retractions = TopicReplay.read(settings, Topic.RETRACTIONS.name(),
-                serdes.deserializer(Topic.RETRACTIONS), done, r -> processor.restoreRetraction(r.value()));
+                serdes.deserializer(Topic.RETRACTIONS), done, r -> processor.restoreRetraction(r.value(), recordId(r)));
         long cases = TopicReplay.read(settings, Topic.SCORES.name(), serdes.deserializer(Topic.SCORES), done,
                 r -> processor.restoreCase(r.value()));
         long labels = TopicReplay.read(settings, Topic.LABELS.name(), serdes.deserializer(Topic.LABELS), done,
@@ -210,7 +210,7 @@ public final class SimilarityService implements Service {
                 boolean committed = TransactionalBatch.process(producer, consumer, batch, () -> {
                     recoverIfRedisLostData();
                     for (ConsumerRecord<String, SpecificRecord> r : batch) {
-                        handle(r.value());
+                        handle(r);
                     }
                 });
                 if (!committed) {
@@ -237,7 +237,13 @@ public final class SimilarityService implements Service {
         }
     }
 
-    private void handle(SpecificRecord value) {
+    /** A record's place in its topic: what tells a replayed record from another one with the same content. */
+    static String recordId(ConsumerRecord<?, ?> r) {
+        return r.topic() + "-" + r.partition() + "@" + r.offset();
+    }
+
+    private void handle(ConsumerRecord<String, SpecificRecord> record) {
+        SpecificRecord value = record.value();
         if (value instanceof CxrScore score) {
             SimilarityProcessor.Result result = processor.onScore(score, Instant.now());
             if (result.retracted()) {
@@ -259,7 +265,7 @@ public final class SimilarityService implements Service {
                         score.getSiteId());
             }
         } else if (value instanceof CxrRetraction retraction) {
-            CxrAlert alert = processor.onRetraction(retraction, Instant.now());
+            CxrAlert alert = processor.onRetraction(retraction, recordId(record), Instant.now());
             metrics.counter("cxr.similarity.retractions").increment();
             if (alert != null) {
                 producer.send(new ProducerRecord<>(Topic.ALERTS.name(), alert.getPatientRef(), alert));

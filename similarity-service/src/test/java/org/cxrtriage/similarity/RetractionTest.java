@@ -72,7 +72,7 @@ class RetractionTest {
         p.onScore(score("other", "p2", "ED-A", 0.1f, 5f), Instant.now());
         assertThat(opened.getEvent()).isEqualTo(AlertEvent.OPENED);
 
-        CxrAlert withdrawn = p.onRetraction(retraction("wrong", "p1", "ED-A"), Instant.now());
+        CxrAlert withdrawn = p.onRetraction(retraction("wrong", "p1", "ED-A"), "rec-wrong", Instant.now());
 
         assertThat(withdrawn.getEvent()).isEqualTo(AlertEvent.RETRACTED);
         assertThat(withdrawn.getAlertId()).isEqualTo(opened.getAlertId());
@@ -95,7 +95,7 @@ class RetractionTest {
         CxrAlert opened = p.onScore(score("first", "p1", "ED-A", 0.9f, 0f), Instant.now()).alert();
         p.onScore(score("second", "p1", "ED-B", 0.8f, 1f), Instant.now());
 
-        CxrAlert event = p.onRetraction(retraction("second", "p1", "ED-B"), Instant.now());
+        CxrAlert event = p.onRetraction(retraction("second", "p1", "ED-B"), "rec-second", Instant.now());
 
         assertThat(event.getEvent()).isEqualTo(AlertEvent.RETRACTED);
         assertThat(event.getImageCount()).isEqualTo(1);
@@ -114,21 +114,21 @@ class RetractionTest {
         p.onScore(score("pos", "p1", "ED-A", 0.9f, 0f), Instant.now());
         p.onScore(score("neg", "p2", "ED-A", 0.1f, 1f), Instant.now());
 
-        CxrAlert first = p.onRetraction(retraction("pos", "p1", "ED-A"), Instant.now());
-        CxrAlert again = p.onRetraction(retraction("pos", "p1", "ED-A"), Instant.now());
+        CxrAlert first = p.onRetraction(retraction("pos", "p1", "ED-A"), "rec-pos", Instant.now());
+        CxrAlert again = p.onRetraction(retraction("pos", "p1", "ED-A"), "rec-pos", Instant.now());
 
         assertThat(again.getAlertId()).isEqualTo(first.getAlertId());
         assertThat(again.getImageCount()).isEqualTo(first.getImageCount()).isZero();
         assertThat(again.getProbability()).isEqualTo(first.getProbability()).isEqualTo(0.9f);
         assertThat(again.getEvent()).isEqualTo(AlertEvent.RETRACTED);
-        assertThat(p.onRetraction(retraction("neg", "p2", "ED-A"), Instant.now())).isNull();
+        assertThat(p.onRetraction(retraction("neg", "p2", "ED-A"), "rec-neg", Instant.now())).isNull();
         assertThat(p.caseOf("neg")).isEmpty();
     }
 
     @Test
     void aScoreThatArrivesAfterItsImagesRetractionIsDroppedAndNeverRestored() {
         SimilarityProcessor p = processor(new ExactNeighbourIndex());
-        assertThat(p.onRetraction(retraction("late", "p1", "ED-A"), Instant.now())).isNull();
+        assertThat(p.onRetraction(retraction("late", "p1", "ED-A"), "rec-late", Instant.now())).isNull();
 
         SimilarityProcessor.Result r = p.onScore(score("late", "p1", "ED-A", 0.9f, 0f), Instant.now());
 
@@ -148,7 +148,7 @@ class RetractionTest {
             here.onScore(score("b", "p2", "ED-A", 0.1f, 3f), Instant.now());
             assertThat(there.caseOf("a")).isPresent();
 
-            here.onRetraction(retraction("a", "p1", "ED-A"), Instant.now());
+            here.onRetraction(retraction("a", "p1", "ED-A"), "rec-a", Instant.now());
 
             assertThat(there.caseOf("a")).isEmpty();
             assertThat(otherIndex.size()).isEqualTo(1);
@@ -162,12 +162,12 @@ class RetractionTest {
         SimilarityProcessor p = processor(new ExactNeighbourIndex());
         Instant now = Instant.now();
         CxrAlert opened = p.onScore(score("x", "p1", "ED-A", 0.9f, 0f), now).alert();
-        CxrAlert withdrawn = p.onRetraction(retraction("x", "p1", "ED-A"), now);
+        CxrAlert withdrawn = p.onRetraction(retraction("x", "p1", "ED-A"), "rec-x", now);
         cleanUp();
         connect(); // an empty namespace: Redis lost its data
 
         SimilarityProcessor recovered = processor(new ExactNeighbourIndex());
-        recovered.restoreRetraction(retraction("x", "p1", "ED-A"));
+        recovered.restoreRetraction(retraction("x", "p1", "ED-A"), "rec-x");
         assertThat(recovered.restoreCase(score("x", "p1", "ED-A", 0.9f, 0f))).isFalse();
         recovered.restoreAlert(opened, now);
         recovered.restoreAlert(withdrawn, now);
@@ -183,7 +183,7 @@ class RetractionTest {
         SimilarityProcessor p = processor(new ExactNeighbourIndex());
         p.onScore(score("x", "p1", "ED-A", 0.9f, 0f), Instant.now());
 
-        CxrAlert event = p.onRetraction(retraction("x", "p-other", "ED-A"), Instant.now());
+        CxrAlert event = p.onRetraction(retraction("x", "p-other", "ED-A"), "rec-x", Instant.now());
 
         assertThat(event.getPatientRef()).isEqualTo("p1");
         assertThat(event.getImageCount()).isZero();
@@ -196,7 +196,7 @@ class RetractionTest {
         store.save(x);
         long before = store.lastChange();
 
-        store.retract("x", "p1");
+        store.retract("x", "p1", "rec-x");
 
         // An instance that checked before the retraction and writes after it (it lost its partitions unawares).
         assertThat(store.save(x)).isEqualTo(-1);
@@ -215,8 +215,8 @@ class RetractionTest {
         SimilarityProcessor p = processor(new ExactNeighbourIndex());
         p.onScore(score("x", "p1", "ED-B", 0.9f, 0f), Instant.now());
 
-        CxrAlert first = p.onRetraction(retraction("x", "p1", "ED-B"), Instant.now());
-        CxrAlert again = p.onRetraction(retraction("x", "p1", "ED-B"), Instant.now());
+        CxrAlert first = p.onRetraction(retraction("x", "p1", "ED-B"), "rec-x", Instant.now());
+        CxrAlert again = p.onRetraction(retraction("x", "p1", "ED-B"), "rec-x", Instant.now());
 
         assertThat(first.getImageCount()).isZero();
         assertThat(first.getSites()).containsExactly("ED-B");
@@ -230,13 +230,13 @@ class RetractionTest {
         Instant now = Instant.now();
         CxrAlert opened = p.onScore(score("a", "p1", "ED-A", 0.9f, 0f), now).alert();
         CxrAlert updated = p.onScore(score("b", "p1", "ED-B", 0.9f, 1f), now).alert();
-        CxrAlert retracted = p.onRetraction(retraction("b", "p1", "ED-B"), now);
+        CxrAlert retracted = p.onRetraction(retraction("b", "p1", "ED-B"), "rec-b", now);
         assertThat(updated.getSites()).containsExactly("ED-A", "ED-B");
         cleanUp();
         connect(); // an empty namespace: Redis lost its data
 
         SimilarityProcessor recovered = processor(new ExactNeighbourIndex());
-        recovered.restoreRetraction(retraction("b", "p1", "ED-B"));
+        recovered.restoreRetraction(retraction("b", "p1", "ED-B"), "rec-b");
         recovered.restoreCase(score("a", "p1", "ED-A", 0.9f, 0f));
         recovered.restoreAlert(opened, now);
         recovered.restoreAlert(updated, now);
@@ -247,5 +247,37 @@ class RetractionTest {
         assertThat(next.getAlertId()).isEqualTo(opened.getAlertId());
         assertThat(next.getImageCount()).isEqualTo(2);
         assertThat(next.getSites()).as("ED-B's withdrawn image no longer puts it in the alert").containsExactly("ED-A");
+    }
+
+    @Test
+    void aRetractionSentTwiceChangesTheAlertOnceAndPublishesOnce() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        p.onScore(score("w", "p1", "ED-A", 0.9f, 0f), Instant.now());
+        p.onScore(score("x", "p1", "ED-B", 0.9f, 1f), Instant.now());
+        CxrAlert first = p.onRetraction(retraction("x", "p1", "ED-B"), "retractions-0@7", Instant.now());
+        CxrAlert joined = p.onScore(score("y", "p1", "ED-C", 0.9f, 2f), Instant.now()).alert();
+        assertThat(first.getImageCount()).isEqualTo(1);
+        assertThat(joined.getSites()).containsExactly("ED-A", "ED-C");
+
+        assertThat(p.onRetraction(retraction("x", "p1", "ED-B"), "retractions-0@9", Instant.now()))
+                .as("a second record of the same retraction: nothing more, nothing stale").isNull();
+        assertThat(p.onRetraction(retraction("x", "p1", "ED-B"), "retractions-0@7", Instant.now()).getImageCount())
+                .as("the first record replayed: its own event").isEqualTo(1);
+        CxrAlert next = p.onScore(score("z", "p1", "ED-A", 0.9f, 3f), Instant.now()).alert();
+        assertThat(next.getImageCount()).isEqualTo(3);
+        assertThat(next.getSites()).containsExactly("ED-A", "ED-C");
+    }
+
+    @Test
+    void aScoreOfAnotherModelForARetractedImageIsDroppedToo() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        p.onScore(score("a", "p1", "ED-A", 0.1f, 0f), Instant.now()); // the store's model: "m:1"
+        p.onRetraction(retraction("b", "p2", "ED-A"), "rec-b", Instant.now());
+        CxrScore other = CxrScore.newBuilder(score("b", "p2", "ED-A", 0.9f, 0f)).setModelVersion("2").build();
+
+        SimilarityProcessor.Result r = p.onScore(other, Instant.now());
+
+        assertThat(r.retracted()).isTrue();
+        assertThat(r.alert()).isNull();
     }
 }
