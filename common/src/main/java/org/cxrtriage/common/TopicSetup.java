@@ -92,9 +92,9 @@ public final class TopicSetup {
     static void checkCoPartitioned(int scores, int retractions) {
         if (scores != retractions) {
             throw new IllegalStateException(Topic.RETRACTIONS.name() + " has " + retractions + " partitions and "
-                    + Topic.SCORES.name() + " " + scores + ": they must be equal, so that an image's retraction reaches "
-                    + "the similarity consumer of its score; add partitions to the smaller one (kafka-topics.sh "
-                    + "--alter --partitions)");
+                    + Topic.SCORES.name() + " " + scores + ": they must be equal, so that an image's retraction "
+                    + "reaches the similarity consumer of its score; add partitions to the smaller one "
+                    + "(kafka-topics.sh --alter --partitions)");
         }
     }
 

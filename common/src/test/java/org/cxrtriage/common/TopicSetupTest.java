@@ -28,10 +28,10 @@ class TopicSetupTest {
     @Test
     void retractionsMustHaveAsManyPartitionsAsScores() {
         TopicSetup.checkCoPartitioned(3, 3);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TopicSetup.checkCoPartitioned(6, 3))
+        assertThatThrownBy(() -> TopicSetup.checkCoPartitioned(6, 3))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("cxr.retractions.v1 has 3 partitions").hasMessageContaining("cxr.scores.v1 6");
-        org.assertj.core.api.Assertions.assertThat(TopicSetup.configs("cxr.retractions.v1", Settings.of(java.util.Map.of())))
+        assertThat(TopicSetup.configs("cxr.retractions.v1", Settings.of(Map.of())))
                 .as("kept for good: a recovery replays them").containsEntry("retention.ms", "-1");
     }
 }

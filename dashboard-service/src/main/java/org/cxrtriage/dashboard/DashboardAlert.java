@@ -29,8 +29,8 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
     public DashboardAlert(String alertId, String patientRef, String siteId, String imageId, double probability,
                           double knnVote, List<SimilarCase> neighbours, long firstSeen, long lastSeen, long raisedAt,
                           String rule, String openedByImageId, int imageCount, List<String> sites) {
-        this(alertId, patientRef, siteId, imageId, probability, knnVote, neighbours, firstSeen, lastSeen, raisedAt, rule,
-                openedByImageId, imageCount, sites, false);
+        this(alertId, patientRef, siteId, imageId, probability, knnVote, neighbours, firstSeen, lastSeen, raisedAt,
+                rule, openedByImageId, imageCount, sites, false);
     }
 
     /** An alert whose images all came from {@code siteId}. */

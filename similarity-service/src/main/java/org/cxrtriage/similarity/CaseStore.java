@@ -151,11 +151,11 @@ public final class CaseStore {
             }
         }
         redis.del(casesKey(), changesKey(), seqKey());
-        List<String> patients = new ArrayList<>();
-        redis.keys(prefix + "patient:*").forEach(patients::add);
-        redis.keys(prefix + "retracted*").forEach(patients::add); // the markers and their sites
-        for (int from = 0; from < patients.size(); from += BATCH) {
-            redis.del(patients.subList(from, Math.min(patients.size(), from + BATCH)).toArray(String[]::new));
+        List<String> keys = new ArrayList<>();
+        redis.keys(prefix + "patient:*").forEach(keys::add);
+        redis.keys(prefix + "retracted*").forEach(keys::add); // the markers and their sites
+        for (int from = 0; from < keys.size(); from += BATCH) {
+            redis.del(keys.subList(from, Math.min(keys.size(), from + BATCH)).toArray(String[]::new));
         }
     }
 
@@ -312,10 +312,11 @@ public final class CaseStore {
      * All of a retraction in one step (a script runs atomically), so a batch aborted half-way and processed again finds
      * the same outcome: the marker, once set, holds the retraction record that set it and what it did (and the
      * retraction's sites key the sites it named); the same record gets that outcome again, another record of the same
-     * image (a retraction sent twice) gets nothing (false), as the alert may have changed since. Otherwise the case goes (with a change number, so every instance drops it
-     * from its index) and the image leaves its patient's open alert. When no image is left the alert closes; its
-     * sites are the ones it had. Else its sites become those of the images left (when every one of them is a stored
-     * case), so a site that sent the image to the wrong patient no longer sees the alert. The patient is the stored
+     * image (a retraction sent twice) gets nothing (false), as the alert may have changed since. Otherwise the case
+     * goes (with a change number, so every instance drops it from its index) and the image leaves its patient's open
+     * alert. When no image is left the alert closes; its sites are the ones it had. Else its sites become those of the
+     * images left (when every one of them is a stored case), so a site that sent the image to the wrong patient no
+     * longer sees the alert. The patient is the stored
      * case's when there is one (the retraction's otherwise). Returns "" or
      * "patientRef|alertId|opener|firstSeen|imagesLeft|probability". KEYS: marker, case, cases, sequence, changes, the
      * retraction's sites; ARGV: image id, key prefix, the retraction's patient, the retraction record's id. The
@@ -324,7 +325,8 @@ public final class CaseStore {
     private static final String RETRACT = "local done = redis.call('GET', KEYS[1]) "
             + "if done then "
             + "  local mark = ARGV[4] .. '#' "
-            + "  if string.sub(done, 1, string.len(mark)) == mark then return string.sub(done, string.len(mark) + 1) end "
+            + "  if string.sub(done, 1, string.len(mark)) == mark then "
+            + "    return string.sub(done, string.len(mark) + 1) end "
             + "  return false "
             + "end "
             + "local patient = redis.call('HGET', KEYS[2], 'patientRef') or ARGV[3] "

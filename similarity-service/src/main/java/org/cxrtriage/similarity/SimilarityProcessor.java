@@ -255,7 +255,7 @@ public final class SimilarityProcessor {
         if (comparable && index.get(current.imageId()).isEmpty()) {
             long seq = store.save(current);
             if (seq < 0) {
-                return Result.RETRACTED; // retracted since the check above (another instance)
+                return Result.RETRACTED; // retracted while in the pipeline: the save refused it
             }
             index.put(current);
             synchronized (this) {
@@ -275,7 +275,7 @@ public final class SimilarityProcessor {
                     UUID.randomUUID().toString(), score.getImageId(), score.getSiteId(), now.toEpochMilli(),
                     alertWindow);
             if (joined.isEmpty()) {
-                return Result.RETRACTED; // retracted since the check above: its retraction removed the case
+                return Result.RETRACTED; // retracted since its case was saved: the retraction removed the case
             }
             CaseStore.OpenAlert open = joined.get().alert();
             // Deterministic per image: processing an image again (a replay after an aborted transaction) yields the

@@ -98,7 +98,8 @@ class HnswNeighbourIndexTest {
     }
 
     @Test
-    void aRemovedCaseIsNotFoundNotReturnedAndStaysRemovedInTheSnapshot(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    void aRemovedCaseIsNotFoundNotReturnedAndStaysRemovedInTheSnapshot(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
         List<CaseRecord> all = cases(300, 4);
         CaseRecord gone = all.get(42);
         try (HnswNeighbourIndex index = new HnswNeighbourIndex(100, dir)) {
