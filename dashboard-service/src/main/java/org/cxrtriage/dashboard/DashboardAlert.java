@@ -68,7 +68,8 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
     DashboardAlert retracted(String retractedImageId, int imagesLeft, String retractionRule, List<String> sitesLeft) {
         List<String> keep = sitesLeft.isEmpty() ? sites : sitesLeft;
         boolean shown = imageId.equals(retractedImageId);
-        String site = shown && !keep.contains(siteId) ? keep.get(0) : siteId;
+        // The site shown stands for the image shown: once that image is gone, for whichever site is left.
+        String site = (shown || imageWithdrawn) && !keep.contains(siteId) ? keep.get(0) : siteId;
         return new DashboardAlert(alertId, patientRef, site, imageId, probability, knnVote,
                 shown ? List.of() : neighbours, firstSeen, lastSeen, raisedAt, retractionRule, openedByImageId,
                 imagesLeft, keep, imageWithdrawn || shown);

@@ -199,6 +199,21 @@ class AlertBoardTest {
     }
 
     @Test
+    void aSiteWithNoImageLeftLeavesTheAlertAlsoAfterTheShownImageWasWithdrawn() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(new DashboardAlert("a", "p-a", "S3", "x3", 0.9, 0.75, List.of(), 1_000, 5_000, 1_000, "r", "x1", 3,
+                List.of("S1", "S2", "S3")));
+        board.retract("a", "x3", 2, "image retracted by its site (OTHER)", List.of("S1", "S2"));
+
+        DashboardAlert after = board.retract("a", "x1", 1, "image retracted by its site (WRONG_PATIENT)",
+                List.of("S2")).orElseThrow().alert();
+
+        assertThat(after.sites()).containsExactly("S2");
+        assertThat(after.siteId()).isEqualTo("S2");
+        assertThat(board.list(s -> s.equals("S1"), null, 10)).isEmpty();
+    }
+
+    @Test
     void aRetractionOfAnImageNotShownKeepsTheImageAndItsSimilarCases() {
         AlertBoard board = new AlertBoard(10);
         DashboardAlert.SimilarCase twin = new DashboardAlert.SimilarCase("img-n", "p-n", "ED-B", 0.1, 0.9, true, false);

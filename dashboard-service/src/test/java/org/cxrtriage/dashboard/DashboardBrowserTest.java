@@ -218,6 +218,28 @@ class DashboardBrowserTest {
         assertThat(JSON.readTree(body(base1 + "/api/alerts", otherToken)).path("alerts").toString())
                 .doesNotContain(alertId);
 
+        // The image shown is retracted: the open detail view shows it withdrawn, without its picture, probability or
+        // similar cases, until the patient's next positive image.
+        CxrAlert shownGone = alert(alertId, imageId + "-west", westSite, neighbourId, otherSite);
+        shownGone.setSites(List.of(site, westSite));
+        shownGone.setOpenedByImageId(imageId);
+        shownGone.setImageCount(2);
+        shownGone.setEvent(AlertEvent.RETRACTED);
+        shownGone.setRule("image retracted by its site (WRONG_IMAGE)");
+        publish(settings, "p-" + run, shownGone);
+        waitOn(page1).until(d -> text(d, "#d-facts").contains("(withdrawn by its site)"));
+        assertThat(text(page1, "#d-facts")).contains("probability\n–");
+        assertThat(page1.findElement(By.cssSelector("#d-cxr")).getAttribute("src")).doesNotContain(imageId + "-west");
+        assertThat(text(page1, "#neighbours")).contains("No similar cases.");
+        CxrAlert next = alert(alertId, imageId + "-next", site, neighbourId, otherSite);
+        next.setSites(List.of(site, westSite));
+        publishUpdate(settings, "p-" + run, next, imageId, 3, 20);
+        waitOn(page1).until(d -> d.findElement(By.cssSelector("#d-cxr")).getAttribute("src")
+                .contains(imageId + "-next"));
+        assertThat(text(page1, "#d-facts")).doesNotContain("withdrawn");
+        waitOn(page1).until(d -> !d.findElements(By.cssSelector("#neighbours [data-image-id='" + neighbourId + "']"))
+                .isEmpty());
+
         // Its sites withdraw the images (sent under the wrong patient): the count falls, then the alert is withdrawn.
         CxrAlert fewer = alert(alertId, imageId + "-gone", westSite, neighbourId, otherSite);
         fewer.setSites(List.of(site, westSite));

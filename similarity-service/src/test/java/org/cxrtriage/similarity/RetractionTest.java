@@ -250,6 +250,42 @@ class RetractionTest {
     }
 
     @Test
+    void recoveryIgnoresARetractedEventOfAnImageTheAlertNeverHeldAndKeepsTheSitesExpiring() {
+        Instant now = Instant.now();
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        CxrAlert opened = p.onScore(score("x1", "p1", "S1", 0.9f, 0f), now).alert();
+        // A RETRACTED event whose OPENED/UPDATED event an aborted batch held back: the alert never had x2.
+        CxrAlert orphan = CxrAlert.newBuilder(opened).setImageId("x2").setSiteId("S2").setEvent(AlertEvent.RETRACTED)
+                .setImageCount(1).setSites(List.of("S2")).build();
+        cleanUp();
+        connect();
+        SimilarityProcessor recovered = processor(new ExactNeighbourIndex());
+        recovered.restoreCase(score("x1", "p1", "S1", 0.9f, 0f));
+        recovered.restoreAlert(opened, now);
+
+        recovered.restoreAlert(orphan, now);
+
+        CxrAlert next = recovered.onScore(score("x3", "p1", "S1", 0.9f, 1f), now).alert();
+        assertThat(next.getAlertId()).isEqualTo(opened.getAlertId());
+        assertThat(next.getSites()).as("unchanged by the orphan").containsExactly("S1");
+        assertThat(next.getImageCount()).isEqualTo(2);
+    }
+
+    @Test
+    void aRestoredRetractionGivesTheSitesItNamesTheAlertsRemainingWindow() {
+        Instant now = Instant.now();
+        CaseStore store = new CaseStore(redis, prefix);
+        redis.sadd(prefix + "alert-images:A", "x1", "x2"); // restored without an expiry (an older recovery)
+        redis.set(prefix + "alert:p1", "A|x1|" + now.toEpochMilli());
+
+        store.restoreRetraction("A", "p1", "x2", 1, List.of("S1"), Duration.ofMinutes(10));
+
+        assertThat(redis.smembers(prefix + "alert-sites:A")).containsExactly("S1");
+        assertThat(redis.pttl(prefix + "alert-sites:A")).isBetween(1L, Duration.ofMinutes(10).toMillis());
+        assertThat(redis.smembers(prefix + "alert-images:A")).containsExactly("x1");
+    }
+
+    @Test
     void aRetractionSentTwiceChangesTheAlertOnceAndPublishesOnce() {
         SimilarityProcessor p = processor(new ExactNeighbourIndex());
         p.onScore(score("w", "p1", "ED-A", 0.9f, 0f), Instant.now());
