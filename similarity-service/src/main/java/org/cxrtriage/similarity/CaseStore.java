@@ -241,10 +241,18 @@ public final class CaseStore {
     /**
      * Opens the patient's alert or joins the open one, and adds the image and its site to it, unless the image was
      * retracted: one step, so a retraction that closes the alert comes wholly before (the image opens a new alert) or
-     * after (it sees this image in the alert). KEYS: the image's retraction marker, the patient's alert; ARGV: the new
-     * alert's value, window ms, image id, key prefix, site.
+     * after (it sees this image in the alert). The first score record of the image to join is kept: another record of
+     * the same image (the image published twice under one id) joins nothing and gets 0, so its alert event is not
+     * repeated; the same record again (a replayed batch) gets its answer again. KEYS: the image's retraction marker,
+     * the patient's alert, the image's joining record; ARGV: the new alert's value, window ms, image id, key prefix,
+     * site, the score record's id ("" for none: no check).
      */
     private static final String JOIN = "if redis.call('EXISTS', KEYS[1]) == 1 then return false end "
+            + "if ARGV[6] ~= '' then "
+            + "  local seen = redis.call('GET', KEYS[3]) "
+            + "  if seen and seen ~= ARGV[6] then return 0 end "
+            + "  if not seen then redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[2]) end "
+            + "end "
             + "local v = redis.call('GET', KEYS[2]) "
             + "if not v then v = ARGV[1] redis.call('SET', KEYS[2], v, 'PX', ARGV[2]) end "
             + "local id = string.match(v, '^[^|]*') "
@@ -253,21 +261,34 @@ public final class CaseStore {
             + "redis.call('PEXPIRE', images, ARGV[2]) redis.call('PEXPIRE', sites, ARGV[2]) "
             + "return {v, redis.call('SCARD', images), redis.call('SMEMBERS', sites)}";
 
-    /** The patient's open alert and what it holds once this image joined it. */
+    /**
+     * The patient's open alert and what it holds once this image joined it; {@code alert} null when another score
+     * record of the same image joined first (nothing to publish).
+     */
     public record JoinedAlert(OpenAlert alert, AlertImages images) {
+
+        public boolean repeated() {
+            return alert == null;
+        }
     }
 
     /**
      * Opens the patient's alert (as {@code alertId}) unless one is open in the window, and records the image and its
-     * site in it (idempotent: replays and several instances never raise two). Empty when the image was retracted.
+     * site in it (idempotent: replays and several instances never raise two). Empty when the image was retracted;
+     * {@link JoinedAlert#repeated()} when another score record of the image ({@code recordId}, null for no check)
+     * joined first.
      */
     public Optional<JoinedAlert> joinAlert(String patientRef, String alertId, String imageId, String siteId,
-                                           long nowMillis, Duration window) {
-        Object reply = redis.eval(JOIN, List.of(retractedKey(imageId), prefix + "alert:" + patientRef),
+                                           long nowMillis, Duration window, String recordId) {
+        Object reply = redis.eval(JOIN, List.of(retractedKey(imageId), prefix + "alert:" + patientRef,
+                        prefix + "alerted:" + imageId),
                 List.of(alertId + "|" + imageId + "|" + nowMillis, Long.toString(window.toMillis()), imageId, prefix,
-                        siteId));
+                        siteId, recordId == null ? "" : recordId));
         if (reply == null) {
             return Optional.empty();
+        }
+        if (reply instanceof Long) {
+            return Optional.of(new JoinedAlert(null, null));
         }
         List<?> parts = (List<?>) reply;
         String[] open = ((String) parts.get(0)).split("\\|");

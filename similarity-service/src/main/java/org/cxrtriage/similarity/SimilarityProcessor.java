@@ -209,6 +209,15 @@ public final class SimilarityProcessor {
     }
 
     public Result onScore(CxrScore score, Instant now) {
+        return onScore(score, null, now);
+    }
+
+    /**
+     * As {@link #onScore(CxrScore, Instant)}, naming the score's record ({@code recordId}, e.g. its partition and
+     * offset): a second record of the same image (published twice under one id) gets its neighbours again but no
+     * second alert event; the same record replayed gets the same event.
+     */
+    public Result onScore(CxrScore score, String recordId, Instant now) {
         syncIndex();
         float[] embedding = toArray(score.getEmbedding());
         CaseRecord current = new CaseRecord(score.getImageId(), score.getPatientRef(), score.getSiteId(),
@@ -273,9 +282,12 @@ public final class SimilarityProcessor {
         if (policy.shouldAlert(score.getProbability(), score.getThreshold(), vote, hits.size())) {
             java.util.Optional<CaseStore.JoinedAlert> joined = store.joinAlert(score.getPatientRef(),
                     UUID.randomUUID().toString(), score.getImageId(), score.getSiteId(), now.toEpochMilli(),
-                    alertWindow);
+                    alertWindow, recordId);
             if (joined.isEmpty()) {
                 return Result.RETRACTED; // retracted since its case was saved: the retraction removed the case
+            }
+            if (joined.get().repeated()) {
+                return new Result(result, null, !comparable); // its alert event went out with its first record
             }
             CaseStore.OpenAlert open = joined.get().alert();
             // Deterministic per image: processing an image again (a replay after an aborted transaction) yields the

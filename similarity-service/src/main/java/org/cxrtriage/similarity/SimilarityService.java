@@ -245,7 +245,7 @@ public final class SimilarityService implements Service {
     private void handle(ConsumerRecord<String, SpecificRecord> record) {
         SpecificRecord value = record.value();
         if (value instanceof CxrScore score) {
-            SimilarityProcessor.Result result = processor.onScore(score, Instant.now());
+            SimilarityProcessor.Result result = processor.onScore(score, recordId(record), Instant.now());
             if (result.retracted()) {
                 metrics.counter("cxr.similarity.retracted.dropped").increment();
                 LOG.info("score of image {} dropped: its site retracted the image", score.getImageId());

@@ -200,7 +200,7 @@ class RetractionTest {
 
         // An instance that checked before the retraction and writes after it (it lost its partitions unawares).
         assertThat(store.save(x)).isEqualTo(-1);
-        assertThat(store.joinAlert("p1", "alert-1", "x", "ED-A", 1000, Duration.ofHours(1))).isEmpty();
+        assertThat(store.joinAlert("p1", "alert-1", "x", "ED-A", 1000, Duration.ofHours(1), null)).isEmpty();
         assertThat(store.setConfirmed("x", true)).isFalse();
         assertThat(store.exists("x")).isFalse();
         assertThat(store.changedSince(before)).singleElement().satisfies(c -> {

@@ -329,4 +329,26 @@ class SimilarityProcessorRedisTest {
         }
         assertThat(progress).containsExactly(1_000, 2_000);
     }
+
+    @Test
+    void anImagePublishedTwiceUnderOneIdAlertsOnceAndAReplayedRecordGetsItsEventAgain() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        CxrAlert opened = p.onScore(score("a", "p1", 0.9f, 0, 0), "cxr.scores.v1-0@1", Instant.now()).alert();
+        CxrAlert updated = p.onScore(score("b", "p1", 0.9f, 1, 0), "cxr.scores.v1-2@4", Instant.now()).alert();
+
+        SimilarityProcessor.Result replayed = p.onScore(score("a", "p1", 0.9f, 0, 0), "cxr.scores.v1-0@1",
+                Instant.now());
+        SimilarityProcessor.Result secondCopy = p.onScore(score("a", "p1", 0.9f, 0, 0), "cxr.scores.v1-0@9",
+                Instant.now());
+        SimilarityProcessor.Result secondUpdate = p.onScore(score("b", "p1", 0.9f, 1, 0), "cxr.scores.v1-2@7",
+                Instant.now());
+
+        assertThat(replayed.alert().getAlertId()).isEqualTo(opened.getAlertId());
+        assertThat(replayed.alert().getEvent()).isEqualTo(AlertEvent.OPENED);
+        assertThat(secondCopy.alert()).as("its alert event went out with its first record").isNull();
+        assertThat(secondCopy.neighbours()).isNotNull();
+        assertThat(secondUpdate.alert()).isNull();
+        CxrAlert third = p.onScore(score("c", "p1", 0.9f, 2, 0), "cxr.scores.v1-1@3", Instant.now()).alert();
+        assertThat(third.getImageCount()).as("copies do not count").isEqualTo(updated.getImageCount() + 1);
+    }
 }
