@@ -21,6 +21,11 @@ public record AlertPolicy(double probabilityThreshold, boolean requireKnnAgreeme
         return !requireKnnAgreement || neighbourCount == 0 || knnVote >= minKnnVote;
     }
 
+    /** Whether the decision can change with the stored cases (an image replayed may decide otherwise). */
+    public boolean dependsOnNeighbours() {
+        return requireKnnAgreement;
+    }
+
     public String describe() {
         String t = Double.isNaN(probabilityThreshold) ? "model threshold" : String.valueOf(probabilityThreshold);
         return "probability >= " + t + (requireKnnAgreement ? " and kNN vote >= " + minKnnVote : "");

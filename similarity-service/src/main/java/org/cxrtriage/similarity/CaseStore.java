@@ -445,6 +445,23 @@ public final class CaseStore {
                 prefix + "alert:" + patientRef), args);
     }
 
+    /**
+     * Recovery: the image's alert event was published (so its score record was committed and will not come again):
+     * any other score record of the image joins nothing ({@link #joinAlert}).
+     */
+    public void restoreAlerted(String imageId, Duration remaining) {
+        redis.set(prefix + "alerted:" + imageId, "restored", SetParams.setParams().px(remaining.toMillis()));
+    }
+
+    /**
+     * A score record that joined its image's alert and then, processed again after an abort, no longer alerts (the
+     * decision depends on neighbours that changed meanwhile): another record of the image may join instead.
+     */
+    public void forgetAlerted(String imageId, String recordId) {
+        redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+                List.of(prefix + "alerted:" + imageId), List.of(recordId));
+    }
+
     /** Puts back a published alert's open state (recovery); false when the patient already has one open. */
     public boolean restoreAlert(String patientRef, String alertId, String imageId, long firstSeenMillis,
                                 Duration remaining) {

@@ -312,6 +312,9 @@ public final class SimilarityProcessor {
                     .setImageCount(Math.max(1, images.count()))
                     .setSites(images.sites())
                     .build();
+        } else if (recordId != null && policy.dependsOnNeighbours()) {
+            // This record may have joined the alert in an attempt that aborted, when the neighbours voted otherwise.
+            store.forgetAlerted(score.getImageId(), recordId);
         }
         return new Result(result, alert, !comparable);
     }
@@ -415,6 +418,7 @@ public final class SimilarityProcessor {
                     alert.getImageCount(), alert.getSites(), left);
             return false;
         }
+        store.restoreAlerted(alert.getImageId(), left);
         String opener = alert.getOpenedByImageId() != null ? alert.getOpenedByImageId() : alert.getImageId();
         boolean reopened = store.restoreAlert(alert.getPatientRef(), alert.getAlertId(), opener, opened, left);
         // The newest event of an alert names the sites of all its images so far (none in events older than that field).

@@ -348,7 +348,43 @@ class SimilarityProcessorRedisTest {
         assertThat(secondCopy.alert()).as("its alert event went out with its first record").isNull();
         assertThat(secondCopy.neighbours()).isNotNull();
         assertThat(secondUpdate.alert()).isNull();
-        CxrAlert third = p.onScore(score("c", "p1", 0.9f, 2, 0), "cxr.scores.v1-1@3", Instant.now()).alert();
-        assertThat(third.getImageCount()).as("copies do not count").isEqualTo(updated.getImageCount() + 1);
+        assertThat(updated.getEvent()).isEqualTo(AlertEvent.UPDATED);
+    }
+
+    @Test
+    void afterRedisLostItsDataACopyOfAnImageWhoseAlertEventWentOutStillAlertsNoMore() {
+        Instant now = Instant.now();
+        CxrAlert opened = processor(new ExactNeighbourIndex()).onScore(score("a", "p1", 0.9f, 0, 0),
+                "cxr.scores.v1-0@1", now).alert();
+        cleanUp();
+        connect(); // an empty namespace: Redis lost its data
+        SimilarityProcessor recovered = processor(new ExactNeighbourIndex());
+        recovered.restoreCase(score("a", "p1", 0.9f, 0, 0));
+        recovered.restoreAlert(opened, now);
+
+        assertThat(recovered.onScore(score("a", "p1", 0.9f, 0, 0), "cxr.scores.v1-0@9", now).alert()).isNull();
+        assertThat(recovered.onScore(score("b", "p1", 0.9f, 1, 0), "cxr.scores.v1-1@2", now).alert().getEvent())
+                .isEqualTo(AlertEvent.UPDATED);
+    }
+
+    @Test
+    void aRecordThatNoLongerAlertsWhenReplayedLetsACopyOfTheImageAlert() {
+        // Neighbours must agree: the vote can change between an aborted attempt and its replay.
+        SimilarityProcessor p = new SimilarityProcessor(new ExactNeighbourIndex(), new CaseStore(redis, prefix),
+                new AlertPolicy(Double.NaN, true, 0.5), 4, Duration.ofHours(1));
+        assertThat(p.onScore(score("a", "p1", 0.9f, 0, 0), "cxr.scores.v1-0@1", Instant.now()).alert()).isNotNull();
+        // The replay of @1 now sees negative neighbours (stored meanwhile) and does not alert.
+        p.onScore(score("n1", "p2", 0.1f, 0.1f, 0), Instant.now());
+        p.onScore(score("n2", "p3", 0.1f, 0.2f, 0), Instant.now());
+        assertThat(p.onScore(score("a", "p1", 0.9f, 0, 0), "cxr.scores.v1-0@1", Instant.now()).alert()).isNull();
+        // Its neighbours turn positive again (confirmed outcomes): the copy @9 raises the alert @1 never committed.
+        for (String n : List.of("n1", "n2")) {
+            p.onLabel(CxrLabel.newBuilder().setImageId(n).setPositive(true).setTest("PCR").setObservedAt(Instant.now())
+                    .build());
+        }
+
+        CxrAlert raised = p.onScore(score("a", "p1", 0.9f, 0, 0), "cxr.scores.v1-0@9", Instant.now()).alert();
+        assertThat(raised).as("the image still alerts once").isNotNull();
+        assertThat(raised.getEvent()).isEqualTo(AlertEvent.OPENED);
     }
 }
