@@ -220,12 +220,8 @@ class DashboardBrowserTest {
 
         // The image shown is retracted: the open detail view shows it withdrawn, without its picture, probability or
         // similar cases, until the patient's next positive image.
-        CxrAlert shownGone = alert(alertId, imageId + "-west", westSite, neighbourId, otherSite);
-        shownGone.setSites(List.of(site, westSite));
-        shownGone.setOpenedByImageId(imageId);
-        shownGone.setImageCount(2);
-        shownGone.setEvent(AlertEvent.RETRACTED);
-        shownGone.setRule("image retracted by its site (WRONG_IMAGE)");
+        CxrAlert shownGone = retracted(alert(alertId, imageId + "-west", westSite, neighbourId, otherSite), imageId,
+                List.of(site, westSite), "WRONG_IMAGE");
         publish(settings, "p-" + run, shownGone);
         waitOn(page1).until(d -> text(d, "#d-facts").contains("(withdrawn by its site)"));
         assertThat(text(page1, "#d-facts")).contains("probability\n–");
@@ -241,12 +237,8 @@ class DashboardBrowserTest {
                 .isEmpty());
 
         // Its sites withdraw the images (sent under the wrong patient): the count falls, then the alert is withdrawn.
-        CxrAlert fewer = alert(alertId, imageId + "-gone", westSite, neighbourId, otherSite);
-        fewer.setSites(List.of(site, westSite));
-        fewer.setOpenedByImageId(imageId);
-        fewer.setImageCount(2);
-        fewer.setEvent(AlertEvent.RETRACTED);
-        fewer.setRule("image retracted by its site (WRONG_PATIENT)");
+        CxrAlert fewer = retracted(alert(alertId, imageId + "-gone", westSite, neighbourId, otherSite), imageId,
+                List.of(site, westSite), "WRONG_PATIENT");
         publish(settings, "p-" + run, fewer);
         waitOn(page2).until(d -> text(d, row + " td.images").equals("2"));
         fewer.setImageCount(0);
@@ -283,6 +275,16 @@ class DashboardBrowserTest {
         update.setOpenedByImageId(openedBy);
         update.setImageCount(imageCount);
         publish(settings, key, update);
+    }
+
+    /** {@code event} as the RETRACTED event of its image, 2 images left at {@code sites}. */
+    private static CxrAlert retracted(CxrAlert event, String openedBy, List<String> sites, String reason) {
+        event.setSites(sites);
+        event.setOpenedByImageId(openedBy);
+        event.setImageCount(2);
+        event.setEvent(AlertEvent.RETRACTED);
+        event.setRule("image retracted by its site (" + reason + ")");
+        return event;
     }
 
     private static void publish(Settings settings, String key, CxrAlert event) throws Exception {

@@ -54,6 +54,7 @@ public final class DuplicateGuard {
     private final Duration window;
     private final Duration presumedGoneAfter;
     private final Clock clock;
+    private final RetractableImages images;
 
     /**
      * @param window            how long a stored image's content is remembered
@@ -69,11 +70,12 @@ public final class DuplicateGuard {
         this.window = window;
         this.presumedGoneAfter = presumedGoneAfter;
         this.clock = clock;
+        this.images = new RetractableImages(redis, prefix, window);
     }
 
     /** The images this guard's Redis remembers for retraction, for as long as it remembers their content. */
     public RetractableImages images() {
-        return new RetractableImages(redis, prefix, window);
+        return images;
     }
 
     private String key(String sha256) {

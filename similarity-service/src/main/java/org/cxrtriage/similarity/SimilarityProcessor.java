@@ -387,8 +387,8 @@ public final class SimilarityProcessor {
      * returns whether it was missing.
      */
     public boolean restoreCase(CxrScore score) {
-        if (!comparable(score) || store.isRetracted(score.getImageId())) {
-            return false; // never stored: it came from another model than the cases, or its site withdrew it
+        if (!comparable(score)) {
+            return false; // never stored: it came from another model than the cases
         }
         if (store.exists(score.getImageId())) {
             if (index.get(score.getImageId()).isEmpty()) {
@@ -400,7 +400,7 @@ public final class SimilarityProcessor {
                 score.getPatientRef(), score.getSiteId(), score.getScoredAt().toEpochMilli(), score.getProbability(),
                 score.getPositive(), toArray(score.getEmbedding()), null));
         if (store.save(c) < 0) {
-            return false;
+            return false; // its site withdrew it
         }
         index.put(c);
         return true;
