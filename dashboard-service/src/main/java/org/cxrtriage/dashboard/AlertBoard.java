@@ -12,8 +12,11 @@ import java.util.function.Predicate;
 
 /**
  * The newest alerts, newest first, with their acknowledgement state. Alerts are upserts keyed by alert id (a later
- * image of the patient republishes the alert with a newer {@code lastSeen}); acknowledgements may arrive before
- * their alert (two topics read side by side) and are then kept until it does. Thread-safe; no Kafka in here.
+ * image of the patient republishes the alert): the event with the highest revision holds the alert's count and
+ * sites (two similarity instances can commit one alert's events out of order), by {@code lastSeen} for events without
+ * one. Acknowledgements may arrive before their alert (two topics read side by side) and are then kept until it does.
+ * The board also keeps the images of each alert it has seen, so that when the image shown is retracted it can show
+ * the newest one left. Thread-safe; no Kafka in here.
  */
 public final class AlertBoard {
 
@@ -42,6 +45,10 @@ public final class AlertBoard {
     private final Map<String, Acknowledgement> pendingAcks;
     /** Images their sites withdrew (every retraction is read at start: they are few). */
     private final java.util.Set<String> retractedImages = new java.util.HashSet<>();
+    /** The images of each alert on the board as their events showed them, by image id (at most {@link #IMAGES_KEPT}). */
+    private final Map<String, Map<String, DashboardAlert>> imagesOf = new HashMap<>();
+    /** Images kept per alert: a patient has a few positive images in a window, not hundreds. */
+    static final int IMAGES_KEPT = 32;
     private long version;
 
     public AlertBoard(int capacity) {
@@ -62,14 +69,24 @@ public final class AlertBoard {
      * version of an alert already shown, or an alert older than every one the board keeps when it is full.
      */
     public synchronized Optional<Entry> upsert(DashboardAlert alert) {
+        remember(alert);
         Entry old = byId.get(alert.alertId());
         Acknowledgement ack;
         if (old != null) {
-            if (alert.lastSeen() < old.alert().lastSeen()) {
-                return Optional.empty();
+            if (alert.olderThan(old.alert())) {
+                // Its count and sites are out of date, but its image is one of the alert's: shown when the alert has
+                // none to show (a retraction withdrew the one shown before this event came).
+                DashboardAlert shown = old.alert();
+                if (!shown.imageWithdrawn() || shown.imageCount() == 0 || retractedImages.contains(alert.imageId())) {
+                    return Optional.empty();
+                }
+                ordered.remove(old);
+                return place(new Entry(shown.showing(alert), old.ack(), ++version));
             }
-            // Sites only add up: an event written before alerts named their sites still keeps the earlier ones.
-            alert = alert.withSitesOf(old.alert());
+            if (alert.revision() == 0 || old.alert().revision() == 0) {
+                // Sites only add up: an event written before alerts named their sites still keeps the earlier ones.
+                alert = alert.withSitesOf(old.alert());
+            }
             if (alert.equals(old.alert())) {
                 return Optional.empty();
             }
@@ -78,17 +95,34 @@ public final class AlertBoard {
         } else {
             ack = pendingAcks.remove(alert.alertId());
         }
-        Entry entry = new Entry(alert, ack, ++version);
-        byId.put(alert.alertId(), entry);
+        return place(new Entry(alert, ack, ++version));
+    }
+
+    /** Puts an entry on the board; empty when it is older than every one a full board keeps (it goes again). */
+    private Optional<Entry> place(Entry entry) {
+        byId.put(entry.alert().alertId(), entry);
         ordered.add(entry);
         if (ordered.size() > capacity) {
             Entry evicted = ordered.pollLast();
             byId.remove(evicted.alert().alertId());
+            imagesOf.remove(evicted.alert().alertId());
             if (evicted == entry) {
                 return Optional.empty();
             }
         }
         return Optional.of(entry);
+    }
+
+    private void remember(DashboardAlert alert) {
+        if (retractedImages.contains(alert.imageId())) {
+            return;
+        }
+        imagesOf.computeIfAbsent(alert.alertId(), id -> new LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, DashboardAlert> eldest) {
+                return size() > IMAGES_KEPT;
+            }
+        }).put(alert.imageId(), alert);
     }
 
     /**
@@ -118,26 +152,40 @@ public final class AlertBoard {
     /**
      * An image of an alert was retracted by its site: the alert, when shown here, keeps what it shows with the images
      * left ({@code imagesLeft} 0: withdrawn), the sites left ({@code sitesLeft}, replacing the old ones: the site
-     * that sent the image to the wrong patient no longer sees the alert) and the retraction's rule. The image's
-     * pictures are refused from then on ({@link #showsImage}). Empty when the alert is not shown here or nothing
-     * changed.
+     * that sent the image to the wrong patient no longer sees the alert), the retraction's rule and {@code revision}.
+     * When the image shown is the one retracted, the newest image left that the board has seen takes its place (none
+     * seen: the image is marked withdrawn). A retraction older than the alert shown (a lower revision) changes only
+     * the image shown, when it is the one retracted. The image's pictures are refused from then on ({@link
+     * #showsImage}). Empty when the alert is not shown here or nothing changed.
      */
     public synchronized Optional<Entry> retract(String alertId, String imageId, int imagesLeft, String rule,
-                                                List<String> sitesLeft) {
+                                                List<String> sitesLeft, long revision) {
         retractedImages.add(imageId);
+        Map<String, DashboardAlert> images = imagesOf.get(alertId);
+        if (images != null) {
+            images.remove(imageId);
+        }
         Entry old = byId.get(alertId);
         if (old == null) {
             return Optional.empty();
         }
-        DashboardAlert changed = old.alert().retracted(imageId, imagesLeft, rule, sitesLeft);
+        boolean stale = revision > 0 && old.alert().revision() > revision;
+        DashboardAlert changed = stale ? old.alert().withdrawing(imageId)
+                : old.alert().retracted(imageId, imagesLeft, rule, sitesLeft, revision);
+        if (changed.imageWithdrawn() && changed.imageCount() > 0 && images != null) {
+            DashboardAlert newestLeft = images.values().stream()
+                    .filter(a -> !retractedImages.contains(a.imageId()))
+                    .max(Comparator.comparingLong(DashboardAlert::lastSeen)).orElse(null);
+            if (newestLeft != null) {
+                changed = changed.showing(newestLeft);
+            }
+        }
         if (changed.equals(old.alert())) {
             return Optional.empty();
         }
         ordered.remove(old);
-        Entry entry = new Entry(changed, old.ack(), ++version);
-        byId.put(alertId, entry);
-        ordered.add(entry);
-        return Optional.of(entry);
+        byId.remove(alertId);
+        return place(new Entry(changed, old.ack(), ++version));
     }
 
     /** An image its site withdrew: its pictures are refused from now on ({@link #showsImage}). */

@@ -21,7 +21,7 @@ final class AlertMapping {
         return new DashboardAlert(a.getAlertId(), a.getPatientRef(), a.getSiteId(), a.getImageId(),
                 a.getProbability(), a.getKnnVote(), neighbours, a.getFirstSeen().toEpochMilli(),
                 a.getLastSeen().toEpochMilli(), a.getRaisedAt().toEpochMilli(), a.getRule(), a.getOpenedByImageId(),
-                a.getImageCount(), a.getSites());
+                a.getImageCount(), a.getSites(), false, a.getRevision());
     }
 
     static DashboardAlert.SimilarCase fromEvent(Neighbour n) {
@@ -68,6 +68,7 @@ final class AlertMapping {
         m.put("imageCount", a.imageCount());
         m.put("withdrawn", a.withdrawn());
         m.put("imageWithdrawn", a.imageWithdrawn());
+        m.put("revision", a.revision());
         m.put("neighbours", a.neighbours().stream().map(n -> {
             Map<String, Object> nm = new LinkedHashMap<>();
             nm.put("imageId", n.imageId());

@@ -9,28 +9,31 @@ import java.util.function.Predicate;
  * An infection-control alert as the dashboard shows it. Patients appear only by their pseudonymised reference.
  * Times are epoch milliseconds. {@code imageId} is the newest positive image and {@code siteId} its site,
  * {@code openedByImageId} the one that opened the alert (null when it is the same), {@code imageCount} how many
- * positive images the alert has seen, {@code sites} every site they came from (sorted, {@code siteId} among them):
- * each of those sites keeps the alert in view when the patient is imaged elsewhere. {@code imageWithdrawn}: its site
- * retracted the image shown, so it is shown no more (nor its similar cases) until the patient's next positive image.
+ * positive images the alert has seen, {@code sites} every site they came from (sorted): each of those sites keeps the
+ * alert in view when the patient is imaged elsewhere. {@code imageWithdrawn}: its site
+ * retracted the image shown and no other image of the alert is known here, so none is shown (nor similar cases) until
+ * the patient's next positive image. {@code revision}: the alert's change number its count and sites are from (0:
+ * not known, events written before alerts had one).
  */
 public record DashboardAlert(String alertId, String patientRef, String siteId, String imageId, double probability,
                              double knnVote, List<SimilarCase> neighbours, long firstSeen, long lastSeen,
                              long raisedAt, String rule, String openedByImageId, int imageCount, List<String> sites,
-                             boolean imageWithdrawn) {
+                             boolean imageWithdrawn, long revision) {
 
     public DashboardAlert {
         neighbours = List.copyOf(neighbours);
-        TreeSet<String> all = new TreeSet<>(sites);
-        all.add(siteId);
-        sites = List.copyOf(all);
+        // No sites: an event written before alerts named them, whose one site is its image's. Otherwise the sites
+        // are the alert's as its event says, which need not hold siteId: the site of an image shown when another
+        // image's retraction narrowed them (the site that sent it under a wrong patient no longer sees the alert).
+        sites = List.copyOf(new TreeSet<>(sites.isEmpty() ? List.of(siteId) : sites));
     }
 
-    /** An alert as an event shows it (its image not withdrawn). */
+    /** An alert as an event without a revision shows it (its image not withdrawn). */
     public DashboardAlert(String alertId, String patientRef, String siteId, String imageId, double probability,
                           double knnVote, List<SimilarCase> neighbours, long firstSeen, long lastSeen, long raisedAt,
                           String rule, String openedByImageId, int imageCount, List<String> sites) {
         this(alertId, patientRef, siteId, imageId, probability, knnVote, neighbours, firstSeen, lastSeen, raisedAt,
-                rule, openedByImageId, imageCount, sites, false);
+                rule, openedByImageId, imageCount, sites, false, 0);
     }
 
     /** An alert whose images all came from {@code siteId}. */
@@ -51,7 +54,22 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
         List<String> merged = new ArrayList<>(sites);
         merged.addAll(earlier.sites());
         return new DashboardAlert(alertId, patientRef, siteId, imageId, probability, knnVote, neighbours, firstSeen,
-                lastSeen, raisedAt, rule, openedByImageId, imageCount, merged, imageWithdrawn);
+                lastSeen, raisedAt, rule, openedByImageId, imageCount, merged, imageWithdrawn, revision);
+    }
+
+    /** Whether this alert's count and sites are newer than {@code other}'s: by revision when both have one. */
+    boolean olderThan(DashboardAlert other) {
+        return revision > 0 && other.revision > 0 ? revision < other.revision : lastSeen < other.lastSeen;
+    }
+
+    /**
+     * This alert showing {@code image} (an earlier event of the alert: its image, site, probability, vote, similar
+     * cases and last-seen time) in place of the image shown, which its site withdrew.
+     */
+    DashboardAlert showing(DashboardAlert image) {
+        return new DashboardAlert(alertId, patientRef, image.siteId(), image.imageId(), image.probability(),
+                image.knnVote(), image.neighbours(), firstSeen, image.lastSeen(), raisedAt, rule, openedByImageId,
+                imageCount, sites, false, revision);
     }
 
     /** Withdrawn by its site (no positive image left): the board shows it as such until it leaves the list. */
@@ -61,18 +79,30 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
 
     /**
      * This alert after its image {@code retractedImageId} was retracted: {@code imagesLeft} images, taken at {@code
-     * sitesLeft} (empty: unknown, the sites stay). When the retracted image is the one shown, it is marked withdrawn
-     * and its similar cases go, and the alert's site becomes one that is left. Its last-seen time stays that of its
-     * newest positive image (a retraction is no new image, so an acknowledgement still holds).
+     * sitesLeft} (empty: unknown, the sites stay), as of {@code retractionRevision}. When the retracted image is the
+     * one shown, it is marked withdrawn and its similar cases go, and the alert's site becomes one that is left (the
+     * board then shows another image of the alert where it knows one: {@link #showing}). Its last-seen time stays
+     * (a retraction is no new image, so an acknowledgement still holds).
      */
-    DashboardAlert retracted(String retractedImageId, int imagesLeft, String retractionRule, List<String> sitesLeft) {
+    DashboardAlert retracted(String retractedImageId, int imagesLeft, String retractionRule, List<String> sitesLeft,
+                             long retractionRevision) {
         List<String> keep = sitesLeft.isEmpty() ? sites : sitesLeft;
         boolean shown = imageId.equals(retractedImageId);
         // The site shown stands for the image shown: once that image is gone, for whichever site is left.
         String site = (shown || imageWithdrawn) && !keep.contains(siteId) ? keep.get(0) : siteId;
         return new DashboardAlert(alertId, patientRef, site, imageId, probability, knnVote,
                 shown ? List.of() : neighbours, firstSeen, lastSeen, raisedAt, retractionRule, openedByImageId,
-                imagesLeft, keep, imageWithdrawn || shown);
+                imagesLeft, keep, imageWithdrawn || shown, retractionRevision);
+    }
+
+    /** This alert with its image {@code retractedImageId} marked withdrawn, when shown; nothing else changes. */
+    DashboardAlert withdrawing(String retractedImageId) {
+        if (!imageId.equals(retractedImageId) || imageWithdrawn) {
+            return this;
+        }
+        String site = sites.contains(siteId) ? siteId : sites.get(0);
+        return new DashboardAlert(alertId, patientRef, site, imageId, probability, knnVote, List.of(), firstSeen,
+                lastSeen, raisedAt, rule, openedByImageId, imageCount, sites, true, revision);
     }
 
     /** A similar prior case of another patient: its image, distance, probability and label. */

@@ -214,7 +214,7 @@ public final class DashboardService implements Service {
     private void apply(SpecificRecord value) {
         if (value instanceof CxrAlert alert && alert.getEvent() == org.cxrtriage.schemas.AlertEvent.RETRACTED) {
             board.retract(alert.getAlertId(), alert.getImageId(), alert.getImageCount(), alert.getRule(),
-                    alert.getSites()).ifPresent(e -> {
+                    alert.getSites(), alert.getRevision()).ifPresent(e -> {
                         metrics.counter("cxr.dashboard.alert.events").increment();
                         hub.publish("alert", e);
                     });

@@ -94,7 +94,7 @@ class AlertBoardTest {
         assertThat(board.showsImage("img-a-2000", northOnly)).isTrue();
         // An event that names its sites is taken as it is.
         DashboardAlert named = new DashboardAlert("b", "p-b", "ED-WEST", "img-b", 0.9, 0.75, List.of(), 1_000, 3_000,
-                1_000, "probability >= 0.5", "img-b0", 2, List.of("ED-EAST"));
+                1_000, "probability >= 0.5", "img-b0", 2, List.of("ED-EAST", "ED-WEST"));
         assertThat(board.upsert(named).orElseThrow().alert().sites()).containsExactly("ED-EAST", "ED-WEST");
         assertThat(board.sites(ALL)).containsExactly("ED-EAST", "ED-NORTH", "ED-SOUTH", "ED-WEST");
     }
@@ -174,7 +174,7 @@ class AlertBoardTest {
 
         // ED-B sent its image to the wrong patient: the alert is ED-A's alone from now on.
         AlertBoard.Entry fewer = board.retract("a", "img-b", 2, "image retracted by its site (WRONG_PATIENT)",
-                List.of("ED-A")).orElseThrow();
+                List.of("ED-A"), 0).orElseThrow();
         assertThat(fewer.alert().imageCount()).isEqualTo(2);
         assertThat(fewer.alert().withdrawn()).isFalse();
         assertThat(fewer.alert().sites()).containsExactly("ED-A");
@@ -190,11 +190,11 @@ class AlertBoardTest {
         assertThat(board.get("a").orElseThrow().alert().sites()).containsExactly("ED-A");
 
         AlertBoard.Entry withdrawn = board.retract("a", "img-c", 0, "image retracted by its site (OTHER)",
-                List.of("ED-A")).orElseThrow();
+                List.of("ED-A"), 0).orElseThrow();
         assertThat(withdrawn.alert().withdrawn()).isTrue();
         assertThat(board.get("a")).get().extracting(e -> e.alert().withdrawn()).isEqualTo(true);
-        assertThat(board.retract("not-shown", "img-x", 0, "r", List.of())).isEmpty();
-        assertThat(board.retract("a", "img-c", 0, "image retracted by its site (OTHER)", List.of("ED-A")))
+        assertThat(board.retract("not-shown", "img-x", 0, "r", List.of(), 0)).isEmpty();
+        assertThat(board.retract("a", "img-c", 0, "image retracted by its site (OTHER)", List.of("ED-A"), 0))
                 .as("nothing changed").isEmpty();
     }
 
@@ -203,10 +203,10 @@ class AlertBoardTest {
         AlertBoard board = new AlertBoard(10);
         board.upsert(new DashboardAlert("a", "p-a", "S3", "x3", 0.9, 0.75, List.of(), 1_000, 5_000, 1_000, "r", "x1", 3,
                 List.of("S1", "S2", "S3")));
-        board.retract("a", "x3", 2, "image retracted by its site (OTHER)", List.of("S1", "S2"));
+        board.retract("a", "x3", 2, "image retracted by its site (OTHER)", List.of("S1", "S2"), 0);
 
         DashboardAlert after = board.retract("a", "x1", 1, "image retracted by its site (WRONG_PATIENT)",
-                List.of("S2")).orElseThrow().alert();
+                List.of("S2"), 0).orElseThrow().alert();
 
         assertThat(after.sites()).containsExactly("S2");
         assertThat(after.siteId()).isEqualTo("S2");
@@ -219,7 +219,7 @@ class AlertBoardTest {
         DashboardAlert.SimilarCase twin = new DashboardAlert.SimilarCase("img-n", "p-n", "ED-B", 0.1, 0.9, true, false);
         board.upsert(alert("a", "ED-A", 5_000, List.of(twin)));
 
-        DashboardAlert after = board.retract("a", "img-older", 1, "image retracted by its site (OTHER)", List.of())
+        DashboardAlert after = board.retract("a", "img-older", 1, "image retracted by its site (OTHER)", List.of(), 0)
                 .orElseThrow().alert();
 
         assertThat(after.imageWithdrawn()).isFalse();
@@ -239,5 +239,124 @@ class AlertBoardTest {
 
         assertThat(board.showsImage("img-n", s -> s.equals("ED-A"))).isFalse();
         assertThat(board.showsImage("img-a-5000", s -> s.equals("ED-A"))).isTrue();
+    }
+
+    /** An event of alert "a" of patient p-a about {@code image} as of {@code revision}. */
+    private static DashboardAlert event(String image, String site, long lastSeen, int count, List<String> sites,
+                                        long revision) {
+        return new DashboardAlert("a", "p-a", site, image, 0.9, 0.75,
+                List.of(new DashboardAlert.SimilarCase("n-" + image, "p-n", site, 0.1, 0.9, true, false)), 1_000,
+                lastSeen, 1_000, "probability >= 0.5", image.equals("x1") ? null : "x1", count, sites, false,
+                revision);
+    }
+
+    @Test
+    void aRetractionCommittedAfterANewerJoinDoesNotBringBackAStaleCount() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(event("x1", "A", 1_000, 1, List.of("A"), 1));
+        board.upsert(event("x2", "B", 2_000, 2, List.of("A", "B"), 2));
+        // One instance retracts x1 (revision 3), then another joins x3 (revision 4); the second commits first.
+        board.upsert(event("x3", "C", 3_000, 2, List.of("B", "C"), 4));
+
+        assertThat(board.retract("a", "x1", 1, "image retracted by its site (WRONG_PATIENT)", List.of("B"), 3))
+                .as("nothing to change: the alert shown is newer").isEmpty();
+
+        DashboardAlert shown = board.get("a").orElseThrow().alert();
+        assertThat(shown.imageCount()).isEqualTo(2);
+        assertThat(shown.sites()).containsExactly("B", "C");
+        assertThat(shown.imageId()).isEqualTo("x3");
+        assertThat(shown.revision()).isEqualTo(4);
+        assertThat(board.showsImage("x1", s -> true)).isFalse();
+    }
+
+    @Test
+    void aJoinCommittedAfterANewerRetractionKeepsTheRetractionsCountAndSitesButShowsItsImage() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(event("x1", "A", 1_000, 1, List.of("A"), 1));
+        // x2 joins on one instance (revision 2), x1 is retracted on another (revision 3) and commits first.
+        board.retract("a", "x1", 1, "image retracted by its site (WRONG_PATIENT)", List.of("B"), 3);
+        DashboardAlert withdrawn = board.get("a").orElseThrow().alert();
+        assertThat(withdrawn.imageWithdrawn()).isTrue();
+        assertThat(withdrawn.siteId()).isEqualTo("B");
+
+        DashboardAlert shown = board.upsert(event("x2", "B", 2_000, 2, List.of("A", "B"), 2)).orElseThrow().alert();
+
+        assertThat(shown.imageCount()).as("revision 3's").isEqualTo(1);
+        assertThat(shown.sites()).containsExactly("B");
+        assertThat(shown.imageId()).as("the alert had no image to show").isEqualTo("x2");
+        assertThat(shown.imageWithdrawn()).isFalse();
+        assertThat(shown.neighbours()).extracting(DashboardAlert.SimilarCase::imageId).containsExactly("n-x2");
+        assertThat(shown.revision()).isEqualTo(3);
+        assertThat(board.list("A"::equals, null, 10)).as("A sent x1 to the wrong patient").isEmpty();
+    }
+
+    @Test
+    void revisionsOrderEventsWhateverTheClocksOfTheInstancesSay() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(event("x1", "A", 5_000, 1, List.of("A"), 1));
+
+        // x2 joined later on an instance whose clock is behind.
+        DashboardAlert shown = board.upsert(event("x2", "B", 4_000, 2, List.of("A", "B"), 2)).orElseThrow().alert();
+
+        assertThat(shown.imageId()).isEqualTo("x2");
+        assertThat(shown.imageCount()).isEqualTo(2);
+        assertThat(board.upsert(event("x1", "A", 5_000, 1, List.of("A"), 1))).as("older").isEmpty();
+    }
+
+    @Test
+    void whenTheImageShownIsRetractedTheNewestImageLeftIsShown() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(event("x1", "A", 1_000, 1, List.of("A"), 1));
+        board.upsert(event("x2", "B", 2_000, 2, List.of("A", "B"), 2));
+        board.upsert(event("x3", "A", 3_000, 3, List.of("A", "B"), 3));
+        board.acknowledge(new Acknowledgement("a", "token:A:00000000", 3_500, null));
+
+        DashboardAlert afterX3 = board.retract("a", "x3", 2, "image retracted by its site (WRONG_IMAGE)",
+                List.of("A", "B"), 4).orElseThrow().alert();
+        assertThat(afterX3.imageId()).isEqualTo("x2");
+        assertThat(afterX3.siteId()).isEqualTo("B");
+        assertThat(afterX3.lastSeen()).isEqualTo(2_000);
+        assertThat(afterX3.neighbours()).extracting(DashboardAlert.SimilarCase::imageId).containsExactly("n-x2");
+        assertThat(afterX3.imageWithdrawn()).isFalse();
+        assertThat(afterX3.imageCount()).isEqualTo(2);
+        assertThat(afterX3.rule()).contains("WRONG_IMAGE");
+        assertThat(board.get("a").orElseThrow().updatedSinceAck()).isFalse();
+        assertThat(board.showsImage("x3", s -> true)).isFalse();
+        assertThat(board.showsImage("x2", "B"::equals)).isTrue();
+
+        DashboardAlert afterX2 = board.retract("a", "x2", 1, "image retracted by its site (WRONG_PATIENT)",
+                List.of("A"), 5).orElseThrow().alert();
+        assertThat(afterX2.imageId()).isEqualTo("x1");
+        assertThat(afterX2.sites()).containsExactly("A");
+
+        DashboardAlert afterX1 = board.retract("a", "x1", 0, "image retracted by its site (OTHER)", List.of("A"), 6)
+                .orElseThrow().alert();
+        assertThat(afterX1.withdrawn()).isTrue();
+        assertThat(afterX1.imageWithdrawn()).isTrue();
+        assertThat(afterX1.neighbours()).isEmpty();
+    }
+
+    @Test
+    void aRetractionOlderThanTheAlertShownStillWithdrawsTheImageItShows() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(event("x1", "A", 1_000, 1, List.of("A"), 1));
+        board.upsert(event("y", "B", 2_000, 2, List.of("A", "B"), 2));
+        board.upsert(event("z", "C", 3_000, 3, List.of("A", "B", "C"), 3));
+        // y is retracted on one instance (revision 4), then z on another (revision 5), which commits first: the
+        // board does not know y is gone yet and shows it in z's place.
+        DashboardAlert afterZ = board.retract("a", "z", 1, "image retracted by its site (OTHER)", List.of("A"), 5)
+                .orElseThrow().alert();
+        assertThat(afterZ.imageId()).isEqualTo("y");
+        assertThat(afterZ.sites()).as("revision 5's, y's site not among them").containsExactly("A");
+        assertThat(board.list("B"::equals, null, 10)).isEmpty();
+
+        DashboardAlert afterY = board.retract("a", "y", 2, "image retracted by its site (WRONG_PATIENT)",
+                List.of("A", "C"), 4).orElseThrow().alert();
+
+        assertThat(afterY.imageId()).isEqualTo("x1");
+        assertThat(afterY.imageCount()).isEqualTo(1);
+        assertThat(afterY.sites()).containsExactly("A");
+        assertThat(afterY.revision()).isEqualTo(5);
+        assertThat(board.showsImage("y", s -> true)).isFalse();
     }
 }

@@ -218,35 +218,40 @@ class DashboardBrowserTest {
         assertThat(JSON.readTree(body(base1 + "/api/alerts", otherToken)).path("alerts").toString())
                 .doesNotContain(alertId);
 
-        // The image shown is retracted: the open detail view shows it withdrawn, without its picture, probability or
-        // similar cases, until the patient's next positive image.
-        CxrAlert shownGone = retracted(alert(alertId, imageId + "-west", westSite, neighbourId, otherSite), imageId,
-                List.of(site, westSite), "WRONG_IMAGE");
-        publish(settings, "p-" + run, shownGone);
+        // The image shown is retracted: the open detail view shows the newest image left that the dashboard has seen
+        // (the second one), with its similar cases; the site that sent the retracted image no longer has the alert.
+        publish(settings, "p-" + run, retracted(alert(alertId, imageId + "-west", westSite, neighbourId, otherSite),
+                imageId, List.of(site), "WRONG_IMAGE", 2, 4));
+        waitOn(page1).until(d -> d.findElement(By.cssSelector("#d-cxr")).getAttribute("src")
+                .contains(imageId + "-later"));
+        waitOn(page2).until(d -> text(d, row + " td.images").equals("2"));
+        assertThat(text(page1, "#d-facts")).doesNotContain("withdrawn");
+        assertThat(text(page2, row)).doesNotContain(westSite);
+        waitOn(page1).until(d -> !d.findElements(By.cssSelector("#neighbours [data-image-id='" + neighbourId + "']"))
+                .isEmpty());
+        // The first image goes too (revision 5). Then "-later" is retracted at revision 7 on one similarity instance
+        // after "-next" joined at revision 6 on another, whose event comes later: until it does, no image of the
+        // alert is known to be left, and the image is shown withdrawn, without picture, probability or similar cases.
+        publish(settings, "p-" + run, retracted(alert(alertId, imageId, site, neighbourId, otherSite), imageId,
+                List.of(site), "WRONG_PATIENT", 1, 5));
+        waitOn(page2).until(d -> text(d, row + " td.images").equals("1"));
+        publish(settings, "p-" + run, retracted(alert(alertId, imageId + "-later", site, neighbourId, otherSite),
+                imageId, List.of(site), "WRONG_PATIENT", 1, 7));
         waitOn(page1).until(d -> text(d, "#d-facts").contains("(withdrawn by its site)"));
         assertThat(text(page1, "#d-facts")).contains("probability\n–");
-        assertThat(page1.findElement(By.cssSelector("#d-cxr")).getAttribute("src")).doesNotContain(imageId + "-west");
+        assertThat(page1.findElement(By.cssSelector("#d-cxr")).getAttribute("src")).doesNotContain(imageId + "-later");
         assertThat(text(page1, "#neighbours")).contains("No similar cases.");
         CxrAlert next = alert(alertId, imageId + "-next", site, neighbourId, otherSite);
-        next.setSites(List.of(site, westSite));
-        publishUpdate(settings, "p-" + run, next, imageId, 3, 20);
+        next.setSites(List.of(site));
+        next.setRevision(6);
+        publishUpdate(settings, "p-" + run, next, imageId, 2, 20);
         waitOn(page1).until(d -> d.findElement(By.cssSelector("#d-cxr")).getAttribute("src")
                 .contains(imageId + "-next"));
         assertThat(text(page1, "#d-facts")).doesNotContain("withdrawn");
         waitOn(page1).until(d -> !d.findElements(By.cssSelector("#neighbours [data-image-id='" + neighbourId + "']"))
                 .isEmpty());
+        assertThat(text(page2, row + " td.images")).as("revision 7's count, not the older event's").isEqualTo("1");
 
-        // Its sites withdraw the images (sent under the wrong patient): the count falls, then the alert is withdrawn.
-        CxrAlert fewer = retracted(alert(alertId, imageId + "-gone", westSite, neighbourId, otherSite), imageId,
-                List.of(site, westSite), "WRONG_PATIENT");
-        publish(settings, "p-" + run, fewer);
-        waitOn(page2).until(d -> text(d, row + " td.images").equals("2"));
-        fewer.setImageCount(0);
-        publish(settings, "p-" + run, fewer);
-        waitOn(page2).until(d -> text(d, row + " td.state .state-label").equals("Withdrawn (image retracted)"));
-        assertThat(text(page2, row + " td.images")).isEqualTo("0");
-        assertThat(JSON.readTree(body(base1 + "/api/alerts", siteToken)).path("alerts").get(0).path("withdrawn")
-                .asBoolean()).isTrue();
         // A similar case of the alert retracted by its site: its picture is refused from then on.
         assertThat(get(base1 + "/api/images/" + neighbourId + "/cxr.png?token=" + siteToken)).isEqualTo(200);
         try (KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(
@@ -260,6 +265,14 @@ class DashboardBrowserTest {
         }
         await().atMost(WAIT).until(() -> get(base1 + "/api/images/" + neighbourId + "/cxr.png?token=" + siteToken)
                 == 403);
+
+        // The last image is withdrawn too: so is the alert.
+        publish(settings, "p-" + run, retracted(alert(alertId, imageId + "-next", site, neighbourId, otherSite),
+                imageId, List.of(site), "WRONG_PATIENT", 0, 8));
+        waitOn(page2).until(d -> text(d, row + " td.state .state-label").equals("Withdrawn (image retracted)"));
+        assertThat(text(page2, row + " td.images")).isEqualTo("0");
+        assertThat(JSON.readTree(body(base1 + "/api/alerts", siteToken)).path("alerts").get(0).path("withdrawn")
+                .asBoolean()).isTrue();
         assertThat(get(base1 + "/health")).isEqualTo(200);
         assertThat(body(base1 + "/metrics", allToken)).contains("cxr_dashboard_alerts").contains("cxr_dashboard_browsers");
     }
@@ -277,11 +290,13 @@ class DashboardBrowserTest {
         publish(settings, key, update);
     }
 
-    /** {@code event} as the RETRACTED event of its image, 2 images left at {@code sites}. */
-    private static CxrAlert retracted(CxrAlert event, String openedBy, List<String> sites, String reason) {
+    /** {@code event} as the RETRACTED event of its image, {@code left} images left at {@code sites}. */
+    private static CxrAlert retracted(CxrAlert event, String openedBy, List<String> sites, String reason, int left,
+                                      long revision) {
         event.setSites(sites);
         event.setOpenedByImageId(openedBy);
-        event.setImageCount(2);
+        event.setImageCount(left);
+        event.setRevision(revision);
         event.setEvent(AlertEvent.RETRACTED);
         event.setRule("image retracted by its site (" + reason + ")");
         return event;

@@ -26,6 +26,9 @@ public final class DeliveryAccounting {
     private final Set<String> indexed = new HashSet<>();
     private long abortedOutputs;
     private final Map<String, Integer> alertUpdates = new HashMap<>();
+    /** Per alert: the images its OPENED and UPDATED events named, and its newest event's revision and count. */
+    private final Map<String, Set<String>> alertImages = new HashMap<>();
+    private final Map<String, long[]> newestRevision = new HashMap<>();
 
     public void accepted(String imageId, String patientRef) {
         accepted.put(imageId, patientRef);
@@ -60,6 +63,15 @@ public final class DeliveryAccounting {
     /** An alert updated by a later positive image: each image may update its patient's alert once. */
     public void alertUpdate(String alertId, String imageId) {
         alertUpdates.merge(alertId + "/" + imageId, 1, Integer::sum);
+    }
+
+    /**
+     * An OPENED or UPDATED event of an alert: its image, and the alert's revision and image count it carries. With
+     * nothing retracted, an alert's highest revision must equal its number of images, and so must that event's count.
+     */
+    public void alertRevision(String alertId, String imageId, long revision, int imageCount) {
+        alertImages.computeIfAbsent(alertId, a -> new HashSet<>()).add(imageId);
+        newestRevision.merge(alertId, new long[] {revision, imageCount}, (a, b) -> a[0] >= b[0] ? a : b);
     }
 
     public void indexed(String imageId) {
@@ -191,6 +203,16 @@ public final class DeliveryAccounting {
                 violations.add("alert update " + k + " published " + n + " times");
             }
         });
+        long wrongRevisions = 0;
+        for (Map.Entry<String, Set<String>> e : alertImages.entrySet()) {
+            long[] newest = newestRevision.get(e.getKey());
+            int n = e.getValue().size();
+            if (newest[0] != n || newest[1] != n) {
+                wrongRevisions++;
+                violations.add("alert " + e.getKey() + " has " + n + " images but its newest event has revision "
+                        + newest[0] + " and count " + newest[1]);
+            }
+        }
         Map<String, Long> counts = new LinkedHashMap<>();
         counts.put("accepted", (long) accepted.size());
         counts.put("scored exactly once", scoredOnce);
@@ -207,6 +229,7 @@ public final class DeliveryAccounting {
         counts.put("alert updates (later positive images)", (long) alertUpdates.size());
         counts.put("alert updates published twice", duplicateUpdates);
         counts.put("patients with missing or extra alert updates", patientsWrongUpdates);
+        counts.put("alerts whose newest revision is not their image count", wrongRevisions);
         counts.put("stored but never acknowledged to the sender", unacknowledged);
         counts.put("outputs of aborted attempts (hidden from readers)", abortedOutputs);
         return new Report(counts, violations);

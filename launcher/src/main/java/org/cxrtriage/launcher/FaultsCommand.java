@@ -28,6 +28,7 @@ import org.cxrtriage.common.Settings;
 import org.cxrtriage.common.TopicReplay;
 import org.cxrtriage.ingest.FolderSource;
 import org.cxrtriage.schemas.AvroSerdes;
+import org.cxrtriage.schemas.CxrAlert;
 import org.cxrtriage.schemas.Topic;
 import org.cxrtriage.similarity.AlertPolicy;
 import picocli.CommandLine.Command;
@@ -227,11 +228,15 @@ final class FaultsCommand implements Callable<Integer> {
                 r -> books.neighbours(r.value().getImageId()));
         TopicReplay.read(settings, Topic.ALERTS.name(), serdes.deserializer(Topic.ALERTS), null,
                 r -> {
-                    if (r.value().getEvent() == org.cxrtriage.schemas.AlertEvent.OPENED) {
-                        books.alert(r.value().getPatientRef());
-                    } else if (r.value().getEvent() == org.cxrtriage.schemas.AlertEvent.UPDATED) {
-                        books.alertUpdate(r.value().getAlertId(), r.value().getImageId());
+                    CxrAlert a = r.value();
+                    if (a.getEvent() == org.cxrtriage.schemas.AlertEvent.OPENED) {
+                        books.alert(a.getPatientRef());
+                    } else if (a.getEvent() == org.cxrtriage.schemas.AlertEvent.UPDATED) {
+                        books.alertUpdate(a.getAlertId(), a.getImageId());
                     } // RETRACTED: the suite retracts nothing (RetractionTest, PipelineEndToEndTest)
+                    if (a.getEvent() != org.cxrtriage.schemas.AlertEvent.RETRACTED) {
+                        books.alertRevision(a.getAlertId(), a.getImageId(), a.getRevision(), a.getImageCount());
+                    }
                 });
         return books;
     }

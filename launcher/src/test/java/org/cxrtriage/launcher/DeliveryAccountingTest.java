@@ -25,6 +25,8 @@ class DeliveryAccountingTest {
         }
         b.alert("p1");
         b.alertUpdate("alert-p1", "i2");
+        b.alertRevision("alert-p1", "i1", 1, 1);
+        b.alertRevision("alert-p1", "i2", 2, 2);
         return b;
     }
 
@@ -84,5 +86,19 @@ class DeliveryAccountingTest {
         b.score("i1", "p1", false);
         b.neighbours("i1");
         assertThat(b.report().counts()).containsEntry("scored but not in the case index", 1L);
+    }
+
+    @Test
+    void anAlertWhoseNewestEventDoesNotHoldItsCountIsAViolation() {
+        DeliveryAccounting b = balancedRun();
+        b.alertRevision("alert-p1", "i2", 3, 2); // a revision counted twice (a replay that raised it again)
+
+        DeliveryAccounting.Report r = b.report();
+
+        assertThat(r.counts()).containsEntry("alerts whose newest revision is not their image count", 1L);
+        assertThat(r.violations()).anyMatch(v -> v.contains("alert-p1 has 2 images but its newest event has "
+                + "revision 3 and count 2"));
+        assertThat(balancedRun().report().counts())
+                .containsEntry("alerts whose newest revision is not their image count", 0L);
     }
 }

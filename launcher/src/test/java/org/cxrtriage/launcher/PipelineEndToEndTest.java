@@ -235,7 +235,10 @@ class PipelineEndToEndTest {
         for (CxrAlert u : updates) {
             assertThat(u.getAlertId()).isEqualTo(alertOfPatient.get(u.getPatientRef()));
             assertThat(u.getImageCount()).isGreaterThan(1);
+            // Nothing was retracted here: the alert's revision is its image count.
+            assertThat(u.getRevision()).isEqualTo(u.getImageCount());
         }
+        assertThat(alerts).extracting(CxrAlert::getRevision).containsOnly(1L);
     }
 
     @Test
@@ -422,6 +425,7 @@ class PipelineEndToEndTest {
         CxrAlert withdrawn = awaitAlert(wrongId, org.cxrtriage.schemas.AlertEvent.RETRACTED);
         assertThat(withdrawn.getAlertId()).isEqualTo(opened.getAlertId());
         assertThat(withdrawn.getImageCount()).isZero();
+        assertThat(withdrawn.getRevision()).isEqualTo(opened.getRevision() + 1);
         assertThat(http.send(authorised(similar, SITE_TOKEN), HttpResponse.BodyHandlers.ofString()).statusCode())
                 .as("no longer a case").isEqualTo(404);
         HttpResponse<String> right = http.send(multipart(port, png, SITE_TOKEN, Map.of("patientId",

@@ -234,8 +234,12 @@ public final class CaseStore {
                 changesKey()), List.of(imageId, positive ? "1" : "0")) == 1L;
     }
 
-    /** What an alert holds so far: how many positive images, and the sites they were taken at (sorted). */
-    public record AlertImages(int count, List<String> sites) {
+    /**
+     * What an alert holds so far: how many positive images, and the sites they were taken at (sorted), as of its
+     * {@code revision}: 1 when it opened, one more for every image that joined or left it (0: not known, an alert
+     * opened before revisions were kept).
+     */
+    public record AlertImages(int count, List<String> sites, long revision) {
     }
 
     /**
@@ -245,7 +249,8 @@ public final class CaseStore {
      * the same image (the image published twice under one id) joins nothing and gets 0, so its alert event is not
      * repeated; the same record again (a replayed batch) gets its answer again. KEYS: the image's retraction marker,
      * the patient's alert, the image's joining record; ARGV: the new alert's value, window ms, image id, key prefix,
-     * site, the score record's id ("" for none: no check).
+     * site, the score record's id ("" for none: no check). The alert's revision grows only when the image is new to
+     * it: a replay gets the current one, with the count and sites of that revision.
      */
     private static final String JOIN = "if redis.call('EXISTS', KEYS[1]) == 1 then return false end "
             + "if ARGV[6] ~= '' then "
@@ -257,9 +262,14 @@ public final class CaseStore {
             + "if not v then v = ARGV[1] redis.call('SET', KEYS[2], v, 'PX', ARGV[2]) end "
             + "local id = string.match(v, '^[^|]*') "
             + "local images = ARGV[4] .. 'alert-images:' .. id local sites = ARGV[4] .. 'alert-sites:' .. id "
-            + "redis.call('SADD', images, ARGV[3]) redis.call('SADD', sites, ARGV[5]) "
+            + "local revision = ARGV[4] .. 'alert-revision:' .. id "
+            + "local rev "
+            + "if redis.call('SADD', images, ARGV[3]) == 1 then rev = redis.call('INCR', revision) "
+            + "else rev = tonumber(redis.call('GET', revision) or '0') end "
+            + "redis.call('SADD', sites, ARGV[5]) "
             + "redis.call('PEXPIRE', images, ARGV[2]) redis.call('PEXPIRE', sites, ARGV[2]) "
-            + "return {v, redis.call('SCARD', images), redis.call('SMEMBERS', sites)}";
+            + "redis.call('PEXPIRE', revision, ARGV[2]) "
+            + "return {v, redis.call('SCARD', images), redis.call('SMEMBERS', sites), rev}";
 
     /**
      * The patient's open alert and what it holds once this image joined it; {@code alert} null when another score
@@ -295,7 +305,7 @@ public final class CaseStore {
         @SuppressWarnings("unchecked")
         List<String> sites = ((List<String>) parts.get(2)).stream().sorted().toList();
         return Optional.of(new JoinedAlert(new OpenAlert(open[0], open[1], Long.parseLong(open[2]),
-                open[0].equals(alertId)), new AlertImages(((Long) parts.get(1)).intValue(), sites)));
+                open[0].equals(alertId)), new AlertImages(((Long) parts.get(1)).intValue(), sites, (Long) parts.get(3))));
     }
 
     /**
@@ -303,22 +313,38 @@ public final class CaseStore {
      * (idempotent, one round trip); returns what the alert holds. The sites are kept so that every site a patient's
      * positive images came from keeps the alert in its view.
      */
-    public AlertImages addAlertImage(String alertId, String imageId, List<String> siteIds, Duration window) {
+    public AlertImages addAlertImage(String alertId, String imageId, List<String> siteIds, long revision,
+                                     Duration window) {
         String images = prefix + "alert-images:" + alertId;
         String sites = prefix + "alert-sites:" + alertId;
         redis.clients.jedis.Response<Long> count;
         redis.clients.jedis.Response<Set<String>> members;
+        redis.clients.jedis.Response<Object> kept;
         try (var p = redis.pipelined()) {
             p.sadd(images, imageId);
             p.sadd(sites, siteIds.toArray(String[]::new));
             p.pexpire(images, window.toMillis());
             p.pexpire(sites, window.toMillis());
+            kept = p.eval(RAISE_REVISION, List.of(revisionKey(alertId)),
+                    List.of(Long.toString(revision), Long.toString(window.toMillis())));
             count = p.scard(images);
             members = p.smembers(sites);
             p.sync();
         }
-        return new AlertImages(count.get().intValue(), members.get().stream().sorted().toList());
+        return new AlertImages(count.get().intValue(), members.get().stream().sorted().toList(), (Long) kept.get());
     }
+
+    private String revisionKey(String alertId) {
+        return prefix + "alert-revision:" + alertId;
+    }
+
+    /**
+     * KEYS: an alert's revision; ARGV: a published revision, ms to keep it. Recovery replays an alert's events: its
+     * revision becomes the highest published, so the next change numbers on from there. Returns the revision kept.
+     */
+    private static final String RAISE_REVISION = "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') "
+            + "local rev = tonumber(ARGV[1]) "
+            + "if rev > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return rev end return cur";
 
     private String retractedKey(String imageId) {
         return prefix + "retracted:" + imageId;
@@ -339,7 +365,8 @@ public final class CaseStore {
      * images left (when every one of them is a stored case), so a site that sent the image to the wrong patient no
      * longer sees the alert. The patient is the stored
      * case's when there is one (the retraction's otherwise). Returns "" or
-     * "patientRef|alertId|opener|firstSeen|imagesLeft|probability". KEYS: marker, case, cases, sequence, changes, the
+     * "patientRef|alertId|opener|firstSeen|imagesLeft|probability|revision" (the alert's revision after the image
+     * left it; markers written before revisions were kept end at the probability). KEYS: marker, case, cases, sequence, changes, the
      * retraction's sites; ARGV: image id, key prefix, the retraction's patient, the retraction record's id. The
      * alert's keys are derived from the prefix inside (standalone Redis, as the rest of the store).
      */
@@ -365,7 +392,11 @@ public final class CaseStore {
             + "  if redis.call('SREM', images, ARGV[1]) == 1 then "
             + "    local left = redis.call('SCARD', images) "
             + "    local sites = redis.call('SMEMBERS', sitesKey) "
-            + "    if left == 0 then redis.call('DEL', alertKey, sitesKey) else "
+            + "    local revKey = ARGV[2] .. 'alert-revision:' .. id "
+            + "    local rev = redis.call('INCR', revKey) "
+            + "    if left == 0 then redis.call('DEL', alertKey, sitesKey, revKey) else "
+            + "      local revTtl = redis.call('PTTL', images) "
+            + "      if revTtl > 0 then redis.call('PEXPIRE', revKey, revTtl) end "
             + "      local kept = {} local complete = true "
             + "      for _, img in ipairs(redis.call('SMEMBERS', images)) do "
             + "        local site = redis.call('HGET', ARGV[2] .. 'case:' .. img, 'siteId') "
@@ -379,7 +410,7 @@ public final class CaseStore {
             + "      end "
             + "    end "
             + "    if #sites > 0 then redis.call('SADD', KEYS[6], unpack(sites)) end "
-            + "    outcome = patient .. '|' .. open .. '|' .. left .. '|' .. probability "
+            + "    outcome = patient .. '|' .. open .. '|' .. left .. '|' .. probability .. '|' .. rev "
             + "  end "
             + "end "
             + "redis.call('SET', KEYS[1], ARGV[4] .. '#' .. outcome) "
@@ -389,10 +420,10 @@ public final class CaseStore {
      * What a retraction did to an alert: took the image (of probability {@code probability}, NaN when it was never a
      * case) out of alert {@code alertId} of {@code patientRef} (opened by {@code openerImageId} at {@code
      * firstSeenMillis}), leaving {@code imagesLeft} images (0: the alert is closed) taken at {@code sites} (when none
-     * is left: the sites the alert had).
+     * is left: the sites the alert had), as of the alert's {@code revision} (see {@link AlertImages}).
      */
     public record Retraction(String patientRef, String alertId, String openerImageId, long firstSeenMillis,
-                             int imagesLeft, float probability, List<String> sites) {
+                             int imagesLeft, float probability, List<String> sites, long revision) {
     }
 
     /**
@@ -412,23 +443,27 @@ public final class CaseStore {
         String[] parts = outcome.split("\\|");
         List<String> sites = redis.smembers(sitesKey).stream().sorted().toList();
         return Optional.of(new Retraction(parts[0], parts[1], parts[2], Long.parseLong(parts[3]),
-                Integer.parseInt(parts[4]), Float.parseFloat(parts[5]), sites));
+                Integer.parseInt(parts[4]), Float.parseFloat(parts[5]), sites,
+                parts.length > 6 ? Long.parseLong(parts[6]) : 0));
     }
 
     /**
-     * KEYS: the alert's images, its sites, the patient's alert; ARGV: image id, images left, alert id, the alert's
-     * remaining window in ms, the sites left. Replays a RETRACTED event whose image the alert holds: the image leaves
-     * the alert; none left closes the patient's alert if it is this one; else the alert's sites become the event's.
+     * KEYS: the alert's images, its sites, the patient's alert, its revision; ARGV: image id, images left, alert id,
+     * the alert's remaining window in ms, the event's revision, the sites left. Replays a RETRACTED event whose image
+     * the alert holds: the image leaves the alert; none left closes the patient's alert if it is this one; else the
+     * alert's sites become the event's, and its revision at least the event's.
      */
     private static final String RESTORE_RETRACTION = "if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end "
+            + "if tonumber(ARGV[5]) > tonumber(redis.call('GET', KEYS[4]) or '0') then "
+            + "  redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[4]) end "
             + "if ARGV[2] == '0' then "
             + "  local v = redis.call('GET', KEYS[3]) "
             + "  if v and string.sub(v, 1, string.len(ARGV[3]) + 1) == ARGV[3] .. '|' then "
             + "    redis.call('DEL', KEYS[3], KEYS[2]) end "
-            + "elseif #ARGV > 4 then "
+            + "elseif #ARGV > 5 then "
             + "  local ttl = redis.call('PTTL', KEYS[1]) "
             + "  if ttl <= 0 then ttl = tonumber(ARGV[4]) end "
-            + "  redis.call('DEL', KEYS[2]) redis.call('SADD', KEYS[2], unpack(ARGV, 5)) "
+            + "  redis.call('DEL', KEYS[2]) redis.call('SADD', KEYS[2], unpack(ARGV, 6)) "
             + "  redis.call('PEXPIRE', KEYS[2], ttl) "
             + "end return 1";
 
@@ -437,12 +472,12 @@ public final class CaseStore {
      * patient's open alert goes when the event says none is left, else the alert's sites become the event's.
      */
     public void restoreRetraction(String alertId, String patientRef, String imageId, int imagesLeft,
-                                  List<String> sitesLeft, Duration windowLeft) {
+                                  List<String> sitesLeft, long revision, Duration windowLeft) {
         List<String> args = new ArrayList<>(List.of(imageId, Integer.toString(imagesLeft), alertId,
-                Long.toString(windowLeft.toMillis())));
+                Long.toString(windowLeft.toMillis()), Long.toString(revision)));
         args.addAll(sitesLeft);
         redis.eval(RESTORE_RETRACTION, List.of(prefix + "alert-images:" + alertId, prefix + "alert-sites:" + alertId,
-                prefix + "alert:" + patientRef), args);
+                prefix + "alert:" + patientRef, revisionKey(alertId)), args);
     }
 
     /**

@@ -311,6 +311,7 @@ public final class SimilarityProcessor {
                     .setOpenedByImageId(opening ? null : open.imageId())
                     .setImageCount(Math.max(1, images.count()))
                     .setSites(images.sites())
+                    .setRevision(images.revision())
                     .build();
         } else if (recordId != null && policy.dependsOnNeighbours()) {
             // This record may have joined the alert in an attempt that aborted, when the neighbours voted otherwise.
@@ -353,6 +354,7 @@ public final class SimilarityProcessor {
                 .setOpenedByImageId(r.openerImageId())
                 .setImageCount(r.imagesLeft())
                 .setSites(r.sites())
+                .setRevision(r.revision())
                 .build();
     }
 
@@ -415,7 +417,7 @@ public final class SimilarityProcessor {
         }
         if (alert.getEvent() == AlertEvent.RETRACTED) {
             store.restoreRetraction(alert.getAlertId(), alert.getPatientRef(), alert.getImageId(),
-                    alert.getImageCount(), alert.getSites(), left);
+                    alert.getImageCount(), alert.getSites(), alert.getRevision(), left);
             return false;
         }
         store.restoreAlerted(alert.getImageId(), left);
@@ -424,7 +426,7 @@ public final class SimilarityProcessor {
         // The newest event of an alert names the sites of all its images so far (none in events older than that field).
         List<String> sites = new ArrayList<>(alert.getSites());
         sites.add(alert.getSiteId());
-        store.addAlertImage(alert.getAlertId(), alert.getImageId(), sites, left);
+        store.addAlertImage(alert.getAlertId(), alert.getImageId(), sites, alert.getRevision(), left);
         return reopened;
     }
 

@@ -247,6 +247,8 @@ class RetractionTest {
         assertThat(next.getAlertId()).isEqualTo(opened.getAlertId());
         assertThat(next.getImageCount()).isEqualTo(2);
         assertThat(next.getSites()).as("ED-B's withdrawn image no longer puts it in the alert").containsExactly("ED-A");
+        assertThat(retracted.getRevision()).isEqualTo(3L);
+        assertThat(next.getRevision()).as("on from the highest published").isEqualTo(4L);
     }
 
     @Test
@@ -278,11 +280,40 @@ class RetractionTest {
         redis.sadd(prefix + "alert-images:A", "x1", "x2"); // restored without an expiry (an older recovery)
         redis.set(prefix + "alert:p1", "A|x1|" + now.toEpochMilli());
 
-        store.restoreRetraction("A", "p1", "x2", 1, List.of("S1"), Duration.ofMinutes(10));
+        store.restoreRetraction("A", "p1", "x2", 1, List.of("S1"), 3, Duration.ofMinutes(10));
 
         assertThat(redis.smembers(prefix + "alert-sites:A")).containsExactly("S1");
         assertThat(redis.pttl(prefix + "alert-sites:A")).isBetween(1L, Duration.ofMinutes(10).toMillis());
         assertThat(redis.smembers(prefix + "alert-images:A")).containsExactly("x1");
+        assertThat(redis.get(prefix + "alert-revision:A")).as("the event's revision").isEqualTo("3");
+    }
+
+    @Test
+    void everyImageJoiningOrLeavingAnAlertRaisesItsRevisionAndAReplayGivesTheCurrentOne() {
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        CxrAlert opened = p.onScore(score("a", "p1", "ED-A", 0.9f, 0f), "scores-0@1", Instant.now()).alert();
+        CxrAlert updated = p.onScore(score("b", "p1", "ED-B", 0.9f, 1f), "scores-1@1", Instant.now()).alert();
+        CxrAlert retracted = p.onRetraction(retraction("b", "p1", "ED-B"), "retractions-1@1", Instant.now());
+        CxrAlert third = p.onScore(score("c", "p1", "ED-C", 0.9f, 2f), "scores-0@2", Instant.now()).alert();
+
+        assertThat(List.of(opened, updated, retracted, third)).extracting(CxrAlert::getRevision)
+                .containsExactly(1L, 2L, 3L, 4L);
+        // Processed again after an abort, each gives the alert as it is now (the count and sites of revision 4),
+        // or, for the retraction, what it did then (revision 3 and its count).
+        CxrAlert replayed = p.onScore(score("a", "p1", "ED-A", 0.9f, 0f), "scores-0@1", Instant.now()).alert();
+        assertThat(replayed.getRevision()).isEqualTo(4L);
+        assertThat(replayed.getImageCount()).isEqualTo(third.getImageCount());
+        assertThat(replayed.getSites()).isEqualTo(third.getSites());
+        CxrAlert again = p.onRetraction(retraction("b", "p1", "ED-B"), "retractions-1@1", Instant.now());
+        assertThat(again.getRevision()).isEqualTo(3L);
+        assertThat(again.getImageCount()).isEqualTo(retracted.getImageCount());
+
+        CxrAlert last = p.onRetraction(retraction("a", "p1", "ED-A"), "retractions-0@1", Instant.now());
+        CxrAlert withdrawn = p.onRetraction(retraction("c", "p1", "ED-C"), "retractions-0@2", Instant.now());
+        assertThat(last.getRevision()).isEqualTo(5L);
+        assertThat(withdrawn.getRevision()).isEqualTo(6L);
+        assertThat(withdrawn.getImageCount()).isZero();
+        assertThat(redis.keys(prefix + "alert-revision:*")).as("closed with its alert").isEmpty();
     }
 
     @Test
