@@ -74,10 +74,11 @@ public final class AlertBoard {
         Acknowledgement ack;
         if (old != null) {
             if (alert.olderThan(old.alert())) {
-                // Its count and sites are out of date, but its image is one of the alert's: shown when the alert has
-                // none to show (a retraction withdrew the one shown before this event came).
+                // Its count and sites are out of date, but its image may be one of the alert's: shown when the alert
+                // has none to show (a retraction withdrew the one shown before this event came).
                 DashboardAlert shown = old.alert();
-                if (!shown.imageWithdrawn() || shown.imageCount() == 0 || retractedImages.contains(alert.imageId())) {
+                if (!shown.imageWithdrawn() || shown.imageCount() == 0 || retractedImages.contains(alert.imageId())
+                        || !shown.mayHold(alert)) {
                     return Optional.empty();
                 }
                 ordered.remove(old);
@@ -153,8 +154,9 @@ public final class AlertBoard {
      * An image of an alert was retracted by its site: the alert, when shown here, keeps what it shows with the images
      * left ({@code imagesLeft} 0: withdrawn), the sites left ({@code sitesLeft}, replacing the old ones: the site
      * that sent the image to the wrong patient no longer sees the alert), the retraction's rule and {@code revision}.
-     * When the image shown is the one retracted, the newest image left that the board has seen takes its place (none
-     * seen: the image is marked withdrawn). A retraction older than the alert shown (a lower revision) changes only
+     * When the image shown is the one retracted (or has left the alert: its site is no longer among the sites), the
+     * newest image the board has seen that may still be in the alert (not retracted, its site among the sites) takes
+     * its place (none seen: the image is marked withdrawn). A retraction older than the alert shown (a lower revision) changes only
      * the image shown, when it is the one retracted. The image's pictures are refused from then on ({@link
      * #showsImage}). Empty when the alert is not shown here or nothing changed.
      */
@@ -173,8 +175,9 @@ public final class AlertBoard {
         DashboardAlert changed = stale ? old.alert().withdrawing(imageId)
                 : old.alert().retracted(imageId, imagesLeft, rule, sitesLeft, revision);
         if (changed.imageWithdrawn() && changed.imageCount() > 0 && images != null) {
+            DashboardAlert current = changed;
             DashboardAlert newestLeft = images.values().stream()
-                    .filter(a -> !retractedImages.contains(a.imageId()))
+                    .filter(a -> !retractedImages.contains(a.imageId()) && current.mayHold(a))
                     .max(Comparator.comparingLong(DashboardAlert::lastSeen)).orElse(null);
             if (newestLeft != null) {
                 changed = changed.showing(newestLeft);

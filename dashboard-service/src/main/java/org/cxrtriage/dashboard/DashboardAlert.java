@@ -9,8 +9,8 @@ import java.util.function.Predicate;
  * An infection-control alert as the dashboard shows it. Patients appear only by their pseudonymised reference.
  * Times are epoch milliseconds. {@code imageId} is the newest positive image and {@code siteId} its site,
  * {@code openedByImageId} the one that opened the alert (null when it is the same), {@code imageCount} how many
- * positive images the alert has seen, {@code sites} every site they came from (sorted): each of those sites keeps the
- * alert in view when the patient is imaged elsewhere. {@code imageWithdrawn}: its site
+ * positive images the alert has seen, {@code sites} every site they came from (sorted, {@code siteId} among them):
+ * each of those sites keeps the alert in view when the patient is imaged elsewhere. {@code imageWithdrawn}: its site
  * retracted the image shown and no other image of the alert is known here, so none is shown (nor similar cases) until
  * the patient's next positive image. {@code revision}: the alert's change number its count and sites are from (0:
  * not known, events written before alerts had one).
@@ -22,10 +22,9 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
 
     public DashboardAlert {
         neighbours = List.copyOf(neighbours);
-        // No sites: an event written before alerts named them, whose one site is its image's. Otherwise the sites
-        // are the alert's as its event says, which need not hold siteId: the site of an image shown when another
-        // image's retraction narrowed them (the site that sent it under a wrong patient no longer sees the alert).
-        sites = List.copyOf(new TreeSet<>(sites.isEmpty() ? List.of(siteId) : sites));
+        TreeSet<String> all = new TreeSet<>(sites);
+        all.add(siteId);
+        sites = List.copyOf(all);
     }
 
     /** An alert as an event without a revision shows it (its image not withdrawn). */
@@ -63,6 +62,14 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
     }
 
     /**
+     * Whether {@code image} (an event of this alert) may still be one of its images: its site is among the alert's
+     * sites. A retraction leaves the sites of the images left, so an image whose site is not among them has left.
+     */
+    boolean mayHold(DashboardAlert image) {
+        return sites.contains(image.siteId());
+    }
+
+    /**
      * This alert showing {@code image} (an earlier event of the alert: its image, site, probability, vote, similar
      * cases and last-seen time) in place of the image shown, which its site withdrew.
      */
@@ -79,20 +86,21 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
 
     /**
      * This alert after its image {@code retractedImageId} was retracted: {@code imagesLeft} images, taken at {@code
-     * sitesLeft} (empty: unknown, the sites stay), as of {@code retractionRevision}. When the retracted image is the
-     * one shown, it is marked withdrawn and its similar cases go, and the alert's site becomes one that is left (the
-     * board then shows another image of the alert where it knows one: {@link #showing}). Its last-seen time stays
-     * (a retraction is no new image, so an acknowledgement still holds).
+     * sitesLeft} (empty: unknown, the sites stay), as of {@code retractionRevision} (0: unknown, the revision stays).
+     * When the retracted image is the one shown, or the site of the one shown is no longer among the sites (that
+     * image left the alert by a retraction not read yet), it is marked withdrawn and its similar cases go, and the
+     * alert's site becomes one that is left (the board then shows another image of the alert where it knows one:
+     * {@link #showing}). Its last-seen time stays (a retraction is no new image, so an acknowledgement still holds).
      */
     DashboardAlert retracted(String retractedImageId, int imagesLeft, String retractionRule, List<String> sitesLeft,
                              long retractionRevision) {
         List<String> keep = sitesLeft.isEmpty() ? sites : sitesLeft;
-        boolean shown = imageId.equals(retractedImageId);
+        boolean gone = imageId.equals(retractedImageId) || !keep.contains(siteId);
         // The site shown stands for the image shown: once that image is gone, for whichever site is left.
-        String site = (shown || imageWithdrawn) && !keep.contains(siteId) ? keep.get(0) : siteId;
+        String site = keep.contains(siteId) ? siteId : keep.get(0);
         return new DashboardAlert(alertId, patientRef, site, imageId, probability, knnVote,
-                shown ? List.of() : neighbours, firstSeen, lastSeen, raisedAt, retractionRule, openedByImageId,
-                imagesLeft, keep, imageWithdrawn || shown, retractionRevision);
+                gone ? List.of() : neighbours, firstSeen, lastSeen, raisedAt, retractionRule, openedByImageId,
+                imagesLeft, keep, imageWithdrawn || gone, Math.max(revision, retractionRevision));
     }
 
     /** This alert with its image {@code retractedImageId} marked withdrawn, when shown; nothing else changes. */
@@ -100,8 +108,7 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
         if (!imageId.equals(retractedImageId) || imageWithdrawn) {
             return this;
         }
-        String site = sites.contains(siteId) ? siteId : sites.get(0);
-        return new DashboardAlert(alertId, patientRef, site, imageId, probability, knnVote, List.of(), firstSeen,
+        return new DashboardAlert(alertId, patientRef, siteId, imageId, probability, knnVote, List.of(), firstSeen,
                 lastSeen, raisedAt, rule, openedByImageId, imageCount, sites, true, revision);
     }
 

@@ -94,7 +94,7 @@ class AlertBoardTest {
         assertThat(board.showsImage("img-a-2000", northOnly)).isTrue();
         // An event that names its sites is taken as it is.
         DashboardAlert named = new DashboardAlert("b", "p-b", "ED-WEST", "img-b", 0.9, 0.75, List.of(), 1_000, 3_000,
-                1_000, "probability >= 0.5", "img-b0", 2, List.of("ED-EAST", "ED-WEST"));
+                1_000, "probability >= 0.5", "img-b0", 2, List.of("ED-EAST"));
         assertThat(board.upsert(named).orElseThrow().alert().sites()).containsExactly("ED-EAST", "ED-WEST");
         assertThat(board.sites(ALL)).containsExactly("ED-EAST", "ED-NORTH", "ED-SOUTH", "ED-WEST");
     }
@@ -337,26 +337,74 @@ class AlertBoardTest {
     }
 
     @Test
-    void aRetractionOlderThanTheAlertShownStillWithdrawsTheImageItShows() {
+    void anImageWhoseSiteLeftTheAlertIsNotShownInPlaceOfAWithdrawnOne() {
         AlertBoard board = new AlertBoard(10);
         board.upsert(event("x1", "A", 1_000, 1, List.of("A"), 1));
         board.upsert(event("y", "B", 2_000, 2, List.of("A", "B"), 2));
         board.upsert(event("z", "C", 3_000, 3, List.of("A", "B", "C"), 3));
+        // y is retracted on one instance (revision 4), then z on another (revision 5), which commits first. The board
+        // does not know yet that y is gone, but y's site is not among revision 5's: y is not shown in z's place.
+        DashboardAlert afterZ = board.retract("a", "z", 1, "image retracted by its site (OTHER)", List.of("A"), 5)
+                .orElseThrow().alert();
+        assertThat(afterZ.imageId()).isEqualTo("x1");
+        assertThat(afterZ.sites()).containsExactly("A");
+        assertThat(board.showsImage("y", "A"::equals)).isFalse();
+        assertThat(board.list("B"::equals, null, 10)).isEmpty();
+
+        assertThat(board.retract("a", "y", 2, "image retracted by its site (WRONG_PATIENT)", List.of("A", "C"), 4))
+                .as("older, and not about the image shown").isEmpty();
+        assertThat(board.get("a").orElseThrow().alert().revision()).isEqualTo(5);
+    }
+
+    @Test
+    void aRetractionOlderThanTheAlertShownStillWithdrawsTheImageItShows() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(event("x1", "A", 1_000, 1, List.of("A"), 1));
+        board.upsert(event("y", "A", 2_000, 2, List.of("A"), 2));
+        board.upsert(event("z", "A", 3_000, 3, List.of("A"), 3));
         // y is retracted on one instance (revision 4), then z on another (revision 5), which commits first: the
-        // board does not know y is gone yet and shows it in z's place.
+        // board does not know y is gone yet (its site is still the alert's) and shows it in z's place.
         DashboardAlert afterZ = board.retract("a", "z", 1, "image retracted by its site (OTHER)", List.of("A"), 5)
                 .orElseThrow().alert();
         assertThat(afterZ.imageId()).isEqualTo("y");
-        assertThat(afterZ.sites()).as("revision 5's, y's site not among them").containsExactly("A");
-        assertThat(board.list("B"::equals, null, 10)).isEmpty();
 
-        DashboardAlert afterY = board.retract("a", "y", 2, "image retracted by its site (WRONG_PATIENT)",
-                List.of("A", "C"), 4).orElseThrow().alert();
+        DashboardAlert afterY = board.retract("a", "y", 2, "image retracted by its site (WRONG_IMAGE)", List.of("A"), 4)
+                .orElseThrow().alert();
 
         assertThat(afterY.imageId()).isEqualTo("x1");
-        assertThat(afterY.imageCount()).isEqualTo(1);
-        assertThat(afterY.sites()).containsExactly("A");
+        assertThat(afterY.imageCount()).as("revision 5's").isEqualTo(1);
         assertThat(afterY.revision()).isEqualTo(5);
         assertThat(board.showsImage("y", s -> true)).isFalse();
+    }
+
+    @Test
+    void aLateJoinWhoseSiteIsNoLongerTheAlertsIsNotShown() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(event("x1", "A", 1_000, 1, List.of("A"), 1));
+        // x2 (B) joins at revision 2 and x3 (C) at 3, x3 is retracted at 4 and x1 at 5; only revision 5 has come.
+        board.retract("a", "x1", 1, "image retracted by its site (WRONG_PATIENT)", List.of("B"), 5);
+
+        assertThat(board.upsert(event("x3", "C", 3_000, 3, List.of("A", "B", "C"), 3)))
+                .as("C is not among revision 5's sites: x3 has left").isEmpty();
+        assertThat(board.get("a").orElseThrow().alert().imageWithdrawn()).isTrue();
+        assertThat(board.list("C"::equals, null, 10)).isEmpty();
+
+        DashboardAlert shown = board.upsert(event("x2", "B", 2_000, 2, List.of("A", "B"), 2)).orElseThrow().alert();
+        assertThat(shown.imageId()).isEqualTo("x2");
+        assertThat(shown.sites()).containsExactly("B");
+        assertThat(shown.imageCount()).isEqualTo(1);
+    }
+
+    @Test
+    void aRetractionWithoutARevisionKeepsTheAlertsRevision() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(event("x1", "A", 1_000, 1, List.of("A"), 1));
+        board.upsert(event("x2", "A", 2_000, 2, List.of("A"), 2));
+
+        DashboardAlert after = board.retract("a", "x1", 1, "image retracted by its site (OTHER)", List.of("A"), 0)
+                .orElseThrow().alert();
+
+        assertThat(after.revision()).isEqualTo(2);
+        assertThat(board.upsert(event("x1", "A", 1_000, 1, List.of("A"), 1))).as("still older").isEmpty();
     }
 }

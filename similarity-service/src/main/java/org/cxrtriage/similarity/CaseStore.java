@@ -396,6 +396,7 @@ public final class CaseStore {
             + "    local rev = redis.call('INCR', revKey) "
             + "    if left == 0 then redis.call('DEL', alertKey, sitesKey, revKey) else "
             + "      local revTtl = redis.call('PTTL', images) "
+            + "      if revTtl <= 0 then revTtl = redis.call('PTTL', alertKey) end "
             + "      if revTtl > 0 then redis.call('PEXPIRE', revKey, revTtl) end "
             + "      local kept = {} local complete = true "
             + "      for _, img in ipairs(redis.call('SMEMBERS', images)) do "
@@ -449,18 +450,21 @@ public final class CaseStore {
 
     /**
      * KEYS: the alert's images, its sites, the patient's alert, its revision; ARGV: image id, images left, alert id,
-     * the alert's remaining window in ms, the event's revision, the sites left. Replays a RETRACTED event whose image
-     * the alert holds: the image leaves the alert; none left closes the patient's alert if it is this one; else the
-     * alert's sites become the event's, and its revision at least the event's.
+     * the alert's remaining window in ms, the event's revision, the sites left. Replays a RETRACTED event: the alert's
+     * revision becomes at least the event's (also when the alert never held the image: an orphan event readers saw);
+     * when the alert holds the image, it leaves; none left closes the patient's alert if it is this one; else, unless
+     * an event of a higher revision was restored before this one (two instances committed out of order), the
+     * alert's sites become the event's.
      */
-    private static final String RESTORE_RETRACTION = "if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end "
-            + "if tonumber(ARGV[5]) > tonumber(redis.call('GET', KEYS[4]) or '0') then "
-            + "  redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[4]) end "
+    private static final String RESTORE_RETRACTION = "local cur = tonumber(redis.call('GET', KEYS[4]) or '0') "
+            + "local rev = tonumber(ARGV[5]) "
+            + "if rev > cur then redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[4]) end "
+            + "if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end "
             + "if ARGV[2] == '0' then "
             + "  local v = redis.call('GET', KEYS[3]) "
             + "  if v and string.sub(v, 1, string.len(ARGV[3]) + 1) == ARGV[3] .. '|' then "
-            + "    redis.call('DEL', KEYS[3], KEYS[2]) end "
-            + "elseif #ARGV > 5 then "
+            + "    redis.call('DEL', KEYS[3], KEYS[2], KEYS[4]) end "
+            + "elseif #ARGV > 5 and rev >= cur then "
             + "  local ttl = redis.call('PTTL', KEYS[1]) "
             + "  if ttl <= 0 then ttl = tonumber(ARGV[4]) end "
             + "  redis.call('DEL', KEYS[2]) redis.call('SADD', KEYS[2], unpack(ARGV, 6)) "

@@ -289,6 +289,27 @@ class RetractionTest {
     }
 
     @Test
+    void restoredRetractionsCommittedOutOfOrderKeepTheNewerSitesAndNeverLowerTheRevision() {
+        Instant now = Instant.now();
+        CaseStore store = new CaseStore(redis, prefix);
+        redis.sadd(prefix + "alert-images:A", "x1", "x2", "x3");
+        redis.sadd(prefix + "alert-sites:A", "S1", "S2", "S3");
+        redis.set(prefix + "alert:p1", "A|x1|" + now.toEpochMilli());
+        // x2 left at revision 4 (sites S1, S3), x3 at 5 (S1); the event of 5 was committed first.
+        store.restoreRetraction("A", "p1", "x3", 1, List.of("S1"), 5, Duration.ofMinutes(10));
+        store.restoreRetraction("A", "p1", "x2", 2, List.of("S1", "S3"), 4, Duration.ofMinutes(10));
+
+        assertThat(redis.smembers(prefix + "alert-images:A")).containsExactly("x1");
+        assertThat(redis.smembers(prefix + "alert-sites:A")).as("revision 5's").containsExactly("S1");
+        assertThat(redis.get(prefix + "alert-revision:A")).isEqualTo("5");
+
+        // A RETRACTED event of an image the alert never held (its joining event was aborted) still counted.
+        store.restoreRetraction("A", "p1", "x9", 1, List.of("S1"), 7, Duration.ofMinutes(10));
+        assertThat(redis.get(prefix + "alert-revision:A")).isEqualTo("7");
+        assertThat(redis.pttl(prefix + "alert-revision:A")).isBetween(1L, Duration.ofMinutes(10).toMillis());
+    }
+
+    @Test
     void everyImageJoiningOrLeavingAnAlertRaisesItsRevisionAndAReplayGivesTheCurrentOne() {
         SimilarityProcessor p = processor(new ExactNeighbourIndex());
         CxrAlert opened = p.onScore(score("a", "p1", "ED-A", 0.9f, 0f), "scores-0@1", Instant.now()).alert();
