@@ -71,32 +71,58 @@ public final class AlertBoard {
     public synchronized Optional<Entry> upsert(DashboardAlert alert) {
         remember(alert);
         Entry old = byId.get(alert.alertId());
-        Acknowledgement ack;
-        if (old != null) {
-            if (alert.olderThan(old.alert())) {
-                // Its count and sites are out of date, but its image may be one of the alert's: shown when the alert
-                // has none to show (a retraction withdrew the one shown before this event came).
-                DashboardAlert shown = old.alert();
-                if (!shown.imageWithdrawn() || shown.imageCount() == 0 || retractedImages.contains(alert.imageId())
-                        || !shown.mayHold(alert)) {
-                    return Optional.empty();
-                }
-                ordered.remove(old);
-                return place(new Entry(shown.showing(alert), old.ack(), ++version));
-            }
-            if (alert.revision() == 0 || old.alert().revision() == 0) {
-                // Sites only add up: an event written before alerts named their sites still keeps the earlier ones.
-                alert = alert.withSitesOf(old.alert());
-            }
-            if (alert.equals(old.alert())) {
+        if (old == null) {
+            return place(new Entry(shownIfLeft(alert), pendingAcks.remove(alert.alertId()), ++version));
+        }
+        DashboardAlert current = old.alert();
+        DashboardAlert next;
+        if (alert.olderThan(current)) {
+            // Its count and sites are out of date; its image is shown only when it is newer than the one shown (or
+            // none is shown) and may still be in the alert.
+            if (!mayShow(current, alert)) {
                 return Optional.empty();
             }
-            ordered.remove(old);
-            ack = old.ack();
+            next = current.showing(alert);
         } else {
-            ack = pendingAcks.remove(alert.alertId());
+            // Sites only add up when either event was written before alerts had revisions (or named their sites).
+            next = alert.revision() == 0 || current.revision() == 0 ? alert.withSitesOf(current) : alert;
+            next = shownIfLeft(next);
+            if (mayShow(next, current)) {
+                next = next.showing(current); // an older image's event processed again: the newer image stays
+            }
         }
-        return place(new Entry(alert, ack, ++version));
+        if (next.equals(current)) {
+            return Optional.empty();
+        }
+        ordered.remove(old);
+        return place(new Entry(next, old.ack(), ++version));
+    }
+
+    /** Whether {@code alert} should show {@code image} instead of what it shows: see {@link #upsert}. */
+    private boolean mayShow(DashboardAlert alert, DashboardAlert image) {
+        return alert.imageCount() > 0 && !image.imageWithdrawn() && !image.imageId().equals(alert.imageId())
+                && !retractedImages.contains(image.imageId()) && alert.mayHold(image)
+                && (alert.imageWithdrawn() || image.lastSeen() > alert.lastSeen());
+    }
+
+    /**
+     * {@code alert}, or, when its image was retracted (the board read the retraction first), with the newest image of
+     * the alert it has seen that may still be in it, else with its image withdrawn.
+     */
+    private DashboardAlert shownIfLeft(DashboardAlert alert) {
+        return retractedImages.contains(alert.imageId()) ? newestLeft(alert.withdrawing(alert.imageId())) : alert;
+    }
+
+    /** {@code alert}, whose image is withdrawn, showing the newest image of it the board has seen that may be left. */
+    private DashboardAlert newestLeft(DashboardAlert alert) {
+        Map<String, DashboardAlert> images = imagesOf.get(alert.alertId());
+        if (!alert.imageWithdrawn() || alert.imageCount() == 0 || images == null) {
+            return alert;
+        }
+        return images.values().stream()
+                .filter(a -> !retractedImages.contains(a.imageId()) && alert.mayHold(a))
+                .max(Comparator.comparingLong(DashboardAlert::lastSeen))
+                .map(alert::showing).orElse(alert);
     }
 
     /** Puts an entry on the board; empty when it is older than every one a full board keeps (it goes again). */
@@ -172,17 +198,8 @@ public final class AlertBoard {
             return Optional.empty();
         }
         boolean stale = revision > 0 && old.alert().revision() > revision;
-        DashboardAlert changed = stale ? old.alert().withdrawing(imageId)
-                : old.alert().retracted(imageId, imagesLeft, rule, sitesLeft, revision);
-        if (changed.imageWithdrawn() && changed.imageCount() > 0 && images != null) {
-            DashboardAlert current = changed;
-            DashboardAlert newestLeft = images.values().stream()
-                    .filter(a -> !retractedImages.contains(a.imageId()) && current.mayHold(a))
-                    .max(Comparator.comparingLong(DashboardAlert::lastSeen)).orElse(null);
-            if (newestLeft != null) {
-                changed = changed.showing(newestLeft);
-            }
-        }
+        DashboardAlert changed = newestLeft(stale ? old.alert().withdrawing(imageId)
+                : old.alert().retracted(imageId, imagesLeft, rule, sitesLeft, revision));
         if (changed.equals(old.alert())) {
             return Optional.empty();
         }

@@ -53,12 +53,18 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
         List<String> merged = new ArrayList<>(sites);
         merged.addAll(earlier.sites());
         return new DashboardAlert(alertId, patientRef, siteId, imageId, probability, knnVote, neighbours, firstSeen,
-                lastSeen, raisedAt, rule, openedByImageId, imageCount, merged, imageWithdrawn, revision);
+                lastSeen, raisedAt, rule, openedByImageId, imageCount, merged, imageWithdrawn,
+                Math.max(revision, earlier.revision));
     }
 
-    /** Whether this alert's count and sites are newer than {@code other}'s: by revision when both have one. */
+    /**
+     * Whether this event is older than {@code other}: by revision when both have one and they differ, else by
+     * last-seen time (equal revisions hold the same count and sites; a join processed again carries the revision of
+     * the time it was processed again, with the last-seen time of its own image).
+     */
     boolean olderThan(DashboardAlert other) {
-        return revision > 0 && other.revision > 0 ? revision < other.revision : lastSeen < other.lastSeen;
+        return revision > 0 && other.revision > 0 && revision != other.revision ? revision < other.revision
+                : lastSeen < other.lastSeen;
     }
 
     /**
@@ -70,8 +76,9 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
     }
 
     /**
-     * This alert showing {@code image} (an earlier event of the alert: its image, site, probability, vote, similar
-     * cases and last-seen time) in place of the image shown, which its site withdrew.
+     * This alert showing {@code image} (another event of the alert: its image, site, probability, vote, similar cases
+     * and last-seen time) in place of the image shown. The last-seen time is the image's: a later image withdrawn by
+     * its site no longer counts as new since an acknowledgement.
      */
     DashboardAlert showing(DashboardAlert image) {
         return new DashboardAlert(alertId, patientRef, image.siteId(), image.imageId(), image.probability(),
@@ -90,7 +97,7 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
      * When the retracted image is the one shown, or the site of the one shown is no longer among the sites (that
      * image left the alert by a retraction not read yet), it is marked withdrawn and its similar cases go, and the
      * alert's site becomes one that is left (the board then shows another image of the alert where it knows one:
-     * {@link #showing}). Its last-seen time stays (a retraction is no new image, so an acknowledgement still holds).
+     * {@link #showing}). Its last-seen time stays here (a retraction is no new image).
      */
     DashboardAlert retracted(String retractedImageId, int imagesLeft, String retractionRule, List<String> sitesLeft,
                              long retractionRevision) {

@@ -291,16 +291,52 @@ class AlertBoardTest {
     }
 
     @Test
-    void revisionsOrderEventsWhateverTheClocksOfTheInstancesSay() {
+    void revisionsOrderTheCountAndSitesWhateverTheClocksOfTheInstancesSay() {
         AlertBoard board = new AlertBoard(10);
         board.upsert(event("x1", "A", 5_000, 1, List.of("A"), 1));
 
-        // x2 joined later on an instance whose clock is behind.
-        DashboardAlert shown = board.upsert(event("x2", "B", 4_000, 2, List.of("A", "B"), 2)).orElseThrow().alert();
+        // x2 joined later on an instance whose clock is behind: the count and sites are its event's; the image shown
+        // is the one with the later time.
+        DashboardAlert shown = board.upsert(event("x2", "B", 4_990, 2, List.of("A", "B"), 2)).orElseThrow().alert();
 
-        assertThat(shown.imageId()).isEqualTo("x2");
         assertThat(shown.imageCount()).isEqualTo(2);
+        assertThat(shown.sites()).containsExactly("A", "B");
+        assertThat(shown.revision()).isEqualTo(2);
+        assertThat(shown.imageId()).isEqualTo("x1");
         assertThat(board.upsert(event("x1", "A", 5_000, 1, List.of("A"), 1))).as("older").isEmpty();
+    }
+
+    @Test
+    void anOlderImagesEventProcessedAgainAtTheCurrentRevisionKeepsTheNewerImageShown() {
+        AlertBoard board = new AlertBoard(10);
+        board.upsert(event("x1", "A", 1_000, 1, List.of("A"), 1));
+        board.upsert(event("x2", "B", 3_000, 2, List.of("A", "B"), 2));
+        board.acknowledge(new Acknowledgement("a", "token:A:00000000", 2_000, null));
+        assertThat(board.get("a").orElseThrow().updatedSinceAck()).isTrue();
+
+        // x1's OPENED event again, from a batch that aborted and was processed after x2 joined: revision 2.
+        assertThat(board.upsert(event("x1", "A", 1_000, 2, List.of("A", "B"), 2))).isEmpty();
+        // The same at a higher revision (x3 joined, its event not here yet): the count and sites are taken.
+        DashboardAlert after = board.upsert(event("x1", "A", 1_000, 3, List.of("A", "B", "C"), 3)).orElseThrow()
+                .alert();
+
+        assertThat(after.imageId()).isEqualTo("x2");
+        assertThat(after.lastSeen()).isEqualTo(3_000);
+        assertThat(after.imageCount()).isEqualTo(3);
+        assertThat(after.sites()).containsExactly("A", "B", "C");
+        assertThat(board.get("a").orElseThrow().updatedSinceAck()).isTrue();
+    }
+
+    @Test
+    void aNewAlertWhoseImageIsKnownRetractedShowsItWithdrawn() {
+        AlertBoard board = new AlertBoard(10);
+        board.retractImage("x1");
+
+        DashboardAlert shown = board.upsert(event("x1", "A", 1_000, 1, List.of("A"), 1)).orElseThrow().alert();
+
+        assertThat(shown.imageWithdrawn()).isTrue();
+        assertThat(shown.neighbours()).isEmpty();
+        assertThat(board.showsImage("x1", s -> true)).isFalse();
     }
 
     @Test
@@ -405,6 +441,9 @@ class AlertBoardTest {
                 .orElseThrow().alert();
 
         assertThat(after.revision()).isEqualTo(2);
-        assertThat(board.upsert(event("x1", "A", 1_000, 1, List.of("A"), 1))).as("still older").isEmpty();
+        assertThat(board.upsert(event("x1", "A", 9_000, 1, List.of("A"), 1))).as("older by revision").isEmpty();
+        // An event without a revision does not take the alert's away either.
+        DashboardAlert unnumbered = board.upsert(event("x3", "A", 9_000, 2, List.of("A"), 0)).orElseThrow().alert();
+        assertThat(unnumbered.revision()).isEqualTo(2);
     }
 }

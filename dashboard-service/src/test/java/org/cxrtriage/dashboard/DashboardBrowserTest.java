@@ -250,7 +250,13 @@ class DashboardBrowserTest {
         assertThat(text(page1, "#d-facts")).doesNotContain("withdrawn");
         waitOn(page1).until(d -> !d.findElements(By.cssSelector("#neighbours [data-image-id='" + neighbourId + "']"))
                 .isEmpty());
-        assertThat(text(page2, row + " td.images")).as("revision 7's count, not the older event's").isEqualTo("1");
+        // The second dashboard instance too, with revision 7's count rather than the older event's.
+        await().atMost(WAIT).until(() -> JSON.readTree(body(base2 + "/api/alerts", allToken)).path("alerts").get(0)
+                .path("imageId").asText().equals(imageId + "-next"));
+        JsonNode onSecond = JSON.readTree(body(base2 + "/api/alerts", allToken)).path("alerts").get(0);
+        assertThat(onSecond.path("imageCount").asInt()).isEqualTo(1);
+        assertThat(onSecond.path("revision").asLong()).isEqualTo(7);
+        waitOn(page2).until(d -> text(d, row + " td.images").equals("1"));
 
         // A similar case of the alert retracted by its site: its picture is refused from then on.
         assertThat(get(base1 + "/api/images/" + neighbourId + "/cxr.png?token=" + siteToken)).isEqualTo(200);

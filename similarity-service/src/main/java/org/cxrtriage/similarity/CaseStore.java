@@ -309,42 +309,44 @@ public final class CaseStore {
     }
 
     /**
-     * Records a positive image and its site (or, restoring an alert, the sites its event names) in an alert
-     * (idempotent, one round trip); returns what the alert holds. The sites are kept so that every site a patient's
-     * positive images came from keeps the alert in its view.
+     * Puts a published OPENED or UPDATED event's image back in its alert (recovery, in topic order; idempotent, one
+     * step). KEYS: the alert's images, its sites, its revision; ARGV: image id, the event's revision, window ms, the
+     * image's site, the sites the event names. The alert's revision becomes at least the event's, and the image goes
+     * in (also when it was retracted: recovery marks the retracted images first, and the image's RETRACTED event,
+     * always later in the topic than its own OPENED or UPDATED one, takes it out again and closes the alert when it
+     * was the last). The event's sites go in when no event of a higher revision was restored before it (two
+     * instances committed out of order: a retraction that narrowed the sites came first), else only the image's own
+     * site. Returns {count, sites, revision}.
      */
-    public AlertImages addAlertImage(String alertId, String imageId, List<String> siteIds, long revision,
-                                     Duration window) {
-        String images = prefix + "alert-images:" + alertId;
-        String sites = prefix + "alert-sites:" + alertId;
-        redis.clients.jedis.Response<Long> count;
-        redis.clients.jedis.Response<Set<String>> members;
-        redis.clients.jedis.Response<Object> kept;
-        try (var p = redis.pipelined()) {
-            p.sadd(images, imageId);
-            p.sadd(sites, siteIds.toArray(String[]::new));
-            p.pexpire(images, window.toMillis());
-            p.pexpire(sites, window.toMillis());
-            kept = p.eval(RAISE_REVISION, List.of(revisionKey(alertId)),
-                    List.of(Long.toString(revision), Long.toString(window.toMillis())));
-            count = p.scard(images);
-            members = p.smembers(sites);
-            p.sync();
-        }
-        return new AlertImages(count.get().intValue(), members.get().stream().sorted().toList(), (Long) kept.get());
+    private static final String RESTORE_JOIN = "local cur = tonumber(redis.call('GET', KEYS[3]) or '0') "
+            + "local rev = tonumber(ARGV[2]) "
+            + "if rev > cur then redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3]) end "
+            + "redis.call('SADD', KEYS[1], ARGV[1]) "
+            + "if rev >= cur and #ARGV > 4 then redis.call('SADD', KEYS[2], ARGV[4], unpack(ARGV, 5)) "
+            + "else redis.call('SADD', KEYS[2], ARGV[4]) end "
+            + "redis.call('PEXPIRE', KEYS[1], ARGV[3]) redis.call('PEXPIRE', KEYS[2], ARGV[3]) "
+            + "return {redis.call('SCARD', KEYS[1]), redis.call('SMEMBERS', KEYS[2]), math.max(rev, cur)}";
+
+    /**
+     * Recovery: puts a published alert event's image ({@code imageId}, taken at {@code siteId}) back in its alert, with
+     * the sites the event names ({@code eventSites}; see {@link #RESTORE_JOIN}); returns what the alert holds then. The
+     * sites are kept so that every site a patient's positive images came from keeps the alert in its view.
+     */
+    public AlertImages restoreAlertImage(String alertId, String imageId, String siteId, List<String> eventSites,
+                                         long revision, Duration window) {
+        List<String> args = new ArrayList<>(List.of(imageId, Long.toString(revision),
+                Long.toString(window.toMillis()), siteId));
+        args.addAll(eventSites);
+        List<?> reply = (List<?>) redis.eval(RESTORE_JOIN, List.of(prefix + "alert-images:" + alertId,
+                prefix + "alert-sites:" + alertId, revisionKey(alertId)), args);
+        @SuppressWarnings("unchecked")
+        List<String> sites = ((List<String>) reply.get(1)).stream().sorted().toList();
+        return new AlertImages(((Long) reply.get(0)).intValue(), sites, (Long) reply.get(2));
     }
 
     private String revisionKey(String alertId) {
         return prefix + "alert-revision:" + alertId;
     }
-
-    /**
-     * KEYS: an alert's revision; ARGV: a published revision, ms to keep it. Recovery replays an alert's events: its
-     * revision becomes the highest published, so the next change numbers on from there. Returns the revision kept.
-     */
-    private static final String RAISE_REVISION = "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') "
-            + "local rev = tonumber(ARGV[1]) "
-            + "if rev > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return rev end return cur";
 
     private String retractedKey(String imageId) {
         return prefix + "retracted:" + imageId;

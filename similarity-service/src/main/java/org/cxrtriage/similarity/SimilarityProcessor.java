@@ -423,10 +423,9 @@ public final class SimilarityProcessor {
         store.restoreAlerted(alert.getImageId(), left);
         String opener = alert.getOpenedByImageId() != null ? alert.getOpenedByImageId() : alert.getImageId();
         boolean reopened = store.restoreAlert(alert.getPatientRef(), alert.getAlertId(), opener, opened, left);
-        // The newest event of an alert names the sites of all its images so far (none in events older than that field).
-        List<String> sites = new ArrayList<>(alert.getSites());
-        sites.add(alert.getSiteId());
-        store.addAlertImage(alert.getAlertId(), alert.getImageId(), sites, alert.getRevision(), left);
+        // An event names the sites of all the alert's images so far (none in events older than that field).
+        store.restoreAlertImage(alert.getAlertId(), alert.getImageId(), alert.getSiteId(), alert.getSites(),
+                alert.getRevision(), left);
         return reopened;
     }
 

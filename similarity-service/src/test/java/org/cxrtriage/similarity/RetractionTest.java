@@ -289,6 +289,22 @@ class RetractionTest {
     }
 
     @Test
+    void aJoinRestoredAfterANewerRetractionAddsOnlyItsOwnSite() {
+        CaseStore store = new CaseStore(redis, prefix);
+        // x1 (S1) opened at 1, x2 (S2) joined at 2, x3 (S3) at 4; x2 was retracted at 5 on another instance, whose
+        // event was committed before x3's.
+        store.restoreAlertImage("A", "x1", "S1", List.of("S1"), 1, Duration.ofMinutes(10));
+        store.restoreAlertImage("A", "x2", "S2", List.of("S1", "S2"), 2, Duration.ofMinutes(10));
+        store.restoreRetraction("A", "p1", "x2", 1, List.of("S1", "S3"), 5, Duration.ofMinutes(10));
+        CaseStore.AlertImages after = store.restoreAlertImage("A", "x3", "S3", List.of("S1", "S2", "S3"), 4,
+                Duration.ofMinutes(10));
+
+        assertThat(after.sites()).as("S2 sent x2 to the wrong patient").containsExactly("S1", "S3");
+        assertThat(after.count()).isEqualTo(2);
+        assertThat(after.revision()).isEqualTo(5);
+    }
+
+    @Test
     void restoredRetractionsCommittedOutOfOrderKeepTheNewerSitesAndNeverLowerTheRevision() {
         Instant now = Instant.now();
         CaseStore store = new CaseStore(redis, prefix);
