@@ -48,6 +48,12 @@ public final class InferenceService implements Service {
     public static final String TORCH_THREADS = "INFERENCE_TORCH_THREADS";
     public static final String GROUP_ID = "INFERENCE_GROUP_ID";
 
+    /** The workers' consumer group and the topic it reads. */
+    public static org.cxrtriage.common.ConsumerGroup consumerGroup(Settings settings) {
+        return new org.cxrtriage.common.ConsumerGroup(settings.string(GROUP_ID, "cxr-inference"),
+                List.of(Topic.TENSORS.name()));
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(InferenceService.class);
 
     private final Settings settings;
@@ -123,7 +129,7 @@ public final class InferenceService implements Service {
                             KafkaSettings.transactionalId(settings, name(), DEFAULT_HTTP_PORT, i)),
                     new StringSerializer(), serdes.anySerializer());
             new KafkaClientMetrics(producer).bindTo(metrics);
-            Properties cp = KafkaSettings.consumer(settings, "inference-" + i, settings.string(GROUP_ID, "cxr-inference"));
+            Properties cp = KafkaSettings.consumer(settings, "inference-" + i, consumerGroup(settings).id());
             // One poll never returns more than a batch, so the gather loop stays simple.
             cp.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, batchSize);
             KafkaConsumer<String, ImageTensor> consumer = new KafkaConsumer<>(cp, new StringDeserializer(),

@@ -60,9 +60,17 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = System.out;
         Settings settings = Settings.fromEnv();
+        String runId = "run-" + System.currentTimeMillis();
         boolean freshHistory = redisPrefix == null && settings.optional(SimilarityService.REDIS_KEY_PREFIX).isEmpty();
         settings = settings.with(SimilarityService.REDIS_KEY_PREFIX, redisPrefix != null ? redisPrefix
-                : settings.string(SimilarityService.REDIS_KEY_PREFIX, "cxr:run-" + System.currentTimeMillis() + ":"));
+                : settings.string(SimilarityService.REDIS_KEY_PREFIX, "cxr:" + runId + ":"));
+        // Consumer groups of this run's own, at the end of their topics: only this run's images are read.
+        RunConsumerGroups.ForRun groups = RunConsumerGroups.name(settings, runId);
+        settings = groups.settings();
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                org.cxrtriage.common.KafkaSettings.base(settings, "run-groups"))) {
+            RunConsumerGroups.startAtEnd(admin, groups.fresh());
+        }
         if (freshHistory) {
             // An empty case history by choice, not a Redis that lost its data: without this mark the similarity
             // service would restore the cases and alerts of earlier runs on a stack that is still up.

@@ -56,6 +56,12 @@ public final class PreprocessService implements Service {
      */
     public static final String STREAM_THREADS = "PREPROCESS_STREAM_THREADS";
     public static final String APPLICATION_ID = "PREPROCESS_APPLICATION_ID";
+
+    /** The stream's consumer group (its application id) and the topic it reads. */
+    public static org.cxrtriage.common.ConsumerGroup consumerGroup(Settings settings) {
+        return new org.cxrtriage.common.ConsumerGroup(settings.string(APPLICATION_ID, "cxr-preprocess"),
+                java.util.List.of(org.cxrtriage.schemas.Topic.IMAGES.name()));
+    }
     public static final String STATE_DIR = "PREPROCESS_STATE_DIR";
     /**
      * How often the exactly-once transaction commits while images queue; downstream (read_committed) sees tensors
@@ -142,7 +148,7 @@ public final class PreprocessService implements Service {
 
     Properties streamsConfig() {
         Properties p = KafkaSettings.base(settings, "preprocess");
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, settings.string(APPLICATION_ID, "cxr-preprocess"));
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, consumerGroup(settings).id());
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, streamThreads(settings, Runtime.getRuntime().availableProcessors()));
         // Only images that queued wait for this (PreprocessStep commits the others at once): several per transaction

@@ -57,6 +57,15 @@ public final class SimilarityService implements Service {
     /** Prefix of every Redis key; the same setting for every service ({@link CommonKeys#REDIS_KEY_PREFIX}). */
     public static final String REDIS_KEY_PREFIX = CommonKeys.REDIS_KEY_PREFIX;
     public static final String GROUP_ID = "SIMILARITY_GROUP_ID";
+
+    /**
+     * The service's consumer group and the topics it reads: scores, labels and retractions (co-partitioned with the
+     * scores, so range assignment gives an image's score and retraction to one consumer).
+     */
+    public static org.cxrtriage.common.ConsumerGroup consumerGroup(Settings settings) {
+        return new org.cxrtriage.common.ConsumerGroup(settings.string(GROUP_ID, "cxr-similarity"),
+                List.of(Topic.SCORES.name(), Topic.LABELS.name(), Topic.RETRACTIONS.name()));
+    }
     /** exact (brute force, the reference) or hnsw (Lucene HNSW, approximate). */
     public static final String INDEX = "SIMILARITY_INDEX";
     public static final String HNSW_EF = "SIMILARITY_HNSW_EF";
@@ -109,7 +118,7 @@ public final class SimilarityService implements Service {
         processor = new SimilarityProcessor(index, store, policy, settings.integer(K, 4),
                 settings.duration(ALERT_WINDOW, Duration.ofDays(14)));
         serdes = RegistrySettings.serdes(settings);
-        groupId = settings.string(GROUP_ID, "cxr-similarity");
+        groupId = consumerGroup(settings).id();
         recoverIfRedisLostData();
         int loaded = processor.rebuildIndex();
         metrics.gauge("cxr.similarity.index.size", index, NeighbourIndex::size);
@@ -190,7 +199,7 @@ public final class SimilarityService implements Service {
     private void runLoop() {
         try {
             producer.initTransactions();
-            consumer.subscribe(List.of(Topic.SCORES.name(), Topic.LABELS.name(), Topic.RETRACTIONS.name()));
+            consumer.subscribe(consumerGroup(settings).topics());
             long snapshotEvery = settings.duration(SNAPSHOT_INTERVAL, Duration.ofMinutes(5)).toNanos();
             long nextSnapshot = System.nanoTime() + snapshotEvery;
             GuardedPoll guard = GuardedPoll.counting(metrics, "cxr.similarity");
