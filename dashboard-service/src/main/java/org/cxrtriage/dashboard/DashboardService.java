@@ -72,6 +72,12 @@ public final class DashboardService implements Service {
      * the committed offsets let a restart go on where it stopped.
      */
     public static final String IMAGES_GROUP_ID = "DASHBOARD_IMAGES_GROUP_ID";
+
+    /** The group that stores the pictures (instances share it) and the topic it reads. */
+    public static org.cxrtriage.common.ConsumerGroup imagesGroup(Settings settings) {
+        return new org.cxrtriage.common.ConsumerGroup(settings.string(IMAGES_GROUP_ID, "cxr-dashboard-images"),
+                List.of(Topic.TENSORS.name()));
+    }
     public static final String REDIS_KEY_PREFIX = CommonKeys.REDIS_KEY_PREFIX;
 
     private static final Logger LOG = LoggerFactory.getLogger(DashboardService.class);
@@ -126,8 +132,7 @@ public final class DashboardService implements Service {
         @SuppressWarnings({"unchecked", "rawtypes"})
         Deserializer<SpecificRecord> any = (Deserializer) serdes.deserializer(Topic.ALERTS);
         alertConsumer = new KafkaConsumer<>(boardConsumerProperties(), new StringDeserializer(), any);
-        Properties tp = KafkaSettings.consumer(settings, "dashboard-images",
-                settings.string(IMAGES_GROUP_ID, "cxr-dashboard-images"));
+        Properties tp = KafkaSettings.consumer(settings, "dashboard-images", imagesGroup(settings).id());
         // Tensors are ~130 kB each at 256 px; a few dozen per poll keeps a poll's work short.
         tp.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 32);
         tensorConsumer = new KafkaConsumer<>(tp, new StringDeserializer(), serdes.deserializer(Topic.TENSORS));

@@ -64,12 +64,15 @@ final class RunCommand implements Callable<Integer> {
         boolean freshHistory = redisPrefix == null && settings.optional(SimilarityService.REDIS_KEY_PREFIX).isEmpty();
         settings = settings.with(SimilarityService.REDIS_KEY_PREFIX, redisPrefix != null ? redisPrefix
                 : settings.string(SimilarityService.REDIS_KEY_PREFIX, "cxr:" + runId + ":"));
-        // Consumer groups of this run's own, at the end of their topics: only this run's images are read.
-        RunConsumerGroups.ForRun groups = RunConsumerGroups.name(settings, runId);
-        settings = groups.settings();
-        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
-                org.cxrtriage.common.KafkaSettings.base(settings, "run-groups"))) {
-            RunConsumerGroups.startAtEnd(admin, groups.fresh());
+        if (freshHistory) {
+            // With a history of its own, consumer groups of its own at the end of their topics: only this run's
+            // images are read. (A history that carries on keeps the usual groups: what they have waiting is its.)
+            RunConsumerGroups.ForRun groups = RunConsumerGroups.name(settings, runId);
+            settings = groups.settings();
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                    org.cxrtriage.common.KafkaSettings.base(settings, "run-groups"))) {
+                RunConsumerGroups.startAtEnd(admin, groups.fresh());
+            }
         }
         if (freshHistory) {
             // An empty case history by choice, not a Redis that lost its data: without this mark the similarity

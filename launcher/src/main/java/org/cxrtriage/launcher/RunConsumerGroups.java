@@ -5,6 +5,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
@@ -15,6 +17,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.cxrtriage.common.ConsumerGroup;
 import org.cxrtriage.common.Settings;
+import org.cxrtriage.dashboard.DashboardService;
 import org.cxrtriage.inference.InferenceService;
 import org.cxrtriage.preprocess.PreprocessService;
 import org.cxrtriage.similarity.SimilarityService;
@@ -26,6 +29,9 @@ import org.cxrtriage.similarity.SimilarityService;
  * make an earlier run's images cases of its own fresh history. A group named in the environment is used as it is.
  */
 final class RunConsumerGroups {
+
+    /** How long one broker call may take (the broker down: the run stops with this, not a minute later). */
+    private static final long TIMEOUT_S = 30;
 
     private RunConsumerGroups() {
     }
@@ -41,7 +47,8 @@ final class RunConsumerGroups {
         Map<String, Function<Settings, ConsumerGroup>> groups = Map.of(
                 PreprocessService.APPLICATION_ID, PreprocessService::consumerGroup,
                 InferenceService.GROUP_ID, InferenceService::consumerGroup,
-                SimilarityService.GROUP_ID, SimilarityService::consumerGroup);
+                SimilarityService.GROUP_ID, SimilarityService::consumerGroup,
+                DashboardService.IMAGES_GROUP_ID, DashboardService::imagesGroup);
         for (var e : new java.util.TreeMap<>(groups).entrySet()) {
             if (settings.optional(e.getKey()).isEmpty()) {
                 s = s.with(e.getKey(), e.getValue().apply(settings).id() + "-" + runId);
@@ -52,17 +59,20 @@ final class RunConsumerGroups {
     }
 
     /**
-     * Commits, for each group, the end of every partition of the topics it reads (as a read_committed consumer sees
-     * it), so the group starts there instead of at the earliest record. Topics that do not exist yet are left out:
-     * nothing can be waiting in them. Returns the number of partitions placed.
+     * Commits, for each group, the end of every partition of the topics it reads (the high watermark: past the records
+     * of transactions an earlier run left open, and those committed after them), so the group starts there instead of
+     * at the earliest record. Topics that do not exist yet are left out: nothing can be waiting in them. Returns the
+     * number of partitions placed.
      */
-    static int startAtEnd(Admin admin, List<ConsumerGroup> groups) throws InterruptedException, ExecutionException {
+    static int startAtEnd(Admin admin, List<ConsumerGroup> groups)
+            throws InterruptedException, ExecutionException, TimeoutException {
         int placed = 0;
         for (ConsumerGroup group : groups) {
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             for (String topic : group.topics()) {
                 try {
-                    admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
+                    admin.describeTopics(List.of(topic)).allTopicNames().get(TIMEOUT_S, TimeUnit.SECONDS).get(topic)
+                            .partitions()
                             .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
@@ -74,9 +84,10 @@ final class RunConsumerGroups {
                 continue;
             }
             Map<TopicPartition, OffsetAndMetadata> ends = new HashMap<>();
-            admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all().get()
+            admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_UNCOMMITTED)).all()
+                    .get(TIMEOUT_S, TimeUnit.SECONDS)
                     .forEach((tp, info) -> ends.put(tp, new OffsetAndMetadata(info.offset())));
-            admin.alterConsumerGroupOffsets(group.id(), ends).all().get();
+            admin.alterConsumerGroupOffsets(group.id(), ends).all().get(TIMEOUT_S, TimeUnit.SECONDS);
             placed += ends.size();
         }
         return placed;

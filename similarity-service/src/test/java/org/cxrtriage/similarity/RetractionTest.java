@@ -305,6 +305,22 @@ class RetractionTest {
     }
 
     @Test
+    void aJoinRestoredBeforeAnOlderRetractionTakesItsSitesWhole() {
+        CaseStore store = new CaseStore(redis, prefix);
+        // x1 (S1) opened at 1, x2 (S2) joined at 2; x2 was retracted at 3 on one instance (sites S1), then x3 (S3)
+        // joined at 4 on another (sites S1, S3), whose event was committed first.
+        store.restoreAlertImage("A", "x1", "S1", List.of("S1"), 1, Duration.ofMinutes(10));
+        store.restoreAlertImage("A", "x2", "S2", List.of("S1", "S2"), 2, Duration.ofMinutes(10));
+        store.restoreAlertImage("A", "x3", "S3", List.of("S1", "S3"), 4, Duration.ofMinutes(10));
+        store.restoreRetraction("A", "p1", "x2", 1, List.of("S1"), 3, Duration.ofMinutes(10));
+
+        assertThat(redis.smembers(prefix + "alert-sites:A")).as("S2 sent x2 to the wrong patient")
+                .containsExactlyInAnyOrder("S1", "S3");
+        assertThat(redis.smembers(prefix + "alert-images:A")).containsExactlyInAnyOrder("x1", "x3");
+        assertThat(redis.get(prefix + "alert-revision:A")).isEqualTo("4");
+    }
+
+    @Test
     void restoredRetractionsCommittedOutOfOrderKeepTheNewerSitesAndNeverLowerTheRevision() {
         Instant now = Instant.now();
         CaseStore store = new CaseStore(redis, prefix);
@@ -336,9 +352,16 @@ class RetractionTest {
         assertThat(List.of(opened, updated, retracted, third)).extracting(CxrAlert::getRevision)
                 .containsExactly(1L, 2L, 3L, 4L);
         // Processed again after an abort, each gives the alert as it is now (the count and sites of revision 4),
-        // or, for the retraction, what it did then (revision 3 and its count).
+        // with the time its image joined, or, for the retraction, what it did then (revision 3 and its count).
         CxrAlert replayed = p.onScore(score("a", "p1", "ED-A", 0.9f, 0f), "scores-0@1", Instant.now()).alert();
         assertThat(replayed.getRevision()).isEqualTo(4L);
+        CxrAlert updatedAgain = p.onScore(score("b", "p1", "ED-B", 0.9f, 1f), "scores-1@1",
+                Instant.now().plusSeconds(60)).alert();
+        assertThat(updatedAgain).as("b was retracted").isNull();
+        CxrAlert thirdAgain = p.onScore(score("c", "p1", "ED-C", 0.9f, 2f), "scores-0@2",
+                Instant.now().plusSeconds(60)).alert();
+        assertThat(thirdAgain.getLastSeen()).isEqualTo(third.getLastSeen());
+        assertThat(thirdAgain.getRevision()).isEqualTo(4L);
         assertThat(replayed.getImageCount()).isEqualTo(third.getImageCount());
         assertThat(replayed.getSites()).isEqualTo(third.getSites());
         CxrAlert again = p.onRetraction(retraction("b", "p1", "ED-B"), "retractions-1@1", Instant.now());
