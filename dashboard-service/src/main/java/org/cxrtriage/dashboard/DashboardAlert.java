@@ -59,8 +59,8 @@ public record DashboardAlert(String alertId, String patientRef, String siteId, S
 
     /**
      * Whether this event is older than {@code other}: by revision when both have one and they differ, else by
-     * last-seen time (equal revisions hold the same count and sites; a join processed again carries the revision of
-     * the time it was processed again, with the last-seen time of its own image).
+     * last-seen time (equal revisions hold the same count and sites; an OPENED event processed again carries the
+     * revision of the time it was processed again, with the time the alert opened).
      */
     boolean olderThan(DashboardAlert other) {
         return revision > 0 && other.revision > 0 && revision != other.revision ? revision < other.revision

@@ -313,7 +313,7 @@ class AlertBoardTest {
         assertThat(board.get("a").orElseThrow().updatedSinceAck()).isTrue();
 
         // x1's OPENED event again, from a batch that aborted and was processed after x2 joined: revision 2, and the
-        // time x1 joined (the similarity service gives a record processed again the time it first joined).
+        // time the alert opened (an OPENED event's last-seen time).
         assertThat(board.upsert(event("x1", "A", 1_000, 2, List.of("A", "B"), 2))).isEmpty();
         // The same at a higher revision (x3 joined, its event not here yet): the count and sites are taken.
         DashboardAlert after = board.upsert(event("x1", "A", 1_000, 3, List.of("A", "B", "C"), 3)).orElseThrow()

@@ -64,14 +64,16 @@ final class RunCommand implements Callable<Integer> {
         boolean freshHistory = redisPrefix == null && settings.optional(SimilarityService.REDIS_KEY_PREFIX).isEmpty();
         settings = settings.with(SimilarityService.REDIS_KEY_PREFIX, redisPrefix != null ? redisPrefix
                 : settings.string(SimilarityService.REDIS_KEY_PREFIX, "cxr:" + runId + ":"));
-        if (freshHistory) {
-            // With a history of its own, consumer groups of its own at the end of their topics: only this run's
-            // images are read. (A history that carries on keeps the usual groups: what they have waiting is its.)
-            RunConsumerGroups.ForRun groups = RunConsumerGroups.name(settings, runId);
+        // The consumer groups of this run's history: its own for a fresh history; named after a history carried on
+        // (what an interrupted run of it left is its own); the usual ones for the services' default history.
+        String groupSuffix = freshHistory ? runId
+                : RunConsumerGroups.historySuffix(settings.string(SimilarityService.REDIS_KEY_PREFIX, ""));
+        if (groupSuffix != null) {
+            RunConsumerGroups.ForRun groups = RunConsumerGroups.name(settings, groupSuffix, dashboard);
             settings = groups.settings();
             try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
                     org.cxrtriage.common.KafkaSettings.base(settings, "run-groups"))) {
-                RunConsumerGroups.startAtEnd(admin, groups.fresh());
+                RunConsumerGroups.startAtEnd(admin, groups.named());
             }
         }
         if (freshHistory) {

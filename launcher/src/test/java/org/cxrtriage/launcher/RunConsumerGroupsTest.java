@@ -35,9 +35,9 @@ class RunConsumerGroupsTest {
     @Test
     void aRunGetsGroupsOfItsOwnExceptWhereTheEnvironmentNamesOne() {
         RunConsumerGroups.ForRun run = RunConsumerGroups.name(
-                Settings.of(Map.of(InferenceService.GROUP_ID, "site-inference")), "run-7");
+                Settings.of(Map.of(InferenceService.GROUP_ID, "site-inference")), "run-7", true);
 
-        assertThat(run.fresh()).containsExactlyInAnyOrder(
+        assertThat(run.named()).containsExactlyInAnyOrder(
                 new ConsumerGroup("cxr-dashboard-images-run-7", List.of(Topic.TENSORS.name())),
                 new ConsumerGroup("cxr-preprocess-run-7", List.of(Topic.IMAGES.name())),
                 new ConsumerGroup("cxr-similarity-run-7",
@@ -45,6 +45,17 @@ class RunConsumerGroupsTest {
         assertThat(PreprocessService.consumerGroup(run.settings()).id()).isEqualTo("cxr-preprocess-run-7");
         assertThat(InferenceService.consumerGroup(run.settings()).id()).isEqualTo("site-inference");
         assertThat(SimilarityService.consumerGroup(run.settings()).id()).isEqualTo("cxr-similarity-run-7");
+        assertThat(RunConsumerGroups.name(Settings.of(Map.of()), "run-7", false).named())
+                .extracting(ConsumerGroup::id).as("no dashboard, no pictures group")
+                .containsExactlyInAnyOrder("cxr-preprocess-run-7", "cxr-inference-run-7", "cxr-similarity-run-7");
+    }
+
+    @Test
+    void aHistoryCarriedOnHasGroupsNamedAfterItAndTheServicesDefaultHistoryTheUsualOnes() {
+        assertThat(RunConsumerGroups.historySuffix("cxr:ward-3:")).isEqualTo("cxr-ward-3");
+        assertThat(RunConsumerGroups.historySuffix("ED north/2026")).isEqualTo("ED-north-2026");
+        assertThat(RunConsumerGroups.historySuffix("::")).isEqualTo("history");
+        assertThat(RunConsumerGroups.historySuffix("cxr:")).isNull();
     }
 
     @Test
@@ -61,19 +72,24 @@ class RunConsumerGroupsTest {
                      "run-groups-test"), new StringSerializer(), new ByteArraySerializer())) {
             admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
             send(producer, topic, "left-by-earlier-work", 5);
-            KafkaProducer<String, byte[]> killed = new KafkaProducer<>(KafkaSettings.transactionalProducer(settings,
-                    "run-groups-test-killed", "run-groups-test-" + run), new StringSerializer(),
-                    new ByteArraySerializer());
-            killed.initTransactions();
-            killed.beginTransaction();
-            killed.send(new ProducerRecord<>(topic, "open-transaction", new byte[] {1})).get();
-            send(producer, topic, "committed-after-it", 2);
+            int placed;
+            // It never commits: the broker aborts its transaction after the transaction's timeout.
+            try (KafkaProducer<String, byte[]> killed = new KafkaProducer<>(KafkaSettings.transactionalProducer(
+                    settings, "run-groups-test-killed", "run-groups-test-" + run), new StringSerializer(),
+                    new ByteArraySerializer())) {
+                killed.initTransactions();
+                killed.beginTransaction();
+                killed.send(new ProducerRecord<>(topic, "open-transaction", new byte[] {1})).get();
+                send(producer, topic, "committed-after-it", 2);
 
-            int placed = RunConsumerGroups.startAtEnd(admin,
-                    List.of(new ConsumerGroup(group, List.of(topic, "cxr.not-yet-made-" + run))));
+                placed = RunConsumerGroups.startAtEnd(admin,
+                        List.of(new ConsumerGroup(group, List.of(topic, "cxr.not-yet-made-" + run))));
+            }
 
             assertThat(placed).isEqualTo(1);
-            killed.close(Duration.ZERO); // it never commits: the broker aborts it after its timeout
+            // A group that has positions (a history carried on) is not moved.
+            assertThat(RunConsumerGroups.startAtEnd(admin, List.of(new ConsumerGroup(group, List.of(topic)))))
+                    .isZero();
             try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(KafkaSettings.consumer(settings,
                     "run-groups-test", group), new StringDeserializer(), new ByteArrayDeserializer())) {
                 c.subscribe(List.of(topic));

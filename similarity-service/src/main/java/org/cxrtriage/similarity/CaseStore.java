@@ -249,21 +249,14 @@ public final class CaseStore {
      * the same image (the image published twice under one id) joins nothing and gets 0, so its alert event is not
      * repeated; the same record again (a replayed batch) gets its answer again. KEYS: the image's retraction marker,
      * the patient's alert, the image's joining record; ARGV: the new alert's value, window ms, image id, key prefix,
-     * site, the score record's id ("" for none: no check), now (ms). The alert's revision grows only when the image
-     * is new to it: a replay gets the current one, with the count and sites of that revision. The joining record is
-     * kept with the time it joined ("record|ms"), and a replay gets that time back, so its event says when the image
-     * joined, whenever it is processed again.
+     * site, the score record's id ("" for none: no check). The alert's revision grows only when the image is new to
+     * it: a replay gets the current one, with the count and sites of that revision.
      */
     private static final String JOIN = "if redis.call('EXISTS', KEYS[1]) == 1 then return false end "
-            + "local joinedAt = ARGV[7] "
             + "if ARGV[6] ~= '' then "
             + "  local seen = redis.call('GET', KEYS[3]) "
-            + "  if seen then "
-            + "    local record, at = string.match(seen, '^(.*)|(%d+)$') "
-            + "    if not record then record = seen end "
-            + "    if record ~= ARGV[6] then return 0 end "
-            + "    if at then joinedAt = at end "
-            + "  else redis.call('SET', KEYS[3], ARGV[6] .. '|' .. ARGV[7], 'PX', ARGV[2]) end "
+            + "  if seen and seen ~= ARGV[6] then return 0 end "
+            + "  if not seen then redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[2]) end "
             + "end "
             + "local v = redis.call('GET', KEYS[2]) "
             + "if not v then v = ARGV[1] redis.call('SET', KEYS[2], v, 'PX', ARGV[2]) end "
@@ -276,14 +269,13 @@ public final class CaseStore {
             + "redis.call('SADD', sites, ARGV[5]) "
             + "redis.call('PEXPIRE', images, ARGV[2]) redis.call('PEXPIRE', sites, ARGV[2]) "
             + "redis.call('PEXPIRE', revision, ARGV[2]) "
-            + "return {v, redis.call('SCARD', images), redis.call('SMEMBERS', sites), rev, joinedAt}";
+            + "return {v, redis.call('SCARD', images), redis.call('SMEMBERS', sites), rev}";
 
     /**
-     * The patient's open alert and what it holds once this image joined it, and when the image joined (the first
-     * time, for a record processed again); {@code alert} null when another score record of the same image joined
-     * first (nothing to publish).
+     * The patient's open alert and what it holds once this image joined it; {@code alert} null when another score
+     * record of the same image joined first (nothing to publish).
      */
-    public record JoinedAlert(OpenAlert alert, AlertImages images, long joinedAtMillis) {
+    public record JoinedAlert(OpenAlert alert, AlertImages images) {
 
         public boolean repeated() {
             return alert == null;
@@ -301,20 +293,19 @@ public final class CaseStore {
         Object reply = redis.eval(JOIN, List.of(retractedKey(imageId), prefix + "alert:" + patientRef,
                         prefix + "alerted:" + imageId),
                 List.of(alertId + "|" + imageId + "|" + nowMillis, Long.toString(window.toMillis()), imageId, prefix,
-                        siteId, recordId == null ? "" : recordId, Long.toString(nowMillis)));
+                        siteId, recordId == null ? "" : recordId));
         if (reply == null) {
             return Optional.empty();
         }
         if (reply instanceof Long) {
-            return Optional.of(new JoinedAlert(null, null, 0));
+            return Optional.of(new JoinedAlert(null, null));
         }
         List<?> parts = (List<?>) reply;
         String[] open = ((String) parts.get(0)).split("\\|");
         @SuppressWarnings("unchecked")
         List<String> sites = ((List<String>) parts.get(2)).stream().sorted().toList();
         return Optional.of(new JoinedAlert(new OpenAlert(open[0], open[1], Long.parseLong(open[2]),
-                open[0].equals(alertId)), new AlertImages(((Long) parts.get(1)).intValue(), sites, (Long) parts.get(3)),
-                Long.parseLong((String) parts.get(4))));
+                open[0].equals(alertId)), new AlertImages(((Long) parts.get(1)).intValue(), sites, (Long) parts.get(3))));
     }
 
     /**
@@ -327,7 +318,9 @@ public final class CaseStore {
      * (they are the sites of every image in the alert at that revision: a retraction of a lower revision restored
      * earlier may not have narrowed them yet); they are added at an equal revision; only the image's own site is
      * added when an event of a higher revision came first (two instances committed out of order: a retraction that
-     * narrowed the sites). Events without revisions (0) only add. Returns {count, sites, revision}.
+     * narrowed the sites). Events without revisions (0) only add. This holds because an event's sites cover the sites
+     * of every image in the alert at its revision (a retraction narrows them only to the sites of the images left).
+     * Returns {count, sites, revision}.
      */
     private static final String RESTORE_JOIN = "local cur = tonumber(redis.call('GET', KEYS[3]) or '0') "
             + "local rev = tonumber(ARGV[2]) "
@@ -511,9 +504,7 @@ public final class CaseStore {
      * decision depends on neighbours that changed meanwhile): another record of the image may join instead.
      */
     public void forgetAlerted(String imageId, String recordId) {
-        redis.eval("local v = redis.call('GET', KEYS[1]) "
-                + "if v == ARGV[1] or (v and string.sub(v, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. '|') then "
-                + "  return redis.call('DEL', KEYS[1]) end return 0",
+        redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
                 List.of(prefix + "alerted:" + imageId), List.of(recordId));
     }
 

@@ -304,7 +304,7 @@ public final class SimilarityProcessor {
                     .setKnnVote(vote)
                     .setNeighbours(neighbours)
                     .setFirstSeen(Instant.ofEpochMilli(open.firstSeenMillis()))
-                    .setLastSeen(Instant.ofEpochMilli(opening ? open.firstSeenMillis() : joined.get().joinedAtMillis()))
+                    .setLastSeen(opening ? Instant.ofEpochMilli(open.firstSeenMillis()) : now)
                     .setRaisedAt(Instant.ofEpochMilli(open.firstSeenMillis()))
                     .setRule(policy.describe())
                     .setEvent(opening ? AlertEvent.OPENED : AlertEvent.UPDATED)
