@@ -417,17 +417,28 @@ class PipelineEndToEndTest {
         assertThat(http.send(authorised(similar, SITE_TOKEN), HttpResponse.BodyHandlers.ofString()).statusCode())
                 .isEqualTo(200);
 
-        HttpResponse<String> retracted = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-                + "/images/" + wrongId + "?reason=WRONG_PATIENT")).header("Authorization", "Bearer " + SITE_TOKEN)
-                .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+        // As a site's operator would: `cxr retract` against the running ingest.
+        String[] retract = {"retract", wrongId, "--reason", "WRONG_PATIENT", "--ingest-url",
+                "http://127.0.0.1:" + port, "--token", SITE_TOKEN, "--wait", "PT5S"};
+        java.io.StringWriter said = new java.io.StringWriter();
+        int exit = new picocli.CommandLine(new CxrCli()).setOut(new java.io.PrintWriter(said)).execute(retract);
 
-        assertThat(retracted.statusCode()).as(retracted.body()).isEqualTo(202);
+        assertThat(exit).as(said.toString()).isZero();
+        assertThat(said.toString()).isEqualTo(wrongId + " retracted" + System.lineSeparator());
         CxrAlert withdrawn = awaitAlert(wrongId, org.cxrtriage.schemas.AlertEvent.RETRACTED);
         assertThat(withdrawn.getAlertId()).isEqualTo(opened.getAlertId());
         assertThat(withdrawn.getImageCount()).isZero();
         assertThat(withdrawn.getRevision()).isEqualTo(opened.getRevision() + 1);
         assertThat(http.send(authorised(similar, SITE_TOKEN), HttpResponse.BodyHandlers.ofString()).statusCode())
                 .as("no longer a case").isEqualTo(404);
+        java.io.StringWriter again = new java.io.StringWriter();
+        String unknown = "no-such-image-" + UUID.randomUUID();
+        String[] twice = {"retract", wrongId, unknown, "--ingest-url", "http://127.0.0.1:" + port, "--token",
+                SITE_TOKEN, "--wait", "PT5S"};
+        assertThat(new picocli.CommandLine(new CxrCli()).setOut(new java.io.PrintWriter(again)).execute(twice))
+                .as("an unknown image fails the command").isEqualTo(2);
+        assertThat(again.toString()).contains(wrongId + " already retracted")
+                .contains(unknown + " refused (404)").contains("UNKNOWN_IMAGE");
         HttpResponse<String> right = http.send(multipart(port, png, SITE_TOKEN, Map.of("patientId",
                 "right-patient-" + UUID.randomUUID(), "studyId", "retraction-study", "siteId", "http-site",
                 "viewPosition", "PA")), HttpResponse.BodyHandlers.ofString());
