@@ -11,6 +11,6 @@ import picocli.CommandLine.Command;
 public final class CxrCli {
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new CxrCli()).execute(args));
+        System.exit(new CommandLine(new CxrCli()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
     }
 }

@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 /**
  * Withdraws images a site sent by mistake (under the wrong patient, the wrong image, a test exposure) from a running
  * deployment: one {@code DELETE /images/{imageId}} per image, as a site's system would send it. Ingest answers 202 once
- * the broker has the retraction; 503 (broker or Redis away) is retried until {@code --wait} has passed.
+ * the broker has the retraction; 503 (broker or Redis away), a proxy's 502/504 and no answer are asked again until
+ * {@code --wait} has passed.
  */
 @Command(name = "retract", mixinStandardHelpOptions = true,
         description = "Retract images from a running deployment: their cases leave the case store and every "
@@ -48,8 +49,8 @@ final class RetractCommand implements Callable<Integer> {
             + "(default: $CXR_API_TOKEN).", defaultValue = "${env:CXR_API_TOKEN}")
     String token;
 
-    @Option(names = "--wait", description = "How long to keep asking while ingest answers 503 or cannot be reached "
-            + "(default: ${DEFAULT-VALUE}).", defaultValue = "PT1M")
+    @Option(names = "--wait", description = "How long in all to keep asking while ingest (or a proxy in front of it) "
+            + "answers 502, 503 or 504, or cannot be reached (default: ${DEFAULT-VALUE}).", defaultValue = "PT1M")
     Duration wait;
 
     private static final java.util.regex.Pattern ALREADY =
@@ -67,44 +68,82 @@ final class RetractCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        String base = ingestUrl.toString();
+        URI images = URI.create(base.endsWith("/") ? base : base + "/"); // keeps a path prefix (a reverse proxy's)
+        long deadline = System.nanoTime() + wait.toNanos();
         int failed = 0;
-        for (String id : imageIds) {
-            Answer a = retract(http, id);
+        for (int i = 0; i < imageIds.size(); i++) {
+            String id = imageIds.get(i);
+            Answer a = retract(http, images.resolve("images/" + URLEncoder.encode(id, StandardCharsets.UTF_8)
+                    .replace("+", "%20") + "?reason=" + reason.name()), deadline);
             String line = switch (a.status()) {
                 case 202 -> ALREADY.matcher(a.body()).find() ? "already retracted" : "retracted";
                 case 0 -> "not answered by " + ingestUrl + ": " + a.body();
                 default -> "refused (" + a.status() + "): " + a.body();
             };
             out.printf("%s %s%n", id, line);
-            failed += a.status() == 202 ? 0 : 1;
+            if (a.status() != 202) {
+                failed++;
+            }
+            if (a.status() == 401) { // the token: every other image would be refused the same way
+                for (String left : imageIds.subList(i + 1, imageIds.size())) {
+                    out.printf("%s not tried (the token was refused)%n", left);
+                    failed++;
+                }
+                break;
+            }
         }
         out.flush();
         return failed == 0 ? 0 : 2;
     }
 
-    /** One image's retraction, asked again after 503 (honouring Retry-After) or no answer, for up to --wait. */
-    private Answer retract(HttpClient http, String imageId) throws InterruptedException {
-        URI uri = ingestUrl.resolve("/images/" + URLEncoder.encode(imageId, StandardCharsets.UTF_8).replace("+", "%20")
-                + "?reason=" + reason.name());
-        long deadline = System.nanoTime() + wait.toNanos();
+    /** Answers after which the request is made again: ingest or a proxy in front of it away for a moment. */
+    private static boolean worthAskingAgain(int status) {
+        return status == 0 || status == 502 || status == 503 || status == 504;
+    }
+
+    /**
+     * One image's retraction, asked again (after Retry-After, or 1 s; at most 10 s) while ingest is away, until the
+     * command's deadline. Asking again is safe: a retraction already made answers 202 with alreadyRetracted.
+     */
+    private Answer retract(HttpClient http, URI uri, long deadline) throws InterruptedException {
         while (true) {
             Answer a;
-            long retryAfterS = 1;
+            long pauseS = 1;
             try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
+                // Longer than ingest may wait for the broker (its delivery timeout and 5 s), so a slow answer is not
+                // taken for none while the retraction still goes through.
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
                         .header("Authorization", "Bearer " + token).DELETE().build(),
                         HttpResponse.BodyHandlers.ofString());
                 a = new Answer(r.statusCode(), r.body());
-                retryAfterS = r.headers().firstValueAsLong("Retry-After").orElse(1);
+                pauseS = retryAfterSeconds(r.headers().firstValue("Retry-After").orElse(null));
             } catch (IOException e) {
                 a = new Answer(0, e.toString());
             }
-            boolean retry = a.status() == 503 || a.status() == 0;
-            long pause = Math.min(Math.max(1, retryAfterS), 10) * 1_000_000_000L;
-            if (!retry || System.nanoTime() + pause > deadline) {
+            long left = deadline - System.nanoTime();
+            if (!worthAskingAgain(a.status()) || left <= 0) {
                 return a;
             }
-            Thread.sleep(pause / 1_000_000);
+            Thread.sleep(Math.min(Math.min(Math.max(1, pauseS), 10) * 1000, Math.max(1, left / 1_000_000)));
+        }
+    }
+
+    /** Retry-After in seconds: a number, or an HTTP date (a proxy's); 1 when absent or unreadable. */
+    static long retryAfterSeconds(String value) {
+        if (value == null || value.isBlank()) {
+            return 1;
+        }
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            try {
+                java.time.ZonedDateTime at = java.time.ZonedDateTime.parse(value.trim(),
+                        java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME);
+                return Math.max(1, Duration.between(java.time.Instant.now(), at.toInstant()).toSeconds());
+            } catch (java.time.format.DateTimeParseException unreadable) {
+                return 1;
+            }
         }
     }
 }
