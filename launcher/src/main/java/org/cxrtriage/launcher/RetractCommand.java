@@ -12,8 +12,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.cxrtriage.schemas.RetractionReason;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -41,13 +41,8 @@ final class RetractCommand implements Callable<Integer> {
             defaultValue = "OTHER")
     RetractionReason reason;
 
-    @Option(names = "--ingest-url", description = "Ingest service address (default: ${DEFAULT-VALUE}).",
-            defaultValue = "${env:CXR_INGEST_URL:-http://127.0.0.1:8090}")
-    URI ingestUrl;
-
-    @Option(names = "--token", description = "API token of the images' site, or an all-sites one "
-            + "(default: $CXR_API_TOKEN).", defaultValue = "${env:CXR_API_TOKEN}")
-    String token;
+    @Mixin
+    IngestOptions ingest;
 
     @Option(names = "--wait", description = "How long in all to keep asking while ingest (or a proxy in front of it) "
             + "answers 502, 503 or 504, or cannot be reached (default: ${DEFAULT-VALUE}).", defaultValue = "PT1M")
@@ -62,23 +57,19 @@ final class RetractCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (token == null || token.isBlank()) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "an API token is needed: --token or CXR_API_TOKEN (the images' site's, or an all-sites one)");
-        }
+        String token = ingest.requireToken(spec);
         PrintWriter out = spec.commandLine().getOut();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-        String base = ingestUrl.toString();
-        URI images = URI.create(base.endsWith("/") ? base : base + "/"); // keeps a path prefix (a reverse proxy's)
+        URI images = ingest.base();
         long deadline = System.nanoTime() + wait.toNanos();
         int failed = 0;
         for (int i = 0; i < imageIds.size(); i++) {
             String id = imageIds.get(i);
-            Answer a = retract(http, images.resolve("images/" + URLEncoder.encode(id, StandardCharsets.UTF_8)
+            Answer a = retract(http, token, images.resolve("images/" + URLEncoder.encode(id, StandardCharsets.UTF_8)
                     .replace("+", "%20") + "?reason=" + reason.name()), deadline);
             String line = switch (a.status()) {
                 case 202 -> ALREADY.matcher(a.body()).find() ? "already retracted" : "retracted";
-                case 0 -> "not answered by " + ingestUrl + ": " + a.body();
+                case 0 -> "not answered by " + ingest.ingestUrl + ": " + a.body();
                 default -> "refused (" + a.status() + "): " + a.body();
             };
             out.printf("%s %s%n", id, line);
@@ -106,7 +97,7 @@ final class RetractCommand implements Callable<Integer> {
      * One image's retraction, asked again (after Retry-After, or 1 s; at most 10 s) while ingest is away, until the
      * command's deadline. Asking again is safe: a retraction already made answers 202 with alreadyRetracted.
      */
-    private Answer retract(HttpClient http, URI uri, long deadline) throws InterruptedException {
+    private static Answer retract(HttpClient http, String token, URI uri, long deadline) throws InterruptedException {
         while (true) {
             Answer a;
             long pauseS = 1;

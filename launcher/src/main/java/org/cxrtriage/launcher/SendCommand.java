@@ -16,7 +16,6 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.cxrtriage.ingest.FolderSource;
 import org.cxrtriage.ingest.IngestMetadata;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -44,18 +43,13 @@ final class SendCommand implements Callable<Integer> {
             defaultValue = "0")
     int limit;
 
-    @Option(names = "--ingest-url", description = "Ingest service address (default: ${DEFAULT-VALUE}).",
-            defaultValue = "${env:CXR_INGEST_URL:-http://127.0.0.1:8090}")
-    URI ingestUrl;
+    @Mixin
+    IngestOptions ingest;
 
     @Option(names = "--similarity-url", description = "Similarity service address (e.g. http://127.0.0.1:8093); when "
             + "given, wait until every accepted image is a case there. Default: $CXR_SIMILARITY_URL, else no wait.",
             defaultValue = "${env:CXR_SIMILARITY_URL}")
     URI similarityUrl;
-
-    @Option(names = "--token", description = "API token (default: $CXR_API_TOKEN).",
-            defaultValue = "${env:CXR_API_TOKEN}")
-    String token;
 
     @Option(names = "--site", description = "Send every image for this site instead of the manifest's source column "
             + "(a site token sends only for its own site).")
@@ -67,15 +61,12 @@ final class SendCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (token == null || token.isBlank()) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "an API token is needed: --token or CXR_API_TOKEN (one of the deployment's API_TOKENS)");
-        }
+        String token = ingest.requireToken(spec);
         PrintWriter out = spec.commandLine().getOut();
         List<FolderSource.Item> items = RunCommand.spread(folder.items(), limit).stream().map(this::forSite).toList();
-        out.printf("sending %d image(s) from %s to %s%n", items.size(), folder.images, ingestUrl);
+        out.printf("sending %d image(s) from %s to %s%n", items.size(), folder.images, ingest.ingestUrl);
 
-        IngestUploader uploader = new IngestUploader(ingestUrl, token);
+        IngestUploader uploader = new IngestUploader(ingest.base(), token);
         Map<String, Integer> refusals = new TreeMap<>();
         Set<String> accepted = new LinkedHashSet<>();
         Progress progress = new Progress(items.size());
@@ -154,7 +145,7 @@ final class SendCommand implements Callable<Integer> {
     private boolean isIndexed(HttpClient http, String base, String imageId, Duration timeout)
             throws InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/cases/" + imageId + "/similar?limit=1"))
-                .header("Authorization", "Bearer " + token).timeout(timeout).GET().build();
+                .header("Authorization", "Bearer " + ingest.token).timeout(timeout).GET().build();
         try {
             int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
             if (status == 401 || status == 403) {
