@@ -33,6 +33,13 @@ public final class CommonKeys {
      * default: host name + HTTP port.
      */
     public static final String INSTANCE_ID = "INSTANCE_ID";
+    /**
+     * How long ingest remembers an image it took: its duplicate check, and what lets the image's site retract it
+     * ({@code DELETE /images/{id}}). The similarity service keeps what each alert holds as long, so a retraction
+     * ingest accepts always reaches the image's alert, also once the alert closed. Give both services the same value.
+     */
+    public static final String DEDUP_WINDOW = "INGEST_DEDUP_WINDOW";
+    public static final java.time.Duration DEFAULT_DEDUP_WINDOW = java.time.Duration.ofDays(30);
 
     public static final String DEFAULT_BOOTSTRAP = "127.0.0.1:9092";
     public static final String DEFAULT_APICURIO_URL = "http://127.0.0.1:8081/apis/registry/v3";

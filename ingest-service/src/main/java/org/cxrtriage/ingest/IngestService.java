@@ -22,6 +22,7 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.cxrtriage.common.ApiTokens;
+import org.cxrtriage.common.CommonKeys;
 import org.cxrtriage.common.HttpEndpoints;
 import org.cxrtriage.common.KafkaSettings;
 import org.cxrtriage.common.Pseudonymiser;
@@ -54,7 +55,7 @@ public final class IngestService implements Service {
     public static final String MAX_IMAGE_BYTES = "INGEST_MAX_IMAGE_BYTES";
     /** Refuse a byte-identical copy of an image accepted within the window (reporting the first image id). */
     public static final String DEDUP = "INGEST_DEDUP";
-    public static final String DEDUP_WINDOW = "INGEST_DEDUP_WINDOW";
+    public static final String DEDUP_WINDOW = CommonKeys.DEDUP_WINDOW;
     /** How long the broker may take to acknowledge an image before the sender is told to retry (503). */
     static final int DELIVERY_TIMEOUT_MS = 30_000;
     /** How long a send may wait for metadata or for room in a full buffer (folder mode): Kafka's default, stated. */
@@ -143,7 +144,7 @@ public final class IngestService implements Service {
      * be stored under a second id; and the serialiser's registry calls must fit in {@link #SEND_SPAN}.
      */
     static java.time.Duration checkedDedupSettings(Settings settings) {
-        java.time.Duration window = settings.duration(DEDUP_WINDOW, java.time.Duration.ofDays(30));
+        java.time.Duration window = settings.duration(DEDUP_WINDOW, CommonKeys.DEFAULT_DEDUP_WINDOW);
         java.time.Duration least = UNSETTLED_FOR.plus(LOOKUP_GIVE_UP).multipliedBy(2);
         if (window.compareTo(least) < 0) {
             throw new IllegalArgumentException(DEDUP_WINDOW + " must be at least " + least.toMinutes()

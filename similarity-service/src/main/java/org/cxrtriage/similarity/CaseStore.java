@@ -27,6 +27,79 @@ public final class CaseStore {
         this.prefix = prefix;
     }
 
+    /**
+     * The store generation ({@link #epoch}) writes must find, or null for no check (tests, imports, a recovery
+     * filling the store). Set by the service for each batch it processes.
+     */
+    private volatile String requiredEpoch;
+
+    /**
+     * Thrown when Redis lost its data (or another instance refilled it) while a batch was being processed: a write
+     * that would land in an empty store is refused, so the batch is aborted and processed again after the recovery.
+     */
+    public static final class StoreReplacedException extends IllegalStateException {
+        StoreReplacedException() {
+            super("the case store was replaced (Redis lost its data) during the batch; it is processed again after "
+                    + "the recovery");
+        }
+    }
+
+    private static final String REPLACED = "CXR_STORE_REPLACED";
+
+    /**
+     * Lua, first in every script that decides an event: refuses to run when the store's generation is not the one
+     * the caller works on (ARGV[1]; "" for no check; KEYS[1] the generation's key).
+     */
+    private static final String GUARD = "if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then "
+            + "return redis.error_reply('" + REPLACED + "') end ";
+
+    /**
+     * From now on the writes that decide events (cases, alert joins, retractions, labels) run only while the store is
+     * of generation {@code epoch}; null: no check.
+     */
+    public void requireEpoch(String epoch) {
+        requiredEpoch = epoch;
+    }
+
+    /** Throws {@link StoreReplacedException} when the store is no longer of the required generation. */
+    public void verifyEpoch() {
+        String required = requiredEpoch;
+        if (required != null && !required.equals(epoch())) {
+            throw new StoreReplacedException();
+        }
+    }
+
+    private String intactKey() {
+        return prefix + "store-intact";
+    }
+
+    private String requiredOrNone() {
+        String required = requiredEpoch;
+        return required == null ? "" : required;
+    }
+
+    /** Runs a guarded script: KEYS[1] and ARGV[1] are the generation's key and the required one. */
+    private Object evalGuarded(String script, List<String> keys, List<String> args) {
+        List<String> k = new ArrayList<>(keys.size() + 1);
+        k.add(intactKey());
+        k.addAll(keys);
+        List<String> a = new ArrayList<>(args.size() + 1);
+        a.add(requiredOrNone());
+        a.addAll(args);
+        return refusedWhenReplaced(() -> redis.eval(script, k, a));
+    }
+
+    private static <T> T refusedWhenReplaced(java.util.function.Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (redis.clients.jedis.exceptions.JedisDataException e) {
+            if (e.getMessage() != null && e.getMessage().contains(REPLACED)) {
+                throw new StoreReplacedException();
+            }
+            throw e;
+        }
+    }
+
     /** An open alert: created by the first positive image of a patient within the window. */
     public record OpenAlert(String alertId, String imageId, long firstSeenMillis, boolean created) {
     }
@@ -49,14 +122,14 @@ public final class CaseStore {
 
     /**
      * Files a case unless its image was retracted, in one step: checked and written in two calls, a retraction
-     * between them (another instance, or one that lost its partitions and has not noticed) would be undone. KEYS:
-     * retraction marker, case, cases, patient's images, sequence, changes; ARGV: image id, scored-at, then the case's
-     * fields and values.
+     * between them (another instance, or one that lost its partitions and has not noticed) would be undone. KEYS
+     * (after the guard's): retraction marker, case, cases, patient's images, sequence, changes; ARGV (after the
+     * guard's): image id, scored-at, then the case's fields and values.
      */
-    private static final String SAVE = "if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end "
-            + "redis.call('HSET', KEYS[2], unpack(ARGV, 3)) "
-            + "redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1]) redis.call('SADD', KEYS[4], ARGV[1]) "
-            + "local seq = redis.call('INCR', KEYS[5]) redis.call('ZADD', KEYS[6], seq, ARGV[1]) return seq";
+    private static final String SAVE = GUARD + "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end "
+            + "redis.call('HSET', KEYS[3], unpack(ARGV, 4)) "
+            + "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2]) redis.call('SADD', KEYS[5], ARGV[2]) "
+            + "local seq = redis.call('INCR', KEYS[6]) redis.call('ZADD', KEYS[7], seq, ARGV[2]) return seq";
 
     /**
      * Stores a case; returns its change sequence number (see {@link #changedSince}), or -1 when its image was retracted
@@ -65,14 +138,16 @@ public final class CaseStore {
     public long save(CaseRecord c) {
         // One round trip (this runs for every scored image); the case is written before its change number is taken.
         List<byte[]> args = new ArrayList<>();
+        args.add(b(requiredOrNone()));
         args.add(b(c.imageId()));
         args.add(b(Long.toString(c.scoredAtMillis())));
         hash(c).forEach((k, v) -> {
             args.add(k);
             args.add(v);
         });
-        return (Long) redis.eval(b(SAVE), List.of(b(retractedKey(c.imageId())), caseKey(c.imageId()), b(casesKey()),
-                b(patientKey(c.patientRef())), b(seqKey()), b(changesKey())), args);
+        return (Long) refusedWhenReplaced(() -> redis.eval(b(SAVE), List.of(b(intactKey()),
+                b(retractedKey(c.imageId())), caseKey(c.imageId()), b(casesKey()), b(patientKey(c.patientRef())),
+                b(seqKey()), b(changesKey())), args));
     }
 
     private String seqKey() {
@@ -221,16 +296,17 @@ public final class CaseStore {
     }
 
     /**
-     * KEYS: case, sequence, changes; ARGV: image id, label. One step: a case checked and then written in two calls
-     * could be removed between them (a retraction), and the write would leave a fragment of it.
+     * KEYS (after the guard's): case, sequence, changes; ARGV (after the guard's): image id, label. One step: a case
+     * checked and then written in two calls could be removed between them (a retraction), and the write would leave
+     * a fragment of it.
      */
-    private static final String CONFIRM = "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
-            + "redis.call('HSET', KEYS[1], 'confirmed', ARGV[2]) "
-            + "local seq = redis.call('INCR', KEYS[2]) redis.call('ZADD', KEYS[3], seq, ARGV[1]) return 1";
+    private static final String CONFIRM = GUARD + "if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end "
+            + "redis.call('HSET', KEYS[2], 'confirmed', ARGV[3]) "
+            + "local seq = redis.call('INCR', KEYS[3]) redis.call('ZADD', KEYS[4], seq, ARGV[2]) return 1";
 
     /** Records a confirmed outcome on a stored case; false when no case of that image is stored. */
     public boolean setConfirmed(String imageId, boolean positive) {
-        return (Long) redis.eval(CONFIRM, List.of(new String(caseKey(imageId), StandardCharsets.UTF_8), seqKey(),
+        return (Long) evalGuarded(CONFIRM, List.of(new String(caseKey(imageId), StandardCharsets.UTF_8), seqKey(),
                 changesKey()), List.of(imageId, positive ? "1" : "0")) == 1L;
     }
 
@@ -247,28 +323,32 @@ public final class CaseStore {
      * retracted: one step, so a retraction that closes the alert comes wholly before (the image opens a new alert) or
      * after (it sees this image in the alert). The first score record of the image to join is kept: another record of
      * the same image (the image published twice under one id) joins nothing and gets 0, so its alert event is not
-     * repeated; the same record again (a replayed batch) gets its answer again. KEYS: the image's retraction marker,
-     * the patient's alert, the image's joining record; ARGV: the new alert's value, window ms, image id, key prefix,
-     * site, the score record's id ("" for none: no check). The alert's revision grows only when the image is new to
-     * it: a replay gets the current one, with the count and sites of that revision.
+     * repeated; the same record again (a replayed batch) gets its answer again. The alert's revision grows only when
+     * the image is new to it: a replay gets the current one, with the count and sites of that revision. The image
+     * remembers its alert, and the alert its images, sites and revision, for the retraction window (at least the
+     * alert window, from the latest join): a retraction after the alert closed still takes the image out of it. KEYS
+     * (after the guard's): the image's retraction marker, the patient's alert, the image's joining record, the
+     * image's alert; ARGV (after the guard's): the new alert's value, window ms, image id, key prefix, site, the
+     * score record's id ("" for none: no check), retraction window ms.
      */
-    private static final String JOIN = "if redis.call('EXISTS', KEYS[1]) == 1 then return false end "
-            + "if ARGV[6] ~= '' then "
-            + "  local seen = redis.call('GET', KEYS[3]) "
-            + "  if seen and seen ~= ARGV[6] then return 0 end "
-            + "  if not seen then redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[2]) end "
+    private static final String JOIN = GUARD + "if redis.call('EXISTS', KEYS[2]) == 1 then return false end "
+            + "if ARGV[7] ~= '' then "
+            + "  local seen = redis.call('GET', KEYS[4]) "
+            + "  if seen and seen ~= ARGV[7] then return 0 end "
+            + "  if not seen then redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[3]) end "
             + "end "
-            + "local v = redis.call('GET', KEYS[2]) "
-            + "if not v then v = ARGV[1] redis.call('SET', KEYS[2], v, 'PX', ARGV[2]) end "
+            + "local v = redis.call('GET', KEYS[3]) "
+            + "if not v then v = ARGV[2] redis.call('SET', KEYS[3], v, 'PX', ARGV[3]) end "
             + "local id = string.match(v, '^[^|]*') "
-            + "local images = ARGV[4] .. 'alert-images:' .. id local sites = ARGV[4] .. 'alert-sites:' .. id "
-            + "local revision = ARGV[4] .. 'alert-revision:' .. id "
+            + "local images = ARGV[5] .. 'alert-images:' .. id local sites = ARGV[5] .. 'alert-sites:' .. id "
+            + "local revision = ARGV[5] .. 'alert-revision:' .. id "
             + "local rev "
-            + "if redis.call('SADD', images, ARGV[3]) == 1 then rev = redis.call('INCR', revision) "
+            + "if redis.call('SADD', images, ARGV[4]) == 1 then rev = redis.call('INCR', revision) "
             + "else rev = tonumber(redis.call('GET', revision) or '0') end "
-            + "redis.call('SADD', sites, ARGV[5]) "
-            + "redis.call('PEXPIRE', images, ARGV[2]) redis.call('PEXPIRE', sites, ARGV[2]) "
-            + "redis.call('PEXPIRE', revision, ARGV[2]) "
+            + "redis.call('SADD', sites, ARGV[6]) "
+            + "redis.call('SET', KEYS[5], v, 'PX', ARGV[8]) "
+            + "redis.call('PEXPIRE', images, ARGV[8]) redis.call('PEXPIRE', sites, ARGV[8]) "
+            + "redis.call('PEXPIRE', revision, ARGV[8]) "
             + "return {v, redis.call('SCARD', images), redis.call('SMEMBERS', sites), rev}";
 
     /**
@@ -284,16 +364,17 @@ public final class CaseStore {
 
     /**
      * Opens the patient's alert (as {@code alertId}) unless one is open in the window, and records the image and its
-     * site in it (idempotent: replays and several instances never raise two). Empty when the image was retracted;
-     * {@link JoinedAlert#repeated()} when another score record of the image ({@code recordId}, null for no check)
-     * joined first.
+     * site in it (idempotent: replays and several instances never raise two); what the alert holds is kept for
+     * {@code retractable} (at least the window) so that a later retraction can take the image out. Empty when the
+     * image was retracted; {@link JoinedAlert#repeated()} when another score record of the image ({@code recordId},
+     * null for no check) joined first.
      */
     public Optional<JoinedAlert> joinAlert(String patientRef, String alertId, String imageId, String siteId,
-                                           long nowMillis, Duration window, String recordId) {
-        Object reply = redis.eval(JOIN, List.of(retractedKey(imageId), prefix + "alert:" + patientRef,
-                        prefix + "alerted:" + imageId),
+                                           long nowMillis, Duration window, Duration retractable, String recordId) {
+        Object reply = evalGuarded(JOIN, List.of(retractedKey(imageId), prefix + "alert:" + patientRef,
+                        prefix + "alerted:" + imageId, alertOfKey(imageId)),
                 List.of(alertId + "|" + imageId + "|" + nowMillis, Long.toString(window.toMillis()), imageId, prefix,
-                        siteId, recordId == null ? "" : recordId));
+                        siteId, recordId == null ? "" : recordId, Long.toString(keep(window, retractable).toMillis())));
         if (reply == null) {
             return Optional.empty();
         }
@@ -308,10 +389,22 @@ public final class CaseStore {
                 open[0].equals(alertId)), new AlertImages(((Long) parts.get(1)).intValue(), sites, (Long) parts.get(3))));
     }
 
+    /** How long an alert's images are kept after a join: the retraction window, and at least the alert window. */
+    static Duration keep(Duration window, Duration retractable) {
+        return retractable.compareTo(window) > 0 ? retractable : window;
+    }
+
+    /** The alert an image joined ("alertId|opener|firstSeen"), kept for the retraction window. */
+    private String alertOfKey(String imageId) {
+        return prefix + "alert-of:" + imageId;
+    }
+
     /**
      * Puts a published OPENED or UPDATED event's image back in its alert (recovery, in topic order; idempotent, one
-     * step). KEYS: the alert's images, its sites, its revision; ARGV: image id, the event's revision, window ms, the
-     * image's site, the sites the event names. The alert's revision becomes at least the event's, and the image goes
+     * step). KEYS: the alert's images, its sites, its revision, the image's alert; ARGV: image id, the event's
+     * revision, how long to keep them in ms, the alert's value ("alertId|opener|firstSeen"), the image's site, the
+     * sites the event names. The image remembers its alert (a retraction after the alert closed finds it). The
+     * alert's revision becomes at least the event's, and the image goes
      * in (also when it was retracted: recovery marks the retracted images first, and the image's RETRACTED event,
      * always later in the topic than its own OPENED or UPDATED one, takes it out again and closes the alert when it
      * was the last). The event's sites become the alert's when its revision is higher than any restored before it
@@ -325,25 +418,27 @@ public final class CaseStore {
     private static final String RESTORE_JOIN = "local cur = tonumber(redis.call('GET', KEYS[3]) or '0') "
             + "local rev = tonumber(ARGV[2]) "
             + "if rev > cur then redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3]) end "
-            + "redis.call('SADD', KEYS[1], ARGV[1]) "
-            + "if rev > cur and #ARGV > 4 then redis.call('DEL', KEYS[2]) end "
-            + "if rev >= cur and #ARGV > 4 then redis.call('SADD', KEYS[2], ARGV[4], unpack(ARGV, 5)) "
-            + "else redis.call('SADD', KEYS[2], ARGV[4]) end "
+            + "redis.call('SADD', KEYS[1], ARGV[1]) redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[3]) "
+            + "if rev > cur and #ARGV > 5 then redis.call('DEL', KEYS[2]) end "
+            + "if rev >= cur and #ARGV > 5 then redis.call('SADD', KEYS[2], ARGV[5], unpack(ARGV, 6)) "
+            + "else redis.call('SADD', KEYS[2], ARGV[5]) end "
             + "redis.call('PEXPIRE', KEYS[1], ARGV[3]) redis.call('PEXPIRE', KEYS[2], ARGV[3]) "
             + "return {redis.call('SCARD', KEYS[1]), redis.call('SMEMBERS', KEYS[2]), math.max(rev, cur)}";
 
     /**
-     * Recovery: puts a published alert event's image ({@code imageId}, taken at {@code siteId}) back in its alert, with
-     * the sites the event names ({@code eventSites}; see {@link #RESTORE_JOIN}); returns what the alert holds then. The
-     * sites are kept so that every site a patient's positive images came from keeps the alert in its view.
+     * Recovery: puts a published alert event's image ({@code imageId}, taken at {@code siteId}) back in its alert
+     * ({@code alert}: its id, opener and first-seen time), with the sites the event names ({@code eventSites}; see
+     * {@link #RESTORE_JOIN}), kept for {@code keep}; returns what the alert holds then. The sites are kept so that
+     * every site a patient's positive images came from keeps the alert in its view.
      */
-    public AlertImages restoreAlertImage(String alertId, String imageId, String siteId, List<String> eventSites,
-                                         long revision, Duration window) {
-        List<String> args = new ArrayList<>(List.of(imageId, Long.toString(revision),
-                Long.toString(window.toMillis()), siteId));
+    public AlertImages restoreAlertImage(OpenAlert alert, String imageId, String siteId, List<String> eventSites,
+                                         long revision, Duration keep) {
+        String alertId = alert.alertId();
+        List<String> args = new ArrayList<>(List.of(imageId, Long.toString(revision), Long.toString(keep.toMillis()),
+                alertId + "|" + alert.imageId() + "|" + alert.firstSeenMillis(), siteId));
         args.addAll(eventSites);
         List<?> reply = (List<?>) redis.eval(RESTORE_JOIN, List.of(prefix + "alert-images:" + alertId,
-                prefix + "alert-sites:" + alertId, revisionKey(alertId)), args);
+                prefix + "alert-sites:" + alertId, revisionKey(alertId), alertOfKey(imageId)), args);
         @SuppressWarnings("unchecked")
         List<String> sites = ((List<String>) reply.get(1)).stream().sorted().toList();
         return new AlertImages(((Long) reply.get(0)).intValue(), sites, (Long) reply.get(2));
@@ -367,47 +462,54 @@ public final class CaseStore {
      * the same outcome: the marker, once set, holds the retraction record that set it and what it did (and the
      * retraction's sites key the sites it named); the same record gets that outcome again, another record of the same
      * image (a retraction sent twice) gets nothing (false), as the alert may have changed since. Otherwise the case
-     * goes (with a change number, so every instance drops it from its index) and the image leaves its patient's open
-     * alert. When no image is left the alert closes; its sites are the ones it had. Else its sites become those of the
-     * images left (when every one of them is a stored case), so a site that sent the image to the wrong patient no
-     * longer sees the alert. The patient is the stored
-     * case's when there is one (the retraction's otherwise). Returns "" or
+     * goes (with a change number, so every instance drops it from its index) and the image leaves the alert it joined
+     * (kept for the retraction window, also after the alert closed; for an image that joined before that was kept,
+     * its patient's open alert). When no image is left the alert is withdrawn (and closed, when it is the patient's
+     * open one); its sites are the ones it had. Else its sites become those of the images left (when every one of
+     * them is a stored case), so a site that sent the image to the wrong patient no longer sees the alert. The patient
+     * is the stored case's when there is one (the retraction's otherwise). Returns "" or
      * "patientRef|alertId|opener|firstSeen|imagesLeft|probability|revision" (the alert's revision after the image
-     * left it; markers written before revisions were kept end at the probability). KEYS: marker, case, cases, sequence, changes, the
-     * retraction's sites; ARGV: image id, key prefix, the retraction's patient, the retraction record's id. The
-     * alert's keys are derived from the prefix inside (standalone Redis, as the rest of the store).
+     * left it; markers written before revisions were kept end at the probability). KEYS (after the guard's): marker,
+     * case, cases, sequence, changes, the retraction's sites, the image's alert; ARGV (after the guard's): image id,
+     * key prefix, the retraction's patient, the retraction record's id. The alert's keys are derived from the prefix
+     * inside (standalone Redis, as the rest of the store).
      */
-    private static final String RETRACT = "local done = redis.call('GET', KEYS[1]) "
+    private static final String RETRACT = GUARD + "local done = redis.call('GET', KEYS[2]) "
             + "if done then "
-            + "  local mark = ARGV[4] .. '#' "
+            + "  local mark = ARGV[5] .. '#' "
             + "  if string.sub(done, 1, string.len(mark)) == mark then "
             + "    return string.sub(done, string.len(mark) + 1) end "
             + "  return false "
             + "end "
-            + "local patient = redis.call('HGET', KEYS[2], 'patientRef') or ARGV[3] "
-            + "local probability = redis.call('HGET', KEYS[2], 'probability') or 'NaN' "
+            + "local patient = redis.call('HGET', KEYS[3], 'patientRef') or ARGV[4] "
+            + "local probability = redis.call('HGET', KEYS[3], 'probability') or 'NaN' "
             + "local outcome = '' "
-            + "if redis.call('DEL', KEYS[2]) == 1 then "
-            + "  redis.call('ZREM', KEYS[3], ARGV[1]) redis.call('SREM', ARGV[2] .. 'patient:' .. patient, ARGV[1]) "
-            + "  local seq = redis.call('INCR', KEYS[4]) redis.call('ZADD', KEYS[5], seq, ARGV[1]) "
+            + "if redis.call('DEL', KEYS[3]) == 1 then "
+            + "  redis.call('ZREM', KEYS[4], ARGV[2]) redis.call('SREM', ARGV[3] .. 'patient:' .. patient, ARGV[2]) "
+            + "  local seq = redis.call('INCR', KEYS[5]) redis.call('ZADD', KEYS[6], seq, ARGV[2]) "
             + "end "
-            + "local alertKey = ARGV[2] .. 'alert:' .. patient "
+            + "local alertKey = ARGV[3] .. 'alert:' .. patient "
             + "local open = redis.call('GET', alertKey) "
-            + "if open then "
-            + "  local id = string.match(open, '^[^|]*') "
-            + "  local images = ARGV[2] .. 'alert-images:' .. id local sitesKey = ARGV[2] .. 'alert-sites:' .. id "
-            + "  if redis.call('SREM', images, ARGV[1]) == 1 then "
+            + "local joined = redis.call('GET', KEYS[8]) "
+            + "local alert = joined or open "
+            + "if alert then "
+            + "  local id = string.match(alert, '^[^|]*') "
+            + "  local images = ARGV[3] .. 'alert-images:' .. id local sitesKey = ARGV[3] .. 'alert-sites:' .. id "
+            + "  if redis.call('SREM', images, ARGV[2]) == 1 then "
             + "    local left = redis.call('SCARD', images) "
             + "    local sites = redis.call('SMEMBERS', sitesKey) "
-            + "    local revKey = ARGV[2] .. 'alert-revision:' .. id "
+            + "    local revKey = ARGV[3] .. 'alert-revision:' .. id "
             + "    local rev = redis.call('INCR', revKey) "
-            + "    if left == 0 then redis.call('DEL', alertKey, sitesKey, revKey) else "
+            + "    if left == 0 then "
+            + "      if open and string.match(open, '^[^|]*') == id then redis.call('DEL', alertKey) end "
+            + "      redis.call('DEL', sitesKey, revKey) "
+            + "    else "
             + "      local revTtl = redis.call('PTTL', images) "
             + "      if revTtl <= 0 then revTtl = redis.call('PTTL', alertKey) end "
             + "      if revTtl > 0 then redis.call('PEXPIRE', revKey, revTtl) end "
             + "      local kept = {} local complete = true "
             + "      for _, img in ipairs(redis.call('SMEMBERS', images)) do "
-            + "        local site = redis.call('HGET', ARGV[2] .. 'case:' .. img, 'siteId') "
+            + "        local site = redis.call('HGET', ARGV[3] .. 'case:' .. img, 'siteId') "
             + "        if site then kept[#kept + 1] = site else complete = false end "
             + "      end "
             + "      if complete then "
@@ -417,11 +519,12 @@ public final class CaseStore {
             + "        sites = kept "
             + "      end "
             + "    end "
-            + "    if #sites > 0 then redis.call('SADD', KEYS[6], unpack(sites)) end "
-            + "    outcome = patient .. '|' .. open .. '|' .. left .. '|' .. probability .. '|' .. rev "
+            + "    if #sites > 0 then redis.call('SADD', KEYS[7], unpack(sites)) end "
+            + "    outcome = patient .. '|' .. alert .. '|' .. left .. '|' .. probability .. '|' .. rev "
             + "  end "
             + "end "
-            + "redis.call('SET', KEYS[1], ARGV[4] .. '#' .. outcome) "
+            + "redis.call('DEL', KEYS[8]) "
+            + "redis.call('SET', KEYS[2], ARGV[5] .. '#' .. outcome) "
             + "return outcome";
 
     /**
@@ -435,15 +538,16 @@ public final class CaseStore {
     }
 
     /**
-     * Withdraws an image: marks it retracted, removes its case, and takes it out of its patient's open alert. Returns
-     * what that did to the alert (empty when the image was in none); the same again when the same retraction record
+     * Withdraws an image: marks it retracted, removes its case, and takes it out of the alert it joined (also one
+     * closed since, within the retraction window). Returns what that did to the alert (empty when the image was in
+     * none); the same again when the same retraction record
      * ({@code recordId}, e.g. its partition and offset) comes again, nothing for another record of the image.
      */
     public Optional<Retraction> retract(String imageId, String patientRef, String recordId) {
         String sitesKey = prefix + "retracted-sites:" + imageId;
-        String outcome = (String) redis.eval(RETRACT,
+        String outcome = (String) evalGuarded(RETRACT,
                 List.of(retractedKey(imageId), new String(caseKey(imageId), StandardCharsets.UTF_8), casesKey(),
-                        seqKey(), changesKey(), sitesKey),
+                        seqKey(), changesKey(), sitesKey, alertOfKey(imageId)),
                 List.of(imageId, prefix, patientRef, recordId));
         if (outcome == null || outcome.isEmpty()) {
             return Optional.empty();
@@ -456,8 +560,9 @@ public final class CaseStore {
     }
 
     /**
-     * KEYS: the alert's images, its sites, the patient's alert, its revision; ARGV: image id, images left, alert id,
-     * the alert's remaining window in ms, the event's revision, the sites left. Replays a RETRACTED event: the alert's
+     * KEYS: the alert's images, its sites, the patient's alert, its revision, the image's alert; ARGV: image id, images
+     * left, alert id, how long the alert's keys are kept in ms, the event's revision, the sites left. Replays a
+     * RETRACTED event: the image forgets its alert; the alert's
      * revision becomes at least the event's (also when the alert never held the image: an orphan event readers saw);
      * when the alert holds the image, it leaves; none left closes the patient's alert if it is this one; else, unless
      * an event of a higher revision was restored before this one (two instances committed out of order), the
@@ -466,6 +571,7 @@ public final class CaseStore {
     private static final String RESTORE_RETRACTION = "local cur = tonumber(redis.call('GET', KEYS[4]) or '0') "
             + "local rev = tonumber(ARGV[5]) "
             + "if rev > cur then redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[4]) end "
+            + "redis.call('DEL', KEYS[5]) "
             + "if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end "
             + "if ARGV[2] == '0' then "
             + "  local v = redis.call('GET', KEYS[3]) "
@@ -483,12 +589,12 @@ public final class CaseStore {
      * patient's open alert goes when the event says none is left, else the alert's sites become the event's.
      */
     public void restoreRetraction(String alertId, String patientRef, String imageId, int imagesLeft,
-                                  List<String> sitesLeft, long revision, Duration windowLeft) {
+                                  List<String> sitesLeft, long revision, Duration keep) {
         List<String> args = new ArrayList<>(List.of(imageId, Integer.toString(imagesLeft), alertId,
-                Long.toString(windowLeft.toMillis()), Long.toString(revision)));
+                Long.toString(keep.toMillis()), Long.toString(revision)));
         args.addAll(sitesLeft);
         redis.eval(RESTORE_RETRACTION, List.of(prefix + "alert-images:" + alertId, prefix + "alert-sites:" + alertId,
-                prefix + "alert:" + patientRef, revisionKey(alertId)), args);
+                prefix + "alert:" + patientRef, revisionKey(alertId), alertOfKey(imageId)), args);
     }
 
     /**
@@ -521,7 +627,7 @@ public final class CaseStore {
      * without persistence loses it, which tells the service to recover from Kafka.
      */
     public boolean isIntact() {
-        return redis.exists(prefix + "store-intact");
+        return redis.exists(intactKey());
     }
 
     private String heldLabelKey(String kind, String id) {
@@ -557,12 +663,33 @@ public final class CaseStore {
 
     /** Marks the store filled; its value, a fresh id, names this generation of the store (its epoch). */
     public void markIntact() {
-        redis.set(prefix + "store-intact", java.util.UUID.randomUUID().toString(), SetParams.setParams().nx());
+        redis.set(intactKey(), java.util.UUID.randomUUID().toString(), SetParams.setParams().nx());
+    }
+
+    /**
+     * Starts a recovery: returns a token kept in Redis, which goes should Redis lose its data again before the
+     * recovery ends ({@link #finishRecovery}).
+     */
+    public String beginRecovery() {
+        String token = java.util.UUID.randomUUID().toString();
+        redis.set(prefix + "store-recovering:" + token, "1", SetParams.setParams().px(Duration.ofDays(1).toMillis()));
+        return token;
+    }
+
+    /**
+     * Ends a recovery: marks the store filled ({@link #markIntact}), unless Redis lost its data again since {@link
+     * #beginRecovery} gave {@code token} (false: what was restored before that is gone; recover again).
+     */
+    public boolean finishRecovery(String token) {
+        return (Long) redis.eval("if redis.call('DEL', KEYS[1]) == 0 then return 0 end "
+                + "redis.call('SET', KEYS[2], ARGV[1], 'NX') return 1",
+                List.of(prefix + "store-recovering:" + token, intactKey()),
+                List.of(java.util.UUID.randomUUID().toString())) == 1L;
     }
 
     /** The store's epoch: changes when Redis lost its data and the store was refilled (null before). */
     public String epoch() {
-        return redis.get(prefix + "store-intact");
+        return redis.get(intactKey());
     }
 
     /** The case in a stored hash; null when there is none, or only a fragment (no image id, time or embedding). */

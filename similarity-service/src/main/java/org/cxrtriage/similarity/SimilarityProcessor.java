@@ -39,17 +39,29 @@ public final class SimilarityProcessor {
     private final AlertPolicy policy;
     private final int k;
     private final Duration alertWindow;
+    /** How long an alert's images are kept after a join (at least the window), see the constructor. */
+    private final Duration retractable;
     /** The store's change sequence number this index has caught up with. */
     private long syncedChange;
     /** The embedding space of the stored cases ({@link #spaceOf}), once known. */
     private volatile String storeSpace;
 
     public SimilarityProcessor(NeighbourIndex index, CaseStore store, AlertPolicy policy, int k, Duration alertWindow) {
+        this(index, store, policy, k, alertWindow, alertWindow);
+    }
+
+    /**
+     * {@code retractable}: how long after an image joined its alert a retraction of it still changes the alert
+     * (a {@code RETRACTED} event), also once the alert closed; at least the alert window.
+     */
+    public SimilarityProcessor(NeighbourIndex index, CaseStore store, AlertPolicy policy, int k, Duration alertWindow,
+                               Duration retractable) {
         this.index = index;
         this.store = store;
         this.policy = policy;
         this.k = k;
         this.alertWindow = alertWindow;
+        this.retractable = CaseStore.keep(alertWindow, retractable);
     }
 
     /**
@@ -282,7 +294,7 @@ public final class SimilarityProcessor {
         if (policy.shouldAlert(score.getProbability(), score.getThreshold(), vote, hits.size())) {
             java.util.Optional<CaseStore.JoinedAlert> joined = store.joinAlert(score.getPatientRef(),
                     UUID.randomUUID().toString(), score.getImageId(), score.getSiteId(), now.toEpochMilli(),
-                    alertWindow, recordId);
+                    alertWindow, retractable, recordId);
             if (joined.isEmpty()) {
                 return Result.RETRACTED; // retracted since its case was saved: the retraction removed the case
             }
@@ -408,10 +420,17 @@ public final class SimilarityProcessor {
         return true;
     }
 
-    /** Re-opens a published alert that is still within its window (recovery after Redis lost its data). */
+    /**
+     * Re-opens a published alert that is still within its window, and puts back what an alert holds for the
+     * retraction window after its event (recovery after Redis lost its data).
+     */
     public boolean restoreAlert(CxrAlert alert, Instant now) {
         long opened = alert.getFirstSeen().toEpochMilli();
-        Duration left = alertWindow.minusMillis(now.toEpochMilli() - opened);
+        Duration windowLeft = alertWindow.minusMillis(now.toEpochMilli() - opened);
+        // An alert's images are kept for the retraction window from its latest change (a join's or a retraction's
+        // event time), and at least while it is open.
+        Duration keptLeft = retractable.minusMillis(now.toEpochMilli() - alert.getLastSeen().toEpochMilli());
+        Duration left = keptLeft.compareTo(windowLeft) > 0 ? keptLeft : windowLeft;
         if (left.isNegative() || left.isZero()) {
             return false;
         }
@@ -420,12 +439,15 @@ public final class SimilarityProcessor {
                     alert.getImageCount(), alert.getSites(), alert.getRevision(), left);
             return false;
         }
-        store.restoreAlerted(alert.getImageId(), left);
         String opener = alert.getOpenedByImageId() != null ? alert.getOpenedByImageId() : alert.getImageId();
-        boolean reopened = store.restoreAlert(alert.getPatientRef(), alert.getAlertId(), opener, opened, left);
+        boolean reopened = false;
+        if (!windowLeft.isNegative() && !windowLeft.isZero()) {
+            store.restoreAlerted(alert.getImageId(), windowLeft);
+            reopened = store.restoreAlert(alert.getPatientRef(), alert.getAlertId(), opener, opened, windowLeft);
+        }
         // An event names the sites of all the alert's images so far (none in events older than that field).
-        store.restoreAlertImage(alert.getAlertId(), alert.getImageId(), alert.getSiteId(), alert.getSites(),
-                alert.getRevision(), left);
+        store.restoreAlertImage(new CaseStore.OpenAlert(alert.getAlertId(), opener, opened, false),
+                alert.getImageId(), alert.getSiteId(), alert.getSites(), alert.getRevision(), left);
         return reopened;
     }
 

@@ -115,8 +115,10 @@ public final class SimilarityService implements Service {
                 settings.flag(ALERT_REQUIRE_KNN, false), settings.decimal(ALERT_MIN_KNN_VOTE, 0.5));
         index = newIndex(settings);
         store = new CaseStore(redis, settings.string(REDIS_KEY_PREFIX, "cxr:"));
+        // A retraction can come as long as ingest remembers the image: the alert keeps its images that long.
         processor = new SimilarityProcessor(index, store, policy, settings.integer(K, 4),
-                settings.duration(ALERT_WINDOW, Duration.ofDays(14)));
+                settings.duration(ALERT_WINDOW, Duration.ofDays(14)),
+                settings.duration(CommonKeys.DEDUP_WINDOW, CommonKeys.DEFAULT_DEDUP_WINDOW));
         serdes = RegistrySettings.serdes(settings);
         groupId = consumerGroup(settings).id();
         recoverIfRedisLostData();
@@ -172,28 +174,37 @@ public final class SimilarityService implements Service {
     /**
      * Redis is a cache of the topics: when its data is gone (a restart without persistence, a flush) the cases this
      * service has processed are read back from the scores and labels topics up to its committed offsets, and the open
-     * alerts from the alerts topic, before anything else is processed.
+     * alerts from the alerts topic, before anything else is processed; again, should Redis lose its data during the
+     * recovery. Returns the store's generation, which the batch's writes then require.
      */
-    private void recoverIfRedisLostData() {
-        if (store.isIntact()) {
-            return;
+    private String recoverIfRedisLostData() {
+        String epoch = store.epoch();
+        while (epoch == null) {
+            store.requireEpoch(null); // the recovery writes into the empty store
+            long t0 = System.nanoTime();
+            String token = store.beginRecovery();
+            Map<TopicPartition, Long> done = TopicReplay.committedOffsets(settings, groupId);
+            // Retractions first: a replayed score of a withdrawn image is then not stored again.
+            long retractions = TopicReplay.read(settings, Topic.RETRACTIONS.name(),
+                    serdes.deserializer(Topic.RETRACTIONS), done,
+                    r -> processor.restoreRetraction(r.value(), recordId(r)));
+            long cases = TopicReplay.read(settings, Topic.SCORES.name(), serdes.deserializer(Topic.SCORES), done,
+                    r -> processor.restoreCase(r.value()));
+            long labels = TopicReplay.read(settings, Topic.LABELS.name(), serdes.deserializer(Topic.LABELS), done,
+                    r -> processor.onLabel(r.value()));
+            Instant now = Instant.now();
+            long alerts = TopicReplay.read(settings, Topic.ALERTS.name(), serdes.deserializer(Topic.ALERTS), null,
+                    r -> processor.restoreAlert(r.value(), now));
+            if (!store.finishRecovery(token)) {
+                LOG.warn("Redis lost its data again during the recovery; recovering again");
+                continue;
+            }
+            metrics.counter("cxr.similarity.recoveries").increment();
+            LOG.info("case store recovered from Kafka in {} ms: {} retractions, {} scores, {} labels, {} alerts "
+                    + "replayed", (System.nanoTime() - t0) / 1_000_000, retractions, cases, labels, alerts);
+            epoch = store.epoch();
         }
-        long t0 = System.nanoTime();
-        Map<TopicPartition, Long> done = TopicReplay.committedOffsets(settings, groupId);
-        // Retractions first: a replayed score of a withdrawn image is then not stored again.
-        long retractions = TopicReplay.read(settings, Topic.RETRACTIONS.name(),
-                serdes.deserializer(Topic.RETRACTIONS), done, r -> processor.restoreRetraction(r.value(), recordId(r)));
-        long cases = TopicReplay.read(settings, Topic.SCORES.name(), serdes.deserializer(Topic.SCORES), done,
-                r -> processor.restoreCase(r.value()));
-        long labels = TopicReplay.read(settings, Topic.LABELS.name(), serdes.deserializer(Topic.LABELS), done,
-                r -> processor.onLabel(r.value()));
-        Instant now = Instant.now();
-        long alerts = TopicReplay.read(settings, Topic.ALERTS.name(), serdes.deserializer(Topic.ALERTS), null,
-                r -> processor.restoreAlert(r.value(), now));
-        store.markIntact();
-        metrics.counter("cxr.similarity.recoveries").increment();
-        LOG.info("case store recovered from Kafka in {} ms: {} retractions, {} scores, {} labels, {} alerts replayed",
-                (System.nanoTime() - t0) / 1_000_000, retractions, cases, labels, alerts);
+        return epoch;
     }
 
     private void runLoop() {
@@ -217,10 +228,15 @@ public final class SimilarityService implements Service {
                 // Neighbours, alerts and the consumed offsets commit in one transaction; Redis writes are
                 // idempotent by image id, so a batch aborted half-way is simply processed again.
                 boolean committed = TransactionalBatch.process(producer, consumer, batch, () -> {
-                    recoverIfRedisLostData();
+                    // Every write of the batch requires this generation of the store: should Redis lose its data
+                    // meanwhile, a write is refused (else it would land in the empty store and outlive the abort,
+                    // e.g. a retraction that found no alert) and the batch aborts; so it does when a change is seen
+                    // only at its end.
+                    store.requireEpoch(recoverIfRedisLostData());
                     for (ConsumerRecord<String, SpecificRecord> r : batch) {
                         handle(r);
                     }
+                    store.verifyEpoch();
                 });
                 if (!committed) {
                     metrics.counter("cxr.similarity.aborted").increment();

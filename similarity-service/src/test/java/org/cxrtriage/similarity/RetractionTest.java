@@ -1,6 +1,7 @@
 package org.cxrtriage.similarity;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.URI;
 import java.nio.file.Path;
@@ -42,6 +43,9 @@ class RetractionTest {
         }
         redis.close();
     }
+
+    /** Alert A of the store-level recovery tests, opened by x1. */
+    private static final CaseStore.OpenAlert ALERT_A = new CaseStore.OpenAlert("A", "x1", 1000, false);
 
     private SimilarityProcessor processor(NeighbourIndex index) {
         return new SimilarityProcessor(index, new CaseStore(redis, prefix), AlertPolicy.modelCall(), 4,
@@ -200,7 +204,8 @@ class RetractionTest {
 
         // An instance that checked before the retraction and writes after it (it lost its partitions unawares).
         assertThat(store.save(x)).isEqualTo(-1);
-        assertThat(store.joinAlert("p1", "alert-1", "x", "ED-A", 1000, Duration.ofHours(1), null)).isEmpty();
+        assertThat(store.joinAlert("p1", "alert-1", "x", "ED-A", 1000, Duration.ofHours(1), Duration.ofHours(1),
+                null)).isEmpty();
         assertThat(store.setConfirmed("x", true)).isFalse();
         assertThat(store.exists("x")).isFalse();
         assertThat(store.changedSince(before)).singleElement().satisfies(c -> {
@@ -293,10 +298,10 @@ class RetractionTest {
         CaseStore store = new CaseStore(redis, prefix);
         // x1 (S1) opened at 1, x2 (S2) joined at 2, x3 (S3) at 4; x2 was retracted at 5 on another instance, whose
         // event was committed before x3's.
-        store.restoreAlertImage("A", "x1", "S1", List.of("S1"), 1, Duration.ofMinutes(10));
-        store.restoreAlertImage("A", "x2", "S2", List.of("S1", "S2"), 2, Duration.ofMinutes(10));
+        store.restoreAlertImage(ALERT_A, "x1", "S1", List.of("S1"), 1, Duration.ofMinutes(10));
+        store.restoreAlertImage(ALERT_A, "x2", "S2", List.of("S1", "S2"), 2, Duration.ofMinutes(10));
         store.restoreRetraction("A", "p1", "x2", 1, List.of("S1", "S3"), 5, Duration.ofMinutes(10));
-        CaseStore.AlertImages after = store.restoreAlertImage("A", "x3", "S3", List.of("S1", "S2", "S3"), 4,
+        CaseStore.AlertImages after = store.restoreAlertImage(ALERT_A, "x3", "S3", List.of("S1", "S2", "S3"), 4,
                 Duration.ofMinutes(10));
 
         assertThat(after.sites()).as("S2 sent x2 to the wrong patient").containsExactly("S1", "S3");
@@ -309,9 +314,9 @@ class RetractionTest {
         CaseStore store = new CaseStore(redis, prefix);
         // x1 (S1) opened at 1, x2 (S2) joined at 2; x2 was retracted at 3 on one instance (sites S1), then x3 (S3)
         // joined at 4 on another (sites S1, S3), whose event was committed first.
-        store.restoreAlertImage("A", "x1", "S1", List.of("S1"), 1, Duration.ofMinutes(10));
-        store.restoreAlertImage("A", "x2", "S2", List.of("S1", "S2"), 2, Duration.ofMinutes(10));
-        store.restoreAlertImage("A", "x3", "S3", List.of("S1", "S3"), 4, Duration.ofMinutes(10));
+        store.restoreAlertImage(ALERT_A, "x1", "S1", List.of("S1"), 1, Duration.ofMinutes(10));
+        store.restoreAlertImage(ALERT_A, "x2", "S2", List.of("S1", "S2"), 2, Duration.ofMinutes(10));
+        store.restoreAlertImage(ALERT_A, "x3", "S3", List.of("S1", "S3"), 4, Duration.ofMinutes(10));
         store.restoreRetraction("A", "p1", "x2", 1, List.of("S1"), 3, Duration.ofMinutes(10));
 
         assertThat(redis.smembers(prefix + "alert-sites:A")).as("S2 sent x2 to the wrong patient")
@@ -405,5 +410,162 @@ class RetractionTest {
 
         assertThat(r.retracted()).isTrue();
         assertThat(r.alert()).isNull();
+    }
+
+    /** A processor whose alerts close after {@code window} and keep their images for {@code retractable}. */
+    private SimilarityProcessor processor(Duration window, Duration retractable) {
+        return new SimilarityProcessor(new ExactNeighbourIndex(), new CaseStore(redis, prefix),
+                AlertPolicy.modelCall(), 4, window, retractable);
+    }
+
+    private void awaitClosed(String patient) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (redis.exists(prefix + "alert:" + patient)) {
+            assertThat(System.nanoTime()).as("the alert window ran out").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void anImageRetractedAfterItsAlertClosedLeavesThatAlertAndNotThePatientsNewOne() throws Exception {
+        SimilarityProcessor p = processor(Duration.ofMillis(300), Duration.ofHours(1));
+        CxrAlert a = p.onScore(score("x1", "p1", "ED-A", 0.9f, 0f), Instant.now()).alert();
+        p.onScore(score("x2", "p1", "ED-B", 0.9f, 1f), Instant.now());
+        awaitClosed("p1");
+        CxrAlert b = p.onScore(score("y1", "p1", "ED-A", 0.9f, 2f), Instant.now()).alert();
+        assertThat(b.getEvent()).isEqualTo(AlertEvent.OPENED);
+        assertThat(b.getAlertId()).as("a new alert once the window ran out").isNotEqualTo(a.getAlertId());
+
+        CxrAlert x2Left = p.onRetraction(retraction("x2", "p1", "ED-B"), "rec-x2", Instant.now());
+        CxrAlert x1Left = p.onRetraction(retraction("x1", "p1", "ED-A"), "rec-x1", Instant.now());
+
+        assertThat(x2Left.getAlertId()).isEqualTo(a.getAlertId());
+        assertThat(x2Left.getEvent()).isEqualTo(AlertEvent.RETRACTED);
+        assertThat(x2Left.getImageCount()).isEqualTo(1);
+        assertThat(x2Left.getSites()).as("ED-B sent x2 to the wrong patient").containsExactly("ED-A");
+        assertThat(x2Left.getRevision()).isEqualTo(3);
+        assertThat(x2Left.getOpenedByImageId()).isEqualTo("x1");
+        assertThat(x2Left.getFirstSeen()).isEqualTo(a.getFirstSeen());
+        assertThat(x1Left.getAlertId()).isEqualTo(a.getAlertId());
+        assertThat(x1Left.getImageCount()).as("the closed alert withdrawn whole").isZero();
+        assertThat(x1Left.getRevision()).isEqualTo(4);
+        CxrAlert replayed = p.onRetraction(retraction("x1", "p1", "ED-A"), "rec-x1", Instant.now());
+        assertThat(CxrAlert.newBuilder(replayed).setLastSeen(x1Left.getLastSeen()).build().toString())
+                .as("replayed: the same event (knnVote NaN: compared as text)").isEqualTo(x1Left.toString());
+        CxrAlert next = p.onScore(score("y2", "p1", "ED-C", 0.9f, 3f), Instant.now()).alert();
+        assertThat(next.getAlertId()).as("the patient's open alert untouched").isEqualTo(b.getAlertId());
+        assertThat(next.getEvent()).isEqualTo(AlertEvent.UPDATED);
+        assertThat(next.getImageCount()).isEqualTo(2);
+        assertThat(next.getRevision()).isEqualTo(2);
+    }
+
+    @Test
+    void aClosedAlertsImagesAreKeptForTheRetractionWindowOnly() throws Exception {
+        SimilarityProcessor p = processor(Duration.ofMillis(200), Duration.ofMillis(400));
+        CxrAlert a = p.onScore(score("x1", "p1", "ED-A", 0.9f, 0f), Instant.now()).alert();
+        assertThat(redis.pttl(prefix + "alert-of:x1")).isBetween(1L, 400L);
+        assertThat(redis.pttl(prefix + "alert-images:" + a.getAlertId())).isBetween(1L, 400L);
+        assertThat(redis.pttl(prefix + "alert:p1")).isBetween(1L, 200L);
+
+        Thread.sleep(600);
+
+        assertThat(p.onRetraction(retraction("x1", "p1", "ED-A"), "rec-x1", Instant.now()))
+                .as("past the retraction window: no event").isNull();
+        assertThat(CaseStore.keep(Duration.ofDays(14), Duration.ofDays(1))).isEqualTo(Duration.ofDays(14));
+    }
+
+    @Test
+    void recoveryPutsBackAClosedAlertsImagesForALateRetraction() {
+        Instant now = Instant.now();
+        Instant twoHoursAgo = now.minus(Duration.ofHours(2));
+        SimilarityProcessor p = processor(Duration.ofMinutes(30), Duration.ofDays(1));
+        CxrAlert opened = p.onScore(score("x1", "p1", "ED-A", 0.9f, 0f), twoHoursAgo).alert();
+        CxrAlert updated = p.onScore(score("x2", "p1", "ED-B", 0.9f, 1f), twoHoursAgo.plusSeconds(60)).alert();
+        cleanUp();
+        connect(); // an empty namespace: Redis lost its data
+
+        SimilarityProcessor recovered = processor(Duration.ofMinutes(30), Duration.ofDays(1));
+        recovered.restoreCase(score("x1", "p1", "ED-A", 0.9f, 0f));
+        recovered.restoreCase(score("x2", "p1", "ED-B", 0.9f, 1f));
+        assertThat(recovered.restoreAlert(opened, now)).as("closed: not reopened").isFalse();
+        assertThat(recovered.restoreAlert(updated, now)).isFalse();
+        assertThat(redis.exists(prefix + "alert:p1")).isFalse();
+
+        CxrAlert late = recovered.onRetraction(retraction("x2", "p1", "ED-B"), "rec-x2", now);
+
+        assertThat(late.getAlertId()).isEqualTo(opened.getAlertId());
+        assertThat(late.getImageCount()).isEqualTo(1);
+        assertThat(late.getSites()).containsExactly("ED-A");
+        assertThat(late.getRevision()).isEqualTo(3);
+        CxrAlert fresh = recovered.onScore(score("y1", "p1", "ED-A", 0.9f, 2f), now).alert();
+        assertThat(fresh.getEvent()).as("the closed alert stays closed").isEqualTo(AlertEvent.OPENED);
+    }
+
+    @Test
+    void recoveryForgetsTheAlertOfAnImageWhoseRetractionWasPublished() {
+        Instant now = Instant.now();
+        SimilarityProcessor p = processor(new ExactNeighbourIndex());
+        CxrAlert opened = p.onScore(score("x1", "p1", "ED-A", 0.9f, 0f), now).alert();
+        CxrAlert updated = p.onScore(score("x2", "p1", "ED-B", 0.9f, 1f), now).alert();
+        CxrAlert retracted = p.onRetraction(retraction("x2", "p1", "ED-B"), "rec-x2", now);
+        cleanUp();
+        connect();
+
+        SimilarityProcessor recovered = processor(new ExactNeighbourIndex());
+        recovered.restoreRetraction(retraction("x2", "p1", "ED-B"), "rec-x2");
+        recovered.restoreCase(score("x1", "p1", "ED-A", 0.9f, 0f));
+        recovered.restoreAlert(opened, now);
+        recovered.restoreAlert(updated, now);
+        recovered.restoreAlert(retracted, now);
+
+        assertThat(redis.exists(prefix + "alert-of:x2")).isFalse();
+        assertThat(redis.get(prefix + "alert-of:x1")).startsWith(opened.getAlertId() + "|x1|");
+        assertThat(recovered.onRetraction(retraction("x2", "p1", "ED-B"), "rec-x2", now))
+                .as("the published retraction's own record: its outcome as recovery saw it").isNull();
+    }
+
+    @Test
+    void writesRefuseAStoreThatLostItsDataAndLeaveNothingInIt() {
+        CaseStore store = new CaseStore(redis, prefix);
+        store.markIntact();
+        store.requireEpoch(store.epoch());
+        CaseRecord x = new CaseRecord("x", "p1", "ED-A", 1000, 0.9f, true, new float[] {0, 0}, null);
+        store.save(x);
+        store.joinAlert("p1", "alert-1", "x", "ED-A", 1000, Duration.ofHours(1), Duration.ofHours(2), "rec-1");
+        store.verifyEpoch();
+        String before = store.epoch();
+        cleanUp();
+        connect(); // Redis lost its data (the same prefix, empty)
+        CaseStore lost = new CaseStore(redis, prefix);
+        lost.requireEpoch(before);
+
+        assertThatThrownBy(() -> lost.retract("x", "p1", "rec-r")).isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThatThrownBy(() -> lost.save(x)).isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThatThrownBy(() -> lost.joinAlert("p1", "alert-2", "x", "ED-A", 2000, Duration.ofHours(1),
+                Duration.ofHours(2), "rec-2")).isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThatThrownBy(() -> lost.setConfirmed("x", true)).isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThatThrownBy(lost::verifyEpoch).isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThat(redis.keys(prefix + "*")).as("no marker, case or alert written into the empty store").isEmpty();
+
+        lost.markIntact(); // another instance recovered: a new generation
+        assertThatThrownBy(() -> lost.retract("x", "p1", "rec-r")).isInstanceOf(CaseStore.StoreReplacedException.class);
+        lost.requireEpoch(lost.epoch());
+        assertThat(lost.save(x)).isPositive();
+    }
+
+    @Test
+    void aRecoveryDuringWhichRedisLostItsDataAgainDoesNotMarkTheStoreFilled() {
+        CaseStore store = new CaseStore(redis, prefix);
+        String token = store.beginRecovery();
+        cleanUp();
+        connect(); // lost again half-way
+        CaseStore again = new CaseStore(redis, prefix);
+
+        assertThat(again.finishRecovery(token)).isFalse();
+        assertThat(again.isIntact()).isFalse();
+        String next = again.beginRecovery();
+        assertThat(again.finishRecovery(next)).isTrue();
+        assertThat(again.isIntact()).isTrue();
+        assertThat(redis.keys(prefix + "store-recovering:*")).isEmpty();
     }
 }
