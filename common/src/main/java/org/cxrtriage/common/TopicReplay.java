@@ -25,10 +25,15 @@ public final class TopicReplay {
     private TopicReplay() {
     }
 
-    /** The offsets a consumer group has committed (what it has fully processed). */
+    /**
+     * The offsets a consumer group has committed (what it has fully processed). Offsets a transaction has sent but
+     * not yet committed or aborted are waited for (require stable), so a batch whose commit is under way counts as
+     * what its transaction ends up as.
+     */
     public static Map<TopicPartition, Long> committedOffsets(Settings settings, String groupId) {
         try (Admin admin = Admin.create(KafkaSettings.base(settings, "replay-admin"))) {
-            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(groupId)
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(groupId,
+                            new org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions().requireStable(true))
                     .partitionsToOffsetAndMetadata().get();
             Map<TopicPartition, Long> out = new HashMap<>();
             offsets.forEach((tp, o) -> {

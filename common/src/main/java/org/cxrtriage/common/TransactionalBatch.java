@@ -44,7 +44,17 @@ public final class TransactionalBatch {
      */
     public static boolean process(Producer<?, ?> producer, Consumer<?, ?> consumer,
                                   List<? extends ConsumerRecord<?, ?>> records, Work work) {
-        return process(producer, consumer, consumer.groupMetadata(), records, work);
+        return process(producer, consumer, consumer.groupMetadata(), records, work, () -> { });
+    }
+
+    /**
+     * As above, with {@code beforeCommit} run once the batch's offsets are with the group coordinator (pending until
+     * the commit) and before the commit: a check that throws aborts the batch. From then on a reader of the group's
+     * offsets that waits for pending ones (require stable) sees either this batch committed or it aborted.
+     */
+    public static boolean process(Producer<?, ?> producer, Consumer<?, ?> consumer,
+                                  List<? extends ConsumerRecord<?, ?>> records, Work work, Work beforeCommit) {
+        return process(producer, consumer, consumer.groupMetadata(), records, work, beforeCommit);
     }
 
     /**
@@ -55,10 +65,16 @@ public final class TransactionalBatch {
      */
     public static boolean process(Producer<?, ?> producer, Consumer<?, ?> consumer, ConsumerGroupMetadata consumedIn,
                                   List<? extends ConsumerRecord<?, ?>> records, Work work) {
+        return process(producer, consumer, consumedIn, records, work, () -> { });
+    }
+
+    private static boolean process(Producer<?, ?> producer, Consumer<?, ?> consumer, ConsumerGroupMetadata consumedIn,
+                                   List<? extends ConsumerRecord<?, ?>> records, Work work, Work beforeCommit) {
         producer.beginTransaction();
         try {
             work.run();
             producer.sendOffsetsToTransaction(nextOffsets(records), consumedIn);
+            beforeCommit.run();
             commit(producer);
             return true;
         } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException

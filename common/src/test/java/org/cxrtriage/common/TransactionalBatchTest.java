@@ -131,4 +131,25 @@ class TransactionalBatchTest {
         assertThat(producer.offsetsSentWith).isSameAs(first);
         assertThat(consumer.groupMetadata().generationId()).as("not the consumer's generation now").isNotEqualTo(3);
     }
+
+    @Test
+    void aCheckThatFailsOnceTheOffsetsArePendingAbortsTheBatch() {
+        SlowCommitProducer producer = new SlowCommitProducer(0);
+        consumer.commitSync(Map.of(IN, new OffsetAndMetadata(5)));
+        consumer.seek(IN, 8);
+        java.util.concurrent.atomic.AtomicBoolean offsetsWerePending = new java.util.concurrent.atomic.AtomicBoolean();
+
+        boolean committed = TransactionalBatch.process(producer, consumer, batch,
+                () -> producer.send(new ProducerRecord<>("cxr.alerts.v1", "k", "alert")), () -> {
+                    offsetsWerePending.set(producer.offsetsSentWith != null);
+                    throw new IllegalStateException("the store was replaced during the batch");
+                });
+
+        assertThat(offsetsWerePending).as("checked after the offsets went to the transaction").isTrue();
+        assertThat(committed).isFalse();
+        assertThat(producer.transactionAborted()).isTrue();
+        assertThat(producer.commitCalls).isZero();
+        assertThat(producer.history()).isEmpty();
+        assertThat(consumer.position(IN)).isEqualTo(5);
+    }
 }

@@ -28,30 +28,40 @@ public final class CaseStore {
     }
 
     /**
-     * The store generation ({@link #epoch}) writes must find, or null for no check (tests, imports, a recovery
-     * filling the store). Set by the service for each batch it processes.
+     * What the store's writes require: a store generation ({@link #epoch}) while a batch is processed, {@link
+     * #RECOVERING} and a recovery's token while one fills the store, or null for no check (tests, imports).
      */
     private volatile String requiredEpoch;
 
     /**
-     * Thrown when Redis lost its data (or another instance refilled it) while a batch was being processed: a write
-     * that would land in an empty store is refused, so the batch is aborted and processed again after the recovery.
+     * Thrown when a write is refused because the store is not what the writer works on: Redis lost its data (or
+     * another instance refilled it) while a batch was processed, so the batch is aborted and processed again after
+     * the recovery; or, during a recovery, another instance finished filling the store, or Redis lost its data again.
      */
     public static final class StoreReplacedException extends IllegalStateException {
         StoreReplacedException() {
-            super("the case store was replaced (Redis lost its data) during the batch; it is processed again after "
-                    + "the recovery");
+            super("the case store is not the one this work began on (Redis lost its data, or another instance "
+                    + "filled it); the work is done again");
         }
     }
 
     private static final String REPLACED = "CXR_STORE_REPLACED";
+    /** Marks a requirement of a recovery: the store not yet filled and the recovery's token present. */
+    private static final String RECOVERING = "recovering:";
 
     /**
-     * Lua, first in every script that decides an event: refuses to run when the store's generation is not the one
-     * the caller works on (ARGV[1]; "" for no check; KEYS[1] the generation's key).
+     * Lua, first in every script that writes what events are decided on: refuses to run when the store is not the
+     * one the caller works on (ARGV[1]: "" for no check; a generation the store must be of; or "recovering:" and a
+     * token: the store must not be filled yet and the token's key, {@code store-recovering:<token>}, present).
+     * KEYS[1] is the generation's key, {@code <prefix>store-intact}, from which the token's key is derived.
      */
-    private static final String GUARD = "if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then "
-            + "return redis.error_reply('" + REPLACED + "') end ";
+    private static final String GUARD = "if ARGV[1] ~= '' then "
+            + "  local cur = redis.call('GET', KEYS[1]) "
+            + "  if string.sub(ARGV[1], 1, " + RECOVERING.length() + ") == '" + RECOVERING + "' then "
+            + "    if cur or redis.call('EXISTS', string.sub(KEYS[1], 1, -13) .. 'store-' .. ARGV[1]) == 0 then "
+            + "      return redis.error_reply('" + REPLACED + "') end "
+            + "  elseif cur ~= ARGV[1] then return redis.error_reply('" + REPLACED + "') end "
+            + "end ";
 
     /**
      * From now on the writes that decide events (cases, alert joins, retractions, labels) run only while the store is
@@ -64,7 +74,7 @@ public final class CaseStore {
     /** Throws {@link StoreReplacedException} when the store is no longer of the required generation. */
     public void verifyEpoch() {
         String required = requiredEpoch;
-        if (required != null && !required.equals(epoch())) {
+        if (required != null && !required.startsWith(RECOVERING) && !required.equals(epoch())) {
             throw new StoreReplacedException();
         }
     }
@@ -326,8 +336,9 @@ public final class CaseStore {
      * repeated; the same record again (a replayed batch) gets its answer again. The alert's revision grows only when
      * the image is new to it: a replay gets the current one, with the count and sites of that revision. The image
      * remembers its alert, and the alert its images, sites and revision, for the retraction window (at least the
-     * alert window, from the latest join): a retraction after the alert closed still takes the image out of it. KEYS
-     * (after the guard's): the image's retraction marker, the patient's alert, the image's joining record, the
+     * alert window, from the latest join): a retraction after the alert closed still takes the image out of it. An
+     * image that an aborted attempt put in an alert closed since, processed again, leaves that alert for the new one.
+     * KEYS (after the guard's): the image's retraction marker, the patient's alert, the image's joining record, the
      * image's alert; ARGV (after the guard's): the new alert's value, window ms, image id, key prefix, site, the
      * score record's id ("" for none: no check), retraction window ms.
      */
@@ -340,6 +351,9 @@ public final class CaseStore {
             + "local v = redis.call('GET', KEYS[3]) "
             + "if not v then v = ARGV[2] redis.call('SET', KEYS[3], v, 'PX', ARGV[3]) end "
             + "local id = string.match(v, '^[^|]*') "
+            + "local prior = redis.call('GET', KEYS[5]) "
+            + "if prior and string.match(prior, '^[^|]*') ~= id then "
+            + "  redis.call('SREM', ARGV[5] .. 'alert-images:' .. string.match(prior, '^[^|]*'), ARGV[4]) end "
             + "local images = ARGV[5] .. 'alert-images:' .. id local sites = ARGV[5] .. 'alert-sites:' .. id "
             + "local revision = ARGV[5] .. 'alert-revision:' .. id "
             + "local rev "
@@ -401,8 +415,8 @@ public final class CaseStore {
 
     /**
      * Puts a published OPENED or UPDATED event's image back in its alert (recovery, in topic order; idempotent, one
-     * step). KEYS: the alert's images, its sites, its revision, the image's alert; ARGV: image id, the event's
-     * revision, how long to keep them in ms, the alert's value ("alertId|opener|firstSeen"), the image's site, the
+     * step). KEYS (after the guard's): the alert's images, its sites, its revision, the image's alert; ARGV (after
+     * the guard's): image id, the event's revision, how long to keep them in ms, the alert's value ("alertId|opener|firstSeen"), the image's site, the
      * sites the event names. The image remembers its alert (a retraction after the alert closed finds it). The
      * alert's revision becomes at least the event's, and the image goes
      * in (also when it was retracted: recovery marks the retracted images first, and the image's RETRACTED event,
@@ -415,15 +429,15 @@ public final class CaseStore {
      * of every image in the alert at its revision (a retraction narrows them only to the sites of the images left).
      * Returns {count, sites, revision}.
      */
-    private static final String RESTORE_JOIN = "local cur = tonumber(redis.call('GET', KEYS[3]) or '0') "
-            + "local rev = tonumber(ARGV[2]) "
-            + "if rev > cur then redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3]) end "
-            + "redis.call('SADD', KEYS[1], ARGV[1]) redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[3]) "
-            + "if rev > cur and #ARGV > 5 then redis.call('DEL', KEYS[2]) end "
-            + "if rev >= cur and #ARGV > 5 then redis.call('SADD', KEYS[2], ARGV[5], unpack(ARGV, 6)) "
-            + "else redis.call('SADD', KEYS[2], ARGV[5]) end "
-            + "redis.call('PEXPIRE', KEYS[1], ARGV[3]) redis.call('PEXPIRE', KEYS[2], ARGV[3]) "
-            + "return {redis.call('SCARD', KEYS[1]), redis.call('SMEMBERS', KEYS[2]), math.max(rev, cur)}";
+    private static final String RESTORE_JOIN = GUARD + "local cur = tonumber(redis.call('GET', KEYS[4]) or '0') "
+            + "local rev = tonumber(ARGV[3]) "
+            + "if rev > cur then redis.call('SET', KEYS[4], ARGV[3], 'PX', ARGV[4]) end "
+            + "redis.call('SADD', KEYS[2], ARGV[2]) redis.call('SET', KEYS[5], ARGV[5], 'PX', ARGV[4]) "
+            + "if rev > cur and #ARGV > 6 then redis.call('DEL', KEYS[3]) end "
+            + "if rev >= cur and #ARGV > 6 then redis.call('SADD', KEYS[3], ARGV[6], unpack(ARGV, 7)) "
+            + "else redis.call('SADD', KEYS[3], ARGV[6]) end "
+            + "redis.call('PEXPIRE', KEYS[2], ARGV[4]) redis.call('PEXPIRE', KEYS[3], ARGV[4]) "
+            + "return {redis.call('SCARD', KEYS[2]), redis.call('SMEMBERS', KEYS[3]), math.max(rev, cur)}";
 
     /**
      * Recovery: puts a published alert event's image ({@code imageId}, taken at {@code siteId}) back in its alert
@@ -437,7 +451,7 @@ public final class CaseStore {
         List<String> args = new ArrayList<>(List.of(imageId, Long.toString(revision), Long.toString(keep.toMillis()),
                 alertId + "|" + alert.imageId() + "|" + alert.firstSeenMillis(), siteId));
         args.addAll(eventSites);
-        List<?> reply = (List<?>) redis.eval(RESTORE_JOIN, List.of(prefix + "alert-images:" + alertId,
+        List<?> reply = (List<?>) evalGuarded(RESTORE_JOIN, List.of(prefix + "alert-images:" + alertId,
                 prefix + "alert-sites:" + alertId, revisionKey(alertId), alertOfKey(imageId)), args);
         @SuppressWarnings("unchecked")
         List<String> sites = ((List<String>) reply.get(1)).stream().sorted().toList();
@@ -560,28 +574,30 @@ public final class CaseStore {
     }
 
     /**
-     * KEYS: the alert's images, its sites, the patient's alert, its revision, the image's alert; ARGV: image id, images
-     * left, alert id, how long the alert's keys are kept in ms, the event's revision, the sites left. Replays a
+     * KEYS (after the guard's): the alert's images, its sites, the patient's alert, its revision, the image's alert;
+     * ARGV (after the guard's): image id, images left, alert id, how long the alert's keys are kept in ms, the event's
+     * revision, the sites left. Replays a
      * RETRACTED event: the image forgets its alert; the alert's
      * revision becomes at least the event's (also when the alert never held the image: an orphan event readers saw);
      * when the alert holds the image, it leaves; none left closes the patient's alert if it is this one; else, unless
      * an event of a higher revision was restored before this one (two instances committed out of order), the
      * alert's sites become the event's.
      */
-    private static final String RESTORE_RETRACTION = "local cur = tonumber(redis.call('GET', KEYS[4]) or '0') "
-            + "local rev = tonumber(ARGV[5]) "
-            + "if rev > cur then redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[4]) end "
-            + "redis.call('DEL', KEYS[5]) "
-            + "if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end "
-            + "if ARGV[2] == '0' then "
-            + "  local v = redis.call('GET', KEYS[3]) "
-            + "  if v and string.sub(v, 1, string.len(ARGV[3]) + 1) == ARGV[3] .. '|' then "
-            + "    redis.call('DEL', KEYS[3], KEYS[2], KEYS[4]) end "
-            + "elseif #ARGV > 5 and rev >= cur then "
-            + "  local ttl = redis.call('PTTL', KEYS[1]) "
-            + "  if ttl <= 0 then ttl = tonumber(ARGV[4]) end "
-            + "  redis.call('DEL', KEYS[2]) redis.call('SADD', KEYS[2], unpack(ARGV, 6)) "
-            + "  redis.call('PEXPIRE', KEYS[2], ttl) "
+    private static final String RESTORE_RETRACTION = GUARD
+            + "local cur = tonumber(redis.call('GET', KEYS[5]) or '0') "
+            + "local rev = tonumber(ARGV[6]) "
+            + "if rev > cur then redis.call('SET', KEYS[5], ARGV[6], 'PX', ARGV[5]) end "
+            + "redis.call('DEL', KEYS[6]) "
+            + "if redis.call('SREM', KEYS[2], ARGV[2]) == 0 then return 0 end "
+            + "if ARGV[3] == '0' then "
+            + "  local v = redis.call('GET', KEYS[4]) "
+            + "  if v and string.sub(v, 1, string.len(ARGV[4]) + 1) == ARGV[4] .. '|' then "
+            + "    redis.call('DEL', KEYS[4], KEYS[3], KEYS[5]) end "
+            + "elseif #ARGV > 6 and rev >= cur then "
+            + "  local ttl = redis.call('PTTL', KEYS[2]) "
+            + "  if ttl <= 0 then ttl = tonumber(ARGV[5]) end "
+            + "  redis.call('DEL', KEYS[3]) redis.call('SADD', KEYS[3], unpack(ARGV, 7)) "
+            + "  redis.call('PEXPIRE', KEYS[3], ttl) "
             + "end return 1";
 
     /**
@@ -593,7 +609,7 @@ public final class CaseStore {
         List<String> args = new ArrayList<>(List.of(imageId, Integer.toString(imagesLeft), alertId,
                 Long.toString(keep.toMillis()), Long.toString(revision)));
         args.addAll(sitesLeft);
-        redis.eval(RESTORE_RETRACTION, List.of(prefix + "alert-images:" + alertId, prefix + "alert-sites:" + alertId,
+        evalGuarded(RESTORE_RETRACTION, List.of(prefix + "alert-images:" + alertId, prefix + "alert-sites:" + alertId,
                 prefix + "alert:" + patientRef, revisionKey(alertId), alertOfKey(imageId)), args);
     }
 
@@ -602,7 +618,8 @@ public final class CaseStore {
      * any other score record of the image joins nothing ({@link #joinAlert}).
      */
     public void restoreAlerted(String imageId, Duration remaining) {
-        redis.set(prefix + "alerted:" + imageId, "restored", SetParams.setParams().px(remaining.toMillis()));
+        evalGuarded(GUARD + "redis.call('SET', KEYS[2], 'restored', 'PX', ARGV[2]) return 1",
+                List.of(prefix + "alerted:" + imageId), List.of(Long.toString(remaining.toMillis())));
     }
 
     /**
@@ -617,9 +634,9 @@ public final class CaseStore {
     /** Puts back a published alert's open state (recovery); false when the patient already has one open. */
     public boolean restoreAlert(String patientRef, String alertId, String imageId, long firstSeenMillis,
                                 Duration remaining) {
-        String key = prefix + "alert:" + patientRef;
-        return "OK".equals(redis.set(key, alertId + "|" + imageId + "|" + firstSeenMillis,
-                SetParams.setParams().nx().px(remaining.toMillis())));
+        return (Long) evalGuarded(GUARD + "if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then "
+                        + "return 1 end return 0", List.of(prefix + "alert:" + patientRef),
+                List.of(alertId + "|" + imageId + "|" + firstSeenMillis, Long.toString(remaining.toMillis()))) == 1L;
     }
 
     /**
@@ -667,24 +684,34 @@ public final class CaseStore {
     }
 
     /**
-     * Starts a recovery: returns a token kept in Redis, which goes should Redis lose its data again before the
-     * recovery ends ({@link #finishRecovery}).
+     * Starts a recovery: returns a token kept in Redis. Until {@link #finishRecovery} the store's writes (the restores
+     * too) are refused ({@link StoreReplacedException}) once another instance has filled the store, or once Redis
+     * lost its data again (the token is gone with it).
      */
     public String beginRecovery() {
         String token = java.util.UUID.randomUUID().toString();
-        redis.set(prefix + "store-recovering:" + token, "1", SetParams.setParams().px(Duration.ofDays(1).toMillis()));
+        redis.set(prefix + "store-" + RECOVERING + token, "1", SetParams.setParams().px(Duration.ofDays(1).toMillis()));
+        requiredEpoch = RECOVERING + token;
         return token;
     }
 
     /**
-     * Ends a recovery: marks the store filled ({@link #markIntact}), unless Redis lost its data again since {@link
-     * #beginRecovery} gave {@code token} (false: what was restored before that is gone; recover again).
+     * Ends a recovery: marks the store filled ({@link #markIntact}; no change when another instance did first),
+     * unless Redis lost its data again since {@link #beginRecovery} gave {@code token} (false: what was restored
+     * before that is gone; recover again). Writes are unchecked afterwards until {@link #requireEpoch}.
      */
     public boolean finishRecovery(String token) {
+        requiredEpoch = null;
         return (Long) redis.eval("if redis.call('DEL', KEYS[1]) == 0 then return 0 end "
                 + "redis.call('SET', KEYS[2], ARGV[1], 'NX') return 1",
-                List.of(prefix + "store-recovering:" + token, intactKey()),
+                List.of(prefix + "store-" + RECOVERING + token, intactKey()),
                 List.of(java.util.UUID.randomUUID().toString())) == 1L;
+    }
+
+    /** Gives a recovery up (its writes were refused): forgets its token; writes are unchecked until required again. */
+    public void abandonRecovery(String token) {
+        requiredEpoch = null;
+        redis.del(prefix + "store-" + RECOVERING + token);
     }
 
     /** The store's epoch: changes when Redis lost its data and the store was refilled (null before). */

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.cxrtriage.schemas.AlertEvent;
 import org.cxrtriage.schemas.CxrAlert;
@@ -41,6 +42,8 @@ public final class SimilarityProcessor {
     private final Duration alertWindow;
     /** How long an alert's images are kept after a join (at least the window), see the constructor. */
     private final Duration retractable;
+    /** During a recovery: each alert's latest join (epoch ms), see {@link #noteAlertJoin}. */
+    private final Map<String, Long> latestJoins = new java.util.concurrent.ConcurrentHashMap<>();
     /** The store's change sequence number this index has caught up with. */
     private long syncedChange;
     /** The embedding space of the stored cases ({@link #spaceOf}), once known. */
@@ -334,10 +337,10 @@ public final class SimilarityProcessor {
 
     /**
      * Withdraws an image its site retracted: its case leaves the store and, through the change numbers, every
-     * instance's index, so no later image gets it as a neighbour; it leaves its patient's open alert; a score of it
-     * still in the pipeline will be dropped ({@link #onScore}). Returns the alert event that says so (RETRACTED, with
-     * the images left; 0: the alert is withdrawn and the patient's next positive image opens a new one), or null when
-     * the image was in no open alert. The same record processed again (a batch aborted and replayed; {@code recordId}
+     * instance's index, so no later image gets it as a neighbour; it leaves the alert it joined (also one closed since,
+     * within the retraction window); a score of it still in the pipeline will be dropped ({@link #onScore}). Returns
+     * the alert event that says so (RETRACTED, with the images left; 0: the alert is withdrawn and the patient's next
+     * positive image opens a new one), or null when the image was in no alert. The same record processed again (a batch aborted and replayed; {@code recordId}
      * names it, e.g. by partition and offset) returns the same event; another record of an image already retracted
      * returns null.
      */
@@ -421,15 +424,36 @@ public final class SimilarityProcessor {
     }
 
     /**
+     * Recovery's first pass over the alerts topic: remembers the latest join (an OPENED or UPDATED event's time) of each
+     * alert whose images may still be kept, as a running service keeps them for the retraction window from the
+     * alert's latest join ({@link #restoreAlert}).
+     */
+    public void noteAlertJoin(CxrAlert alert, Instant now) {
+        if (alert.getEvent() == AlertEvent.RETRACTED) {
+            return;
+        }
+        long joined = alert.getLastSeen().toEpochMilli();
+        if (now.toEpochMilli() - joined < retractable.toMillis()) {
+            latestJoins.merge(alert.getAlertId(), joined, Math::max);
+        }
+    }
+
+    /** Forgets what {@link #noteAlertJoin} remembered (the recovery is over). */
+    public void forgetAlertJoins() {
+        latestJoins.clear();
+    }
+
+    /**
      * Re-opens a published alert that is still within its window, and puts back what an alert holds for the
-     * retraction window after its event (recovery after Redis lost its data).
+     * retraction window after its latest join (recovery after Redis lost its data; the latest join from {@link
+     * #noteAlertJoin}, else this event's time).
      */
     public boolean restoreAlert(CxrAlert alert, Instant now) {
         long opened = alert.getFirstSeen().toEpochMilli();
         Duration windowLeft = alertWindow.minusMillis(now.toEpochMilli() - opened);
-        // An alert's images are kept for the retraction window from its latest change (a join's or a retraction's
-        // event time), and at least while it is open.
-        Duration keptLeft = retractable.minusMillis(now.toEpochMilli() - alert.getLastSeen().toEpochMilli());
+        long latestJoin = Math.max(alert.getLastSeen().toEpochMilli(),
+                latestJoins.getOrDefault(alert.getAlertId(), Long.MIN_VALUE));
+        Duration keptLeft = retractable.minusMillis(now.toEpochMilli() - latestJoin);
         Duration left = keptLeft.compareTo(windowLeft) > 0 ? keptLeft : windowLeft;
         if (left.isNegative() || left.isZero()) {
             return false;

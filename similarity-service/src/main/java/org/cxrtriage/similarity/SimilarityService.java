@@ -180,28 +180,41 @@ public final class SimilarityService implements Service {
     private String recoverIfRedisLostData() {
         String epoch = store.epoch();
         while (epoch == null) {
-            store.requireEpoch(null); // the recovery writes into the empty store
             long t0 = System.nanoTime();
+            // Until it ends, the recovery's writes are refused once another instance has filled the store (it may
+            // have processed batches since) or Redis lost its data again.
             String token = store.beginRecovery();
-            Map<TopicPartition, Long> done = TopicReplay.committedOffsets(settings, groupId);
-            // Retractions first: a replayed score of a withdrawn image is then not stored again.
-            long retractions = TopicReplay.read(settings, Topic.RETRACTIONS.name(),
-                    serdes.deserializer(Topic.RETRACTIONS), done,
-                    r -> processor.restoreRetraction(r.value(), recordId(r)));
-            long cases = TopicReplay.read(settings, Topic.SCORES.name(), serdes.deserializer(Topic.SCORES), done,
-                    r -> processor.restoreCase(r.value()));
-            long labels = TopicReplay.read(settings, Topic.LABELS.name(), serdes.deserializer(Topic.LABELS), done,
-                    r -> processor.onLabel(r.value()));
-            Instant now = Instant.now();
-            long alerts = TopicReplay.read(settings, Topic.ALERTS.name(), serdes.deserializer(Topic.ALERTS), null,
-                    r -> processor.restoreAlert(r.value(), now));
-            if (!store.finishRecovery(token)) {
-                LOG.warn("Redis lost its data again during the recovery; recovering again");
-                continue;
+            try {
+                Map<TopicPartition, Long> done = TopicReplay.committedOffsets(settings, groupId);
+                // Retractions first: a replayed score of a withdrawn image is then not stored again.
+                long retractions = TopicReplay.read(settings, Topic.RETRACTIONS.name(),
+                        serdes.deserializer(Topic.RETRACTIONS), done,
+                        r -> processor.restoreRetraction(r.value(), recordId(r)));
+                long cases = TopicReplay.read(settings, Topic.SCORES.name(), serdes.deserializer(Topic.SCORES), done,
+                        r -> processor.restoreCase(r.value()));
+                long labels = TopicReplay.read(settings, Topic.LABELS.name(), serdes.deserializer(Topic.LABELS), done,
+                        r -> processor.onLabel(r.value()));
+                Instant now = Instant.now();
+                // Twice: an alert's images are kept from its latest join, which may come after their own events.
+                TopicReplay.read(settings, Topic.ALERTS.name(), serdes.deserializer(Topic.ALERTS), null,
+                        r -> processor.noteAlertJoin(r.value(), now));
+                long alerts = TopicReplay.read(settings, Topic.ALERTS.name(), serdes.deserializer(Topic.ALERTS), null,
+                        r -> processor.restoreAlert(r.value(), now));
+                if (store.finishRecovery(token)) {
+                    metrics.counter("cxr.similarity.recoveries").increment();
+                    LOG.info("case store recovered from Kafka in {} ms: {} retractions, {} scores, {} labels, {} "
+                            + "alerts replayed", (System.nanoTime() - t0) / 1_000_000, retractions, cases, labels,
+                            alerts);
+                } else {
+                    LOG.warn("Redis lost its data again during the recovery; recovering again");
+                }
+            } catch (CaseStore.StoreReplacedException e) {
+                store.abandonRecovery(token);
+                LOG.info("recovery stopped: another instance filled the case store first, or Redis lost its data "
+                        + "again");
+            } finally {
+                processor.forgetAlertJoins();
             }
-            metrics.counter("cxr.similarity.recoveries").increment();
-            LOG.info("case store recovered from Kafka in {} ms: {} retractions, {} scores, {} labels, {} alerts "
-                    + "replayed", (System.nanoTime() - t0) / 1_000_000, retractions, cases, labels, alerts);
             epoch = store.epoch();
         }
         return epoch;
@@ -227,17 +240,17 @@ public final class SimilarityService implements Service {
                 records.forEach(batch::add);
                 // Neighbours, alerts and the consumed offsets commit in one transaction; Redis writes are
                 // idempotent by image id, so a batch aborted half-way is simply processed again.
+                // The batch's deciding writes require this generation of the store: should Redis lose its data
+                // meanwhile, a write is refused (else it would land in the empty store and outlive the abort, e.g. a
+                // retraction that found no alert) and the batch aborts. So it does when the change is seen only once
+                // its offsets are pending: a recovery reads the offsets waiting for pending ones, so a loss after
+                // this check finds the batch committed, and its records are replayed.
                 boolean committed = TransactionalBatch.process(producer, consumer, batch, () -> {
-                    // Every write of the batch requires this generation of the store: should Redis lose its data
-                    // meanwhile, a write is refused (else it would land in the empty store and outlive the abort,
-                    // e.g. a retraction that found no alert) and the batch aborts; so it does when a change is seen
-                    // only at its end.
                     store.requireEpoch(recoverIfRedisLostData());
                     for (ConsumerRecord<String, SpecificRecord> r : batch) {
                         handle(r);
                     }
-                    store.verifyEpoch();
-                });
+                }, store::verifyEpoch);
                 if (!committed) {
                     metrics.counter("cxr.similarity.aborted").increment();
                     Thread.sleep(1000);
@@ -297,7 +310,7 @@ public final class SimilarityService implements Service {
                 LOG.info("image {} retracted: out of alert {}, {} image(s) left", retraction.getImageId(),
                         alert.getAlertId(), alert.getImageCount());
             } else {
-                LOG.info("image {} retracted (in no open alert)", retraction.getImageId());
+                LOG.info("image {} retracted (in no alert)", retraction.getImageId());
             }
         } else if (value instanceof CxrLabel label) {
             int updated = processor.onLabel(label);

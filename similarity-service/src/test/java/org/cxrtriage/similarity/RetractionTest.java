@@ -461,17 +461,70 @@ class RetractionTest {
 
     @Test
     void aClosedAlertsImagesAreKeptForTheRetractionWindowOnly() throws Exception {
-        SimilarityProcessor p = processor(Duration.ofMillis(200), Duration.ofMillis(400));
+        SimilarityProcessor p = processor(Duration.ofMillis(300), Duration.ofMillis(1500));
+        long joined = System.nanoTime();
         CxrAlert a = p.onScore(score("x1", "p1", "ED-A", 0.9f, 0f), Instant.now()).alert();
-        assertThat(redis.pttl(prefix + "alert-of:x1")).isBetween(1L, 400L);
-        assertThat(redis.pttl(prefix + "alert-images:" + a.getAlertId())).isBetween(1L, 400L);
-        assertThat(redis.pttl(prefix + "alert:p1")).isBetween(1L, 200L);
+        p.onScore(score("x2", "p1", "ED-B", 0.9f, 1f), Instant.now());
+        assertThat(redis.pttl(prefix + "alert:p1")).isBetween(1L, 300L);
+        assertThat(redis.pttl(prefix + "alert-of:x1")).as("longer than the alert window").isBetween(301L, 1500L);
+        assertThat(redis.pttl(prefix + "alert-images:" + a.getAlertId())).isBetween(301L, 1500L);
+        awaitClosed("p1");
 
-        Thread.sleep(600);
+        CxrAlert x2Left = p.onRetraction(retraction("x2", "p1", "ED-B"), "rec-x2", Instant.now());
+        assertThat(x2Left.getAlertId()).as("after the alert window").isEqualTo(a.getAlertId());
+        assertThat(x2Left.getImageCount()).isEqualTo(1);
 
+        Thread.sleep(Math.max(0, 1700 - (System.nanoTime() - joined) / 1_000_000));
         assertThat(p.onRetraction(retraction("x1", "p1", "ED-A"), "rec-x1", Instant.now()))
                 .as("past the retraction window: no event").isNull();
         assertThat(CaseStore.keep(Duration.ofDays(14), Duration.ofDays(1))).isEqualTo(Duration.ofDays(14));
+    }
+
+    @Test
+    void recoveryKeepsAClosedAlertsEarlierImagesAsLongAsItsLatestJoinKeepsThem() {
+        Instant now = Instant.now();
+        // Alert window 14 days, retraction window 30: x1 joined 32 days ago, x2 22 and x3 12 days ago.
+        SimilarityProcessor p = processor(Duration.ofDays(14), Duration.ofDays(30));
+        CxrAlert x1 = p.onScore(score("x1", "p1", "S1", 0.9f, 0f), now.minus(Duration.ofDays(32))).alert();
+        CxrAlert x2 = p.onScore(score("x2", "p1", "S2", 0.9f, 1f), now.minus(Duration.ofDays(22))).alert();
+        CxrAlert x3 = p.onScore(score("x3", "p1", "S3", 0.9f, 2f), now.minus(Duration.ofDays(12))).alert();
+        assertThat(x3.getAlertId()).isEqualTo(x1.getAlertId());
+        cleanUp();
+        connect();
+
+        SimilarityProcessor recovered = processor(Duration.ofDays(14), Duration.ofDays(30));
+        for (String id : List.of("x1", "x2", "x3")) {
+            recovered.restoreCase(score(id, "p1", "S" + id.charAt(1), 0.9f, id.charAt(1) - '1'));
+        }
+        for (CxrAlert e : List.of(x1, x2, x3)) {
+            recovered.noteAlertJoin(e, now);
+        }
+        for (CxrAlert e : List.of(x1, x2, x3)) {
+            recovered.restoreAlert(e, now);
+        }
+        recovered.forgetAlertJoins();
+
+        CxrAlert x3Left = recovered.onRetraction(retraction("x3", "p1", "S3"), "rec-x3", now);
+        assertThat(x3Left.getAlertId()).isEqualTo(x1.getAlertId());
+        assertThat(x3Left.getImageCount()).as("x1 and x2 are still in it").isEqualTo(2);
+        assertThat(x3Left.getSites()).containsExactly("S1", "S2");
+        assertThat(x3Left.getRevision()).isEqualTo(4);
+    }
+
+    @Test
+    void anImageAnAbortedAttemptPutInAnAlertClosedSinceLeavesItForTheNewOne() throws Exception {
+        CaseStore store = new CaseStore(redis, prefix);
+        Duration window = Duration.ofMillis(300);
+        store.joinAlert("p1", "A", "x1", "S1", 1000, window, Duration.ofHours(1), "rec-1");
+        store.joinAlert("p1", "A", "x2", "S1", 1000, window, Duration.ofHours(1), "rec-2"); // its batch aborted
+        awaitClosed("p1");
+
+        CaseStore.JoinedAlert replayed = store.joinAlert("p1", "B", "x2", "S1", 2000, window, Duration.ofHours(1),
+                "rec-2").orElseThrow();
+
+        assertThat(replayed.alert().alertId()).isEqualTo("B");
+        assertThat(redis.smembers(prefix + "alert-images:A")).containsExactly("x1");
+        assertThat(redis.get(prefix + "alert-of:x2")).startsWith("B|");
     }
 
     @Test
@@ -520,12 +573,10 @@ class RetractionTest {
 
         assertThat(redis.exists(prefix + "alert-of:x2")).isFalse();
         assertThat(redis.get(prefix + "alert-of:x1")).startsWith(opened.getAlertId() + "|x1|");
-        assertThat(recovered.onRetraction(retraction("x2", "p1", "ED-B"), "rec-x2", now))
-                .as("the published retraction's own record: its outcome as recovery saw it").isNull();
     }
 
     @Test
-    void writesRefuseAStoreThatLostItsDataAndLeaveNothingInIt() {
+    void decidingWritesRefuseAStoreThatLostItsDataAndLeaveNothingInIt() {
         CaseStore store = new CaseStore(redis, prefix);
         store.markIntact();
         store.requireEpoch(store.epoch());
@@ -567,5 +618,37 @@ class RetractionTest {
         assertThat(again.finishRecovery(next)).isTrue();
         assertThat(again.isIntact()).isTrue();
         assertThat(redis.keys(prefix + "store-recovering:*")).isEmpty();
+    }
+
+    @Test
+    void aRecoveryStopsWritingOnceAnotherInstanceFilledTheStoreOrRedisLostItsDataAgain() {
+        CaseStore store = new CaseStore(redis, prefix);
+        CaseRecord x = new CaseRecord("x", "p1", "ED-A", 1000, 0.9f, true, new float[] {0, 0}, null);
+        String token = store.beginRecovery();
+        store.save(x);
+        store.restoreAlert("p1", "A", "x", 1000, Duration.ofHours(1));
+
+        new CaseStore(redis, prefix).markIntact(); // another instance finished first, and processes batches
+
+        assertThatThrownBy(() -> store.restoreAlertImage(ALERT_A, "x", "ED-A", List.of("ED-A"), 1,
+                Duration.ofHours(1))).isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThatThrownBy(() -> store.restoreRetraction("A", "p1", "x", 0, List.of(), 2, Duration.ofHours(1)))
+                .isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThatThrownBy(() -> store.restoreAlerted("x", Duration.ofHours(1)))
+                .isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThatThrownBy(() -> store.retract("x", "p1", "rec-x")).isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThat(redis.exists(prefix + "alert-images:A")).isFalse();
+        store.abandonRecovery(token);
+        assertThat(redis.keys(prefix + "store-recovering:*")).isEmpty();
+
+        // Lost again half-way: the token went with the data.
+        redis.del(prefix + "store-intact");
+        String second = store.beginRecovery();
+        redis.del(prefix + "store-recovering:" + second);
+        assertThatThrownBy(() -> store.save(x)).isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThatThrownBy(() -> store.restoreAlert("p1", "B", "x", 1000, Duration.ofHours(1)))
+                .isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThat(store.finishRecovery(second)).isFalse();
+        assertThat(store.isIntact()).isFalse();
     }
 }
