@@ -5,9 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -26,15 +24,24 @@ public final class TopicReplay {
     }
 
     /**
-     * The offsets a consumer group has committed (what it has fully processed). Offsets a transaction has sent but
-     * not yet committed or aborted are waited for (require stable), so a batch whose commit is under way counts as
-     * what its transaction ends up as.
+     * The offsets a consumer group has committed on the partitions of {@code topics} (what it has fully processed; a
+     * partition without any is absent). Offsets a transaction has sent but not yet committed or aborted are waited for:
+     * a read_committed consumer asks for stable offsets and retries while some are pending (the admin client would
+     * leave such a partition out of its answer instead, which reads as "nothing processed").
      */
-    public static Map<TopicPartition, Long> committedOffsets(Settings settings, String groupId) {
-        try (Admin admin = Admin.create(KafkaSettings.base(settings, "replay-admin"))) {
-            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(groupId,
-                            new org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions().requireStable(true))
-                    .partitionsToOffsetAndMetadata().get();
+    public static Map<TopicPartition, Long> committedOffsets(Settings settings, String groupId,
+                                                             java.util.Collection<String> topics) {
+        Properties p = KafkaSettings.consumer(settings, "replay-offsets", groupId);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p,
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            java.util.Set<TopicPartition> partitions = new java.util.HashSet<>();
+            for (String topic : topics) {
+                consumer.partitionsFor(topic, Duration.ofSeconds(30))
+                        .forEach(i -> partitions.add(new TopicPartition(i.topic(), i.partition())));
+            }
+            // Not joining the group (no subscribe): only its offsets are read.
+            Map<TopicPartition, OffsetAndMetadata> offsets = consumer.committed(partitions, Duration.ofSeconds(60));
             Map<TopicPartition, Long> out = new HashMap<>();
             offsets.forEach((tp, o) -> {
                 if (o != null) {
@@ -42,11 +49,9 @@ public final class TopicReplay {
                 }
             });
             return out;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted reading offsets of " + groupId, e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("could not read offsets of " + groupId + ": " + e.getCause(), e);
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            throw new IllegalStateException("could not read the committed offsets of " + groupId
+                    + " (a transaction of the group still pending?): " + e, e);
         }
     }
 

@@ -337,14 +337,17 @@ public final class CaseStore {
      * the image is new to it: a replay gets the current one, with the count and sites of that revision. The image
      * remembers its alert, and the alert its images, sites and revision, for the retraction window (at least the
      * alert window, from the latest join): a retraction after the alert closed still takes the image out of it. An
-     * image that an aborted attempt put in an alert closed since, processed again, leaves that alert for the new one.
+     * image that an aborted attempt put in an alert closed since, processed again (the same score record, whose
+     * joining record is kept), leaves that alert for the new one; another record of it after the window joins the
+     * new alert and stays in the old one too.
      * KEYS (after the guard's): the image's retraction marker, the patient's alert, the image's joining record, the
      * image's alert; ARGV (after the guard's): the new alert's value, window ms, image id, key prefix, site, the
      * score record's id ("" for none: no check), retraction window ms.
      */
     private static final String JOIN = GUARD + "if redis.call('EXISTS', KEYS[2]) == 1 then return false end "
+            + "local seen = false "
             + "if ARGV[7] ~= '' then "
-            + "  local seen = redis.call('GET', KEYS[4]) "
+            + "  seen = redis.call('GET', KEYS[4]) "
             + "  if seen and seen ~= ARGV[7] then return 0 end "
             + "  if not seen then redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[3]) end "
             + "end "
@@ -352,7 +355,7 @@ public final class CaseStore {
             + "if not v then v = ARGV[2] redis.call('SET', KEYS[3], v, 'PX', ARGV[3]) end "
             + "local id = string.match(v, '^[^|]*') "
             + "local prior = redis.call('GET', KEYS[5]) "
-            + "if prior and string.match(prior, '^[^|]*') ~= id then "
+            + "if prior and seen == ARGV[7] and string.match(prior, '^[^|]*') ~= id then "
             + "  redis.call('SREM', ARGV[5] .. 'alert-images:' .. string.match(prior, '^[^|]*'), ARGV[4]) end "
             + "local images = ARGV[5] .. 'alert-images:' .. id local sites = ARGV[5] .. 'alert-sites:' .. id "
             + "local revision = ARGV[5] .. 'alert-revision:' .. id "

@@ -55,6 +55,17 @@ public final class ExactNeighbourIndex implements NeighbourIndex {
     }
 
     @Override
+    public void clear() {
+        lock.writeLock().lock();
+        try {
+            records.clear();
+            positionById.clear();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
     public Optional<CaseRecord> get(String imageId) {
         lock.readLock().lock();
         try {

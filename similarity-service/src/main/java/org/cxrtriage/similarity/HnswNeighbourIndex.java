@@ -412,7 +412,8 @@ public final class HnswNeighbourIndex implements NeighbourIndex, AutoCloseable {
         }
     }
 
-    /** Forgets every case (a snapshot of another store epoch). */
+    /** Forgets every case (a snapshot of another store epoch, or a refilled store). */
+    @Override
     public void clear() {
         try {
             writer.deleteAll();

@@ -30,6 +30,9 @@ public interface NeighbourIndex {
 
     Optional<CaseRecord> get(String imageId);
 
+    /** Forgets every case (the store it mirrors was refilled). */
+    void clear();
+
     /** The k nearest cases, nearest first, skipping every case of {@code excludePatientRef} (null: none). */
     List<Hit> search(float[] query, int k, String excludePatientRef);
 

@@ -90,6 +90,19 @@ public final class SimilarityProcessor {
         return loaded;
     }
 
+    /**
+     * Fills the index again from the store, forgetting what it held: the store was refilled (Redis lost its data),
+     * and the index may hold cases the new store does not (of batches aborted since) or miss retractions made in the
+     * old one. Returns the number of cases indexed.
+     */
+    public synchronized int reloadIndex() {
+        long seq = store.lastChange();
+        index.clear();
+        int loaded = loadInto(store, index, LOG_PROGRESS);
+        syncedChange = seq;
+        return loaded;
+    }
+
     private static final java.util.function.IntConsumer LOG_PROGRESS = done ->
             org.slf4j.LoggerFactory.getLogger(SimilarityProcessor.class).info("case index rebuild: {} cases indexed",
                     done);

@@ -97,6 +97,9 @@ public final class SimilarityService implements Service {
     private Thread loop;
     private volatile boolean running;
 
+    /** The store generation the case index was filled from (see {@link #recoverIfRedisLostData}). */
+    private volatile String indexEpoch;
+
     public SimilarityService(Settings settings) {
         this.settings = settings;
     }
@@ -121,7 +124,7 @@ public final class SimilarityService implements Service {
                 settings.duration(CommonKeys.DEDUP_WINDOW, CommonKeys.DEFAULT_DEDUP_WINDOW));
         serdes = RegistrySettings.serdes(settings);
         groupId = consumerGroup(settings).id();
-        recoverIfRedisLostData();
+        indexEpoch = recoverIfRedisLostData();
         int loaded = processor.rebuildIndex();
         metrics.gauge("cxr.similarity.index.size", index, NeighbourIndex::size);
         LOG.info("case index rebuilt from Redis: {} cases; alert rule: {}", loaded, policy.describe());
@@ -185,7 +188,8 @@ public final class SimilarityService implements Service {
             // have processed batches since) or Redis lost its data again.
             String token = store.beginRecovery();
             try {
-                Map<TopicPartition, Long> done = TopicReplay.committedOffsets(settings, groupId);
+                Map<TopicPartition, Long> done = TopicReplay.committedOffsets(settings, groupId,
+                        List.of(Topic.RETRACTIONS.name(), Topic.SCORES.name(), Topic.LABELS.name()));
                 // Retractions first: a replayed score of a withdrawn image is then not stored again.
                 long retractions = TopicReplay.read(settings, Topic.RETRACTIONS.name(),
                         serdes.deserializer(Topic.RETRACTIONS), done,
@@ -246,7 +250,14 @@ public final class SimilarityService implements Service {
                 // its offsets are pending: a recovery reads the offsets waiting for pending ones, so a loss after
                 // this check finds the batch committed, and its records are replayed.
                 boolean committed = TransactionalBatch.process(producer, consumer, batch, () -> {
-                    store.requireEpoch(recoverIfRedisLostData());
+                    String epoch = recoverIfRedisLostData();
+                    if (!epoch.equals(indexEpoch)) {
+                        // The store was refilled (by this instance or another): the index follows it whole.
+                        int cases = processor.reloadIndex();
+                        indexEpoch = epoch;
+                        LOG.info("case index reloaded from the refilled store: {} cases", cases);
+                    }
+                    store.requireEpoch(epoch);
                     for (ConsumerRecord<String, SpecificRecord> r : batch) {
                         handle(r);
                     }
