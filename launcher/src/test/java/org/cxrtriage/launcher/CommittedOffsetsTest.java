@@ -65,6 +65,8 @@ class CommittedOffsetsTest {
 
             assertThat(read.get()).containsExactly(Map.entry(tp, 1L));
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThan(Duration.ofMillis(1500));
+            admin.deleteTopics(List.of(topic)).all().get();
+            admin.deleteConsumerGroups(List.of(group)).all().get();
         }
     }
 }

@@ -168,6 +168,16 @@ public final class CaseStore {
         return prefix + "case-changes";
     }
 
+    /** Where the store is: its latest change number (0 when none) and its generation ({@link #epoch}; null: none). */
+    public record Position(long lastChange, String epoch) {
+    }
+
+    /** The store's {@link Position}, in one round trip. */
+    public Position position() {
+        List<String> v = redis.mget(seqKey(), intactKey());
+        return new Position(v.get(0) == null ? 0 : Long.parseLong(v.get(0)), v.get(1));
+    }
+
     /** The sequence number of the latest change (0 when none). */
     public long lastChange() {
         String v = redis.get(seqKey());

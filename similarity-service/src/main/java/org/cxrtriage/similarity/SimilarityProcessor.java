@@ -46,6 +46,8 @@ public final class SimilarityProcessor {
     private final Map<String, Long> latestJoins = new java.util.concurrent.ConcurrentHashMap<>();
     /** The store's change sequence number this index has caught up with. */
     private long syncedChange;
+    /** The store generation ({@link CaseStore#epoch}) the index was filled from; null: unknown or being filled. */
+    private String indexEpoch;
     /** The embedding space of the stored cases ({@link #spaceOf}), once known. */
     private volatile String storeSpace;
 
@@ -71,41 +73,47 @@ public final class SimilarityProcessor {
      * Fills the index on start: from its snapshot plus the changes made since, when it has a snapshot of this store
      * epoch; otherwise from every stored case. Returns the number of cases indexed.
      */
-    public int rebuildIndex() {
-        long seq = store.lastChange();
+    public synchronized int rebuildIndex() {
+        CaseStore.Position at = store.position();
         if (index instanceof HnswNeighbourIndex h && h.snapshotChange() >= 0) {
-            if (java.util.Objects.equals(h.snapshotEpoch(), store.epoch()) && h.snapshotChange() <= seq) {
-                synchronized (this) {
-                    syncedChange = h.snapshotChange();
-                }
+            if (at.epoch() != null && at.epoch().equals(h.snapshotEpoch()) && h.snapshotChange() <= at.lastChange()) {
+                syncedChange = h.snapshotChange();
+                indexEpoch = h.snapshotEpoch();
                 syncIndex();
                 return index.size();
             }
             h.clear(); // a snapshot of a store that no longer exists
         }
-        int loaded = loadInto(store, index, LOG_PROGRESS);
-        synchronized (this) {
-            syncedChange = seq;
-        }
-        return loaded;
+        return reloadFrom(at);
     }
 
     /**
      * Fills the index again from the store, forgetting what it held: the store was refilled (Redis lost its data),
      * and the index may hold cases the new store does not (of batches aborted since) or miss retractions made in the
-     * old one. Returns the number of cases indexed.
+     * old one. {@link #syncIndex} does it whenever it finds the store of another generation than the index was filled
+     * from. Returns the number of cases indexed.
      */
     public synchronized int reloadIndex() {
-        long seq = store.lastChange();
+        return reloadFrom(store.position());
+    }
+
+    private int reloadFrom(CaseStore.Position at) {
+        indexEpoch = null; // until it is filled: no snapshot of a half-filled index
         index.clear();
         int loaded = loadInto(store, index, LOG_PROGRESS);
-        syncedChange = seq;
+        syncedChange = at.lastChange();
+        indexEpoch = at.epoch();
         return loaded;
     }
 
+    /** The store generation the index was filled from (null: not known, or being filled). */
+    public synchronized String indexEpoch() {
+        return indexEpoch;
+    }
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SimilarityProcessor.class);
     private static final java.util.function.IntConsumer LOG_PROGRESS = done ->
-            org.slf4j.LoggerFactory.getLogger(SimilarityProcessor.class).info("case index rebuild: {} cases indexed",
-                    done);
+            LOG.info("case index rebuild: {} cases indexed", done);
 
     /**
      * Cases read from Redis per hand-over in a rebuild: indexing batches overlaps reading the next, and each batch is
@@ -188,8 +196,9 @@ public final class SimilarityProcessor {
 
     /** Writes the index snapshot (when the index keeps one), complete up to the changes applied so far. */
     public synchronized void snapshot() {
-        if (index instanceof HnswNeighbourIndex h) {
-            h.commit(syncedChange, store.epoch());
+        // Only an index filled from the store as it is now: a snapshot is trusted on restart by its generation.
+        if (index instanceof HnswNeighbourIndex h && indexEpoch != null && indexEpoch.equals(store.epoch())) {
+            h.commit(syncedChange, indexEpoch);
         }
     }
 
@@ -198,7 +207,14 @@ public final class SimilarityProcessor {
      * instance's own label changes), so every instance searches the same cases and gives the same answers.
      */
     public synchronized int syncIndex() {
-        long last = store.lastChange();
+        CaseStore.Position at = store.position();
+        if (at.epoch() != null && !at.epoch().equals(indexEpoch)) {
+            // Refilled (by this instance's recovery or another's): what the index holds may be of the old store.
+            int loaded = reloadFrom(at);
+            LOG.info("case index reloaded from the refilled case store: {} cases", loaded);
+            return loaded;
+        }
+        long last = at.lastChange();
         if (last < syncedChange) {
             syncedChange = 0; // the store was emptied and refilled (Redis lost its data): read it all again
         }

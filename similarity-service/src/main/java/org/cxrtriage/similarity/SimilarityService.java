@@ -97,9 +97,6 @@ public final class SimilarityService implements Service {
     private Thread loop;
     private volatile boolean running;
 
-    /** The store generation the case index was filled from (see {@link #recoverIfRedisLostData}). */
-    private volatile String indexEpoch;
-
     public SimilarityService(Settings settings) {
         this.settings = settings;
     }
@@ -124,14 +121,17 @@ public final class SimilarityService implements Service {
                 settings.duration(CommonKeys.DEDUP_WINDOW, CommonKeys.DEFAULT_DEDUP_WINDOW));
         serdes = RegistrySettings.serdes(settings);
         groupId = consumerGroup(settings).id();
-        indexEpoch = recoverIfRedisLostData();
+        producer = new KafkaProducer<>(KafkaSettings.transactionalProducer(settings, "similarity",
+                KafkaSettings.transactionalId(settings, name(), DEFAULT_HTTP_PORT, 0)), new StringSerializer(),
+                serdes.anySerializer());
+        // Before a recovery reads the group's offsets: this aborts what a crashed predecessor of this instance left
+        // pending, which the recovery would otherwise wait for until the broker's transaction timeout.
+        producer.initTransactions();
+        recoverIfRedisLostData();
         int loaded = processor.rebuildIndex();
         metrics.gauge("cxr.similarity.index.size", index, NeighbourIndex::size);
         LOG.info("case index rebuilt from Redis: {} cases; alert rule: {}", loaded, policy.describe());
 
-        producer = new KafkaProducer<>(KafkaSettings.transactionalProducer(settings, "similarity",
-                KafkaSettings.transactionalId(settings, name(), DEFAULT_HTTP_PORT, 0)), new StringSerializer(),
-                serdes.anySerializer());
         @SuppressWarnings({"unchecked", "rawtypes"})
         org.apache.kafka.common.serialization.Deserializer<SpecificRecord> any =
                 (org.apache.kafka.common.serialization.Deserializer) serdes.deserializer(Topic.SCORES);
@@ -226,15 +226,19 @@ public final class SimilarityService implements Service {
 
     private void runLoop() {
         try {
-            producer.initTransactions();
             consumer.subscribe(consumerGroup(settings).topics());
             long snapshotEvery = settings.duration(SNAPSHOT_INTERVAL, Duration.ofMinutes(5)).toNanos();
             long nextSnapshot = System.nanoTime() + snapshotEvery;
             GuardedPoll guard = GuardedPoll.counting(metrics, "cxr.similarity");
             while (running) {
                 if (System.nanoTime() > nextSnapshot) {
-                    processor.snapshot();
                     nextSnapshot = System.nanoTime() + snapshotEvery;
+                    try {
+                        processor.syncIndex(); // an idle instance too follows a refilled store
+                        processor.snapshot();
+                    } catch (RuntimeException e) { // Redis away: the next interval tries again
+                        LOG.warn("could not bring the case index up to date or write its snapshot: {}", e.toString());
+                    }
                 }
                 ConsumerRecords<String, SpecificRecord> records = guard.poll(consumer, Duration.ofMillis(500));
                 if (records.isEmpty()) {
@@ -250,14 +254,9 @@ public final class SimilarityService implements Service {
                 // its offsets are pending: a recovery reads the offsets waiting for pending ones, so a loss after
                 // this check finds the batch committed, and its records are replayed.
                 boolean committed = TransactionalBatch.process(producer, consumer, batch, () -> {
-                    String epoch = recoverIfRedisLostData();
-                    if (!epoch.equals(indexEpoch)) {
-                        // The store was refilled (by this instance or another): the index follows it whole.
-                        int cases = processor.reloadIndex();
-                        indexEpoch = epoch;
-                        LOG.info("case index reloaded from the refilled store: {} cases", cases);
-                    }
-                    store.requireEpoch(epoch);
+                    // (A store refilled since, by this instance or another, also has the index reloaded whole: see
+                    // SimilarityProcessor.syncIndex, which every score and retraction runs first.)
+                    store.requireEpoch(recoverIfRedisLostData());
                     for (ConsumerRecord<String, SpecificRecord> r : batch) {
                         handle(r);
                     }
