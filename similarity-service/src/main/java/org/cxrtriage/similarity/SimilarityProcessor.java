@@ -204,19 +204,33 @@ public final class SimilarityProcessor {
 
     /**
      * Brings the index up to date with cases other instances stored or relabelled since the last call (and this
-     * instance's own label changes), so every instance searches the same cases and gives the same answers.
+     * instance's own label changes), so every instance searches the same cases and gives the same answers. When the
+     * store was refilled (Redis lost its data) or went back (restored from an older copy), the index is reloaded whole.
      */
-    public synchronized int syncIndex() {
+    public int syncIndex() {
+        return syncIndex(true);
+    }
+
+    /**
+     * As {@link #syncIndex()}, but a search (an HTTP request) never reloads the whole index: that takes long and holds
+     * the index for everyone; it answers from the index as it is until the loop or the snapshot timer has reloaded it.
+     */
+    private int syncIndexForSearch() {
+        return syncIndex(false);
+    }
+
+    private synchronized int syncIndex(boolean mayReload) {
         CaseStore.Position at = store.position();
-        if (at.epoch() != null && !at.epoch().equals(indexEpoch)) {
-            // Refilled (by this instance's recovery or another's): what the index holds may be of the old store.
+        long last = at.lastChange();
+        // Refilled (by this instance's recovery or another's): what the index holds may be of the old store. Gone
+        // back: change numbers after the copy's are reused, so reading on from ours would miss cases.
+        if ((at.epoch() != null && !at.epoch().equals(indexEpoch)) || last < syncedChange) {
+            if (!mayReload) {
+                return 0;
+            }
             int loaded = reloadFrom(at);
             LOG.info("case index reloaded from the refilled case store: {} cases", loaded);
             return loaded;
-        }
-        long last = at.lastChange();
-        if (last < syncedChange) {
-            syncedChange = 0; // the store was emptied and refilled (Redis lost its data): read it all again
         }
         if (last == syncedChange) {
             return 0;
@@ -412,7 +426,7 @@ public final class SimilarityProcessor {
     }
 
     public java.util.Optional<CaseRecord> caseOf(String imageId) {
-        syncIndex();
+        syncIndexForSearch();
         return index.get(imageId);
     }
 
@@ -421,7 +435,7 @@ public final class SimilarityProcessor {
      * image is unknown.
      */
     public java.util.Optional<List<NeighbourIndex.Hit>> similarTo(String imageId, int limit, int offset) {
-        syncIndex();
+        syncIndexForSearch();
         return index.get(imageId).map(c -> {
             List<NeighbourIndex.Hit> hits = index.search(c.embedding(), offset + limit, c.patientRef());
             return hits.subList(Math.min(offset, hits.size()), hits.size());
@@ -506,7 +520,7 @@ public final class SimilarityProcessor {
 
     /** The cases most similar to an embedding that is not stored (an uploaded image), nearest first. */
     public List<NeighbourIndex.Hit> similarToEmbedding(float[] embedding, int limit, int offset) {
-        syncIndex();
+        syncIndexForSearch();
         List<NeighbourIndex.Hit> hits = index.search(embedding, offset + limit, null);
         return hits.subList(Math.min(offset, hits.size()), hits.size());
     }

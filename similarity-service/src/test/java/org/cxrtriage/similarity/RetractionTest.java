@@ -677,6 +677,9 @@ class RetractionTest {
         store.save(new CaseRecord("kept", "p0", "ED-A", 1000, 0.1f, false, new float[] {5f, 0f}, null));
         store.markIntact(); // the recovery
 
+        assertThat(p.caseOf("x1")).as("a search answers from the index as it is: no reload on its thread")
+                .isPresent();
+        assertThat(p.syncIndex()).as("the loop's sync reloads it whole").isEqualTo(1);
         assertThat(p.caseOf("x1")).as("only in the aborted attempt: gone with the index reloaded").isEmpty();
         assertThat(p.indexEpoch()).isEqualTo(store.epoch());
         p.onScore(score("x1", "p1", "ED-A", 0.9f, 0f), Instant.now()); // the batch processed again
