@@ -429,10 +429,10 @@ public final class CaseStore {
     /**
      * Puts a published OPENED or UPDATED event's image back in its alert (recovery, in topic order; idempotent, one
      * step). KEYS (after the guard's): the alert's images, its sites, its revision, the image's alert; ARGV (after
-     * the guard's): image id, the event's revision, how long to keep them in ms, the alert's value ("alertId|opener|firstSeen"), the image's site, the
-     * sites the event names. The image remembers its alert (a retraction after the alert closed finds it). The
-     * alert's revision becomes at least the event's, and the image goes
-     * in (also when it was retracted: recovery marks the retracted images first, and the image's RETRACTED event,
+     * the guard's): image id, the event's revision, how long to keep them in ms, the alert's value
+     * ("alertId|opener|firstSeen"), the image's site, the sites the event names. The image remembers its alert (a
+     * retraction after the alert closed finds it). The alert's revision becomes at least the event's, and the image
+     * goes in (also when it was retracted: recovery marks the retracted images first, and the image's RETRACTED event,
      * always later in the topic than its own OPENED or UPDATED one, takes it out again and closes the alert when it
      * was the last). The event's sites become the alert's when its revision is higher than any restored before it
      * (they are the sites of every image in the alert at that revision: a retraction of a lower revision restored
@@ -567,8 +567,8 @@ public final class CaseStore {
     /**
      * Withdraws an image: marks it retracted, removes its case, and takes it out of the alert it joined (also one
      * closed since, within the retraction window). Returns what that did to the alert (empty when the image was in
-     * none); the same again when the same retraction record
-     * ({@code recordId}, e.g. its partition and offset) comes again, nothing for another record of the image.
+     * none); the same again when the same retraction record ({@code recordId}, e.g. its partition and offset) comes
+     * again, nothing for another record of the image.
      */
     public Optional<Retraction> retract(String imageId, String patientRef, String recordId) {
         String sitesKey = prefix + "retracted-sites:" + imageId;
@@ -589,9 +589,8 @@ public final class CaseStore {
     /**
      * KEYS (after the guard's): the alert's images, its sites, the patient's alert, its revision, the image's alert;
      * ARGV (after the guard's): image id, images left, alert id, how long the alert's keys are kept in ms, the event's
-     * revision, the sites left. Replays a
-     * RETRACTED event: the image forgets its alert; the alert's
-     * revision becomes at least the event's (also when the alert never held the image: an orphan event readers saw);
+     * revision, the sites left. Replays a RETRACTED event: the image forgets its alert; the alert's revision becomes
+     * at least the event's (also when the alert never held the image: an orphan event readers saw);
      * when the alert holds the image, it leaves; none left closes the patient's alert if it is this one; else, unless
      * an event of a higher revision was restored before this one (two instances committed out of order), the
      * alert's sites become the event's.

@@ -383,9 +383,9 @@ public final class SimilarityProcessor {
      * instance's index, so no later image gets it as a neighbour; it leaves the alert it joined (also one closed since,
      * within the retraction window); a score of it still in the pipeline will be dropped ({@link #onScore}). Returns
      * the alert event that says so (RETRACTED, with the images left; 0: the alert is withdrawn and the patient's next
-     * positive image opens a new one), or null when the image was in no alert. The same record processed again (a batch aborted and replayed; {@code recordId}
-     * names it, e.g. by partition and offset) returns the same event; another record of an image already retracted
-     * returns null.
+     * positive image opens a new one), or null when the image was in no alert. The same record processed again (a
+     * batch aborted and replayed; {@code recordId} names it, e.g. by partition and offset) returns the same event;
+     * another record of an image already retracted returns null.
      */
     public CxrAlert onRetraction(CxrRetraction retraction, String recordId, Instant now) {
         String imageId = retraction.getImageId();
@@ -467,8 +467,8 @@ public final class SimilarityProcessor {
     }
 
     /**
-     * Recovery's first pass over the alerts topic: remembers the latest join (an OPENED or UPDATED event's time) of each
-     * alert whose images may still be kept, as a running service keeps them for the retraction window from the
+     * Recovery's first pass over the alerts topic: remembers the latest join (an OPENED or UPDATED event's time) of
+     * each alert whose images may still be kept, as a running service keeps them for the retraction window from the
      * alert's latest join ({@link #restoreAlert}).
      */
     public void noteAlertJoin(CxrAlert alert, Instant now) {

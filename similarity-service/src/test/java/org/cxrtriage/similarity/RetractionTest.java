@@ -602,7 +602,8 @@ class RetractionTest {
         CaseStore lost = new CaseStore(redis, prefix);
         lost.requireEpoch(before);
 
-        assertThatThrownBy(() -> lost.retract("x", "p1", "rec-r")).isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThatThrownBy(() -> lost.retract("x", "p1", "rec-r"))
+                .isInstanceOf(CaseStore.StoreReplacedException.class);
         assertThatThrownBy(() -> lost.save(x)).isInstanceOf(CaseStore.StoreReplacedException.class);
         assertThatThrownBy(() -> lost.joinAlert("p1", "alert-2", "x", "ED-A", 2000, Duration.ofHours(1),
                 Duration.ofHours(2), "rec-2")).isInstanceOf(CaseStore.StoreReplacedException.class);
@@ -611,7 +612,8 @@ class RetractionTest {
         assertThat(redis.keys(prefix + "*")).as("no marker, case or alert written into the empty store").isEmpty();
 
         lost.markIntact(); // another instance recovered: a new generation
-        assertThatThrownBy(() -> lost.retract("x", "p1", "rec-r")).isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThatThrownBy(() -> lost.retract("x", "p1", "rec-r"))
+                .isInstanceOf(CaseStore.StoreReplacedException.class);
         lost.requireEpoch(lost.epoch());
         assertThat(lost.save(x)).isPositive();
     }
@@ -648,7 +650,8 @@ class RetractionTest {
                 .isInstanceOf(CaseStore.StoreReplacedException.class);
         assertThatThrownBy(() -> store.restoreAlerted("x", Duration.ofHours(1)))
                 .isInstanceOf(CaseStore.StoreReplacedException.class);
-        assertThatThrownBy(() -> store.retract("x", "p1", "rec-x")).isInstanceOf(CaseStore.StoreReplacedException.class);
+        assertThatThrownBy(() -> store.retract("x", "p1", "rec-x"))
+                .isInstanceOf(CaseStore.StoreReplacedException.class);
         assertThat(redis.exists(prefix + "alert-images:A")).isFalse();
         store.abandonRecovery(token);
         assertThat(redis.keys(prefix + "store-recovering:*")).isEmpty();
